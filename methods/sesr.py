@@ -1,0 +1,51 @@
+"""SESR (Bhardwaj et al. 2021): collapsible linear blocks in SESR's own topology.
+
+    f0 = LB5x5(c -> f)
+    y  = m x [PReLU(LB3x3(y) + y)]          (the identity is part of the linear block)
+    y  = LB5x5(y + f0 -> c*s*s) + repeat_interleave(x, s*s)
+    out = PixelShuffle(s)(y)
+
+A linear block LBkxk is conv kxk (I -> F) then conv 1x1 (F -> O), no bias and no
+nonlinearity, so it merges into one bias-free kxk conv: the deployed net is this
+same topology with plain convs. F = 256 for m <= 5 (SESR-M5) and 64 otherwise.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from methods.blocks import ExpandSqueeze, RepBlock
+
+SIZE_FORMAT = "M{m}C{c}"
+TABLE2_SIZES = ("M5C16", "M11C16", "M11C32")
+MERGEABLE = True
+
+
+def linear_block(in_ch: int, out_ch: int, k: int, width: int, collapsed: bool) -> RepBlock:
+    branch = ExpandSqueeze(in_ch, out_ch, k, mid=width, order="kxk_1x1", bias=False)
+    return RepBlock(in_ch, out_ch, [branch], k=k, identity="clean" if in_ch == out_ch else None, collapsed=collapsed)
+
+
+class SESR(nn.Module):
+    def __init__(self, m: int, c: int, scale: int, colors: int, width: int, collapsed: bool = False):
+        super().__init__()
+        self.scale = scale
+        self.first = linear_block(colors, c, 5, width, collapsed)
+        self.body = nn.ModuleList(linear_block(c, c, 3, width, collapsed) for _ in range(m))
+        self.acts = nn.ModuleList(nn.PReLU(c, init=0.25) for _ in range(m))
+        self.last = linear_block(c, colors * scale * scale, 5, width, collapsed)
+        self.shuffle = nn.PixelShuffle(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f0 = self.first(x)
+        y = f0
+        for block, act in zip(self.body, self.acts):
+            y = act(block(y))
+        y = self.last(y + f0) + x.repeat_interleave(self.scale * self.scale, dim=1)
+        return self.shuffle(y)
+
+
+def build(m: int, c: int, scale: int, colors: int, width: int | None = None, collapsed: bool = False) -> nn.Module:
+    """width: expansion width F of the linear blocks (default 256 for m <= 5, else 64).
+    collapsed: train with each block's kernel merged at every step."""
+    return SESR(m, c, scale, colors, width or (256 if m <= 5 else 64), collapsed)
