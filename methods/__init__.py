@@ -26,6 +26,8 @@ _MODULES: dict[str, str] = {
     "sesr": "methods.sesr",
     "repsr": "methods.repsr",
     "edsr": "methods.edsr",
+    "imdn": "methods.imdn",
+    "imdn-clb": "methods.imdn_clb",
 }
 METHODS: tuple[str, ...] = tuple(_MODULES)
 SCALES = (2, 3, 4)
