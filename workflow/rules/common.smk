@@ -1,0 +1,54 @@
+# Loads the preset, validates it, and expands its experiments into run ids.
+import re
+from pathlib import Path
+
+import yaml
+from snakemake.utils import validate
+
+import methods
+from repbench import pipeline_config
+
+PRESET = pipeline_config.load_preset(config, Path(workflow.basedir))
+validate(PRESET, str(Path(workflow.basedir) / "workflow" / "schemas" / "preset.schema.yaml"))
+PLAN = pipeline_config.plan(PRESET)  # raises with the valid names on an unknown method/size/dataset
+
+NAME = PRESET["preset"]
+RUNS = f"results/runs/{NAME}"
+RUN_IDS = sorted(PLAN.runs)
+GPU = 1 if PRESET["device"] == "cuda" else 0
+
+
+wildcard_constraints:
+    run="|".join(re.escape(r) for r in RUN_IDS) or "no-runs",
+    dataset="|".join(re.escape(d) for d in PLAN.test_data),
+    scale="[234]",
+
+
+def run_outputs(run_ids, kinds=("train", "measure", "eval")):
+    """Every file a finished run leaves behind, for the report rules' inputs."""
+    files = []
+    for rid in run_ids:
+        spec = PLAN.runs[rid]
+        if "train" in kinds:
+            files += [f"{RUNS}/{rid}/train.json", f"{RUNS}/{rid}/deployed.pt"]
+        if "measure" in kinds:
+            files.append(f"{RUNS}/{rid}/measure.json")
+        if "eval" in kinds:
+            files += [f"{RUNS}/{rid}/eval/{d}-x{spec.scale}.json" for d in PLAN.test_data]
+    return files
+
+
+def bicubic_outputs(scales):
+    return [f"{RUNS}/bicubic-x{s}/eval/{d}-x{s}.json" for s in sorted(scales) for d in PLAN.test_data]
+
+
+def experiment_inputs(name):
+    rids = PLAN.experiments.get(name, [])
+    return run_outputs(rids) + bicubic_outputs({PLAN.runs[r].scale for r in rids})
+
+
+REPORT_TARGETS = [f"results/{t}.md" for t in pipeline_config.TABLES] + [
+    "results/fig1_tradeoff.png",
+    "results/fig6_curves.png",
+    "results/leaderboard.html",
+]
