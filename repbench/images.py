@@ -82,8 +82,10 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return as_uint8_image(arr, source=str(path))
 
 
-def write_image(path: str | os.PathLike, arr: np.ndarray) -> Path:
+def write_image(path: str | os.PathLike, arr: np.ndarray, compress_level: int | None = None) -> Path:
     """Write a uint8 HxW / HxWx1 / HxWx3 image; the format follows the suffix (PNG is lossless).
+
+    `compress_level` (PNG only, 0-9) trades file size for speed; the cache uses 1.
 
     Atomic: the file is written under a temporary name in the same folder and renamed.
     """
@@ -104,7 +106,8 @@ def write_image(path: str | os.PathLike, arr: np.ndarray) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            Image.fromarray(np.ascontiguousarray(arr)).save(fh, format=fmt)
+            options = {"compress_level": compress_level} if compress_level is not None and fmt == "PNG" else {}
+            Image.fromarray(np.ascontiguousarray(arr)).save(fh, format=fmt, **options)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.ndimage import correlate1d
 
 from repbench.errors import RepbenchError
 
@@ -97,6 +96,14 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 10.0 * math.log10(DATA_RANGE**2 / mse)
 
 
+def psnr_plane(sr: np.ndarray, hr: np.ndarray, border: int = 0) -> float:
+    """PSNR of two HxW planes on the 0..255 scale, `border` pixels shaved."""
+    sr = np.asarray(sr, dtype=np.float64)
+    hr = np.asarray(hr, dtype=np.float64)
+    _check_pair(sr, hr, border)
+    return _psnr(_shave(sr, border), _shave(hr, border))
+
+
 def psnr_y(sr: np.ndarray, hr: np.ndarray, border: int) -> float:
     """PSNR in dB on the Y channel (intensity for gray), `border` pixels shaved."""
     sr, hr = _check_pair(sr, hr, border)
@@ -121,14 +128,20 @@ _GAUSS = _gaussian_1d()
 
 def _filter_valid(plane: np.ndarray) -> np.ndarray:
     """Separable Gaussian filtering, keeping only positions where the window fits."""
+    from scipy.ndimage import correlate1d  # imported here: keeps `repbench --help` fast
+
     out = correlate1d(plane, _GAUSS, axis=0, mode="constant")
     out = correlate1d(out, _GAUSS, axis=1, mode="constant")
     r = SSIM_WINDOW // 2
     return out[r : out.shape[0] - r, r : out.shape[1] - r]
 
 
-def ssim_plane(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean SSIM of two float64 planes on the 0..255 scale (Wang et al. 2004)."""
+def ssim_plane(a: np.ndarray, b: np.ndarray, border: int = 0) -> float:
+    """Mean SSIM of two HxW planes on the 0..255 scale (Wang et al. 2004), `border` pixels shaved."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    _check_pair(a, b, border)
+    a, b = _shave(a, border), _shave(b, border)
     if a.shape[0] < SSIM_WINDOW or a.shape[1] < SSIM_WINDOW:
         raise RepbenchError(f"SSIM needs at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels after shaving, got {a.shape}")
     c1 = (SSIM_K1 * DATA_RANGE) ** 2
@@ -146,4 +159,4 @@ def ssim_plane(a: np.ndarray, b: np.ndarray) -> float:
 def ssim_y(sr: np.ndarray, hr: np.ndarray, border: int) -> float:
     """SSIM on the Y channel (intensity for gray), `border` pixels shaved."""
     sr, hr = _check_pair(sr, hr, border)
-    return ssim_plane(_shave(to_y(sr), border), _shave(to_y(hr), border))
+    return ssim_plane(to_y(sr), to_y(hr), border)

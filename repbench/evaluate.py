@@ -1,0 +1,287 @@
+"""`repbench eval` and `evaluate()`: PSNR/SSIM of a model (or bicubic) on HR/LR pairs.
+
+How a prediction is turned into the numbers (see repbench.metrics for the metrics):
+
+* bicubic: MATLAB-bicubic upscaling of the uint8 LR (rounded after each pass).
+* Y models (colors = 1): the input is the LR's BT.601 Y / 255 (unrounded; the intensity
+  for a grayscale image); the output Y is clipped to 0..255 and rounded, then scored
+  against the HR's Y. For RGB PSNR the SR Y is joined with bicubic-upscaled CbCr of the
+  LR, converted to RGB and rounded (what `repbench upscale` produces).
+* RGB models (colors = 3): the input is RGB / 255 (a gray image is repeated to three
+  channels); the output is clipped and rounded to uint8. For a gray image the output is
+  reduced to intensity with the BT.601 luma weights (0.299, 0.587, 0.114) and scored on it.
+* border shaved = the scale; metrics in float64; results are per image and their means.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from repbench.data import Pair
+from repbench.errors import RepbenchError
+from repbench.imresize import imresize
+from repbench.metrics import (
+    SSIM_WINDOW,
+    psnr_plane,
+    psnr_rgb,
+    psnr_y,
+    rgb_to_ycbcr,
+    ssim_plane,
+    ssim_y,
+    to_y,
+    ycbcr_to_rgb,
+)
+
+CONVENTIONS = {
+    "y": "BT.601, Y = 16 + (65.481 R + 128.553 G + 24.966 B) / 255 on 0..255, float64; gray images: intensity",
+    "border": "scale pixels shaved on each side",
+    "sr_rounding": "SR clipped to 0..255 and rounded before scoring",
+    "ssim": "Wang et al. 2004: Gaussian 11x11, sigma 1.5, K1 0.01, K2 0.03, L 255, valid window positions",
+    "lr": "MATLAB imresize(modcrop(HR, s), 1/s, 'bicubic'), symmetric border, uint8 after each pass",
+}
+_LUMA = np.array([65.481, 128.553, 24.966]) / 219.0  # = (0.299, 0.587, 0.114)
+
+
+def _round_u8(x: np.ndarray) -> np.ndarray:
+    return np.floor(np.clip(x, 0.0, 255.0) + 0.5).astype(np.uint8)
+
+
+def _check_size(pair: Pair, scale: int) -> None:
+    h, w = pair.hr.shape[:2]
+    need = 2 * scale + SSIM_WINDOW
+    if h < need or w < need:
+        raise RepbenchError(
+            f"image {pair.name} is {w}x{h} pixels: too small to score at x{scale} "
+            f"(needs at least {need}x{need} so that SSIM fits after shaving {scale} pixels)"
+        )
+    lh, lw = pair.lr.shape[:2]
+    if (lh * scale, lw * scale) != (h, w) or pair.lr.shape[2:] != pair.hr.shape[2:]:
+        raise RepbenchError(f"image {pair.name}: LR {pair.lr.shape} is not HR {pair.hr.shape} / {scale}")
+
+
+def _score_rgb_or_gray(name: str, sr: np.ndarray, hr: np.ndarray, scale: int) -> dict[str, Any]:
+    """Both uint8 HxWxC with the same C."""
+    return {
+        "name": name,
+        "psnr_y": psnr_y(sr, hr, scale),
+        "ssim_y": ssim_y(sr, hr, scale),
+        "psnr_rgb": psnr_rgb(sr, hr, scale),
+    }
+
+
+def _predict(model: Any, x: np.ndarray, device: Any) -> np.ndarray:
+    """Run the model on one CxHxW float image in [0, 1]; returns CxH'xW' float64 on 0..255."""
+    import torch
+
+    with torch.inference_mode():
+        inp = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None].to(device)
+        out = model(inp)
+    return out[0].detach().to("cpu", torch.float64).numpy() * 255.0
+
+
+def _score_model(model: Any, colors: int, pair: Pair, scale: int, device: Any) -> dict[str, Any]:
+    hr, lr = pair.hr, pair.lr
+    gray = hr.shape[2] == 1
+    if colors == 1:
+        out = _predict(model, to_y(lr)[None] / 255.0, device)
+        _check_output(pair, out, 1, scale)
+        sr_y = _round_u8(out[0]).astype(np.float64)
+        hr_y = to_y(hr)
+        scores = {"name": pair.name, "psnr_y": psnr_plane(sr_y, hr_y, scale), "ssim_y": ssim_plane(sr_y, hr_y, scale)}
+        if gray:
+            scores["psnr_rgb"] = scores["psnr_y"]
+        else:
+            # Chroma comes from bicubic upscaling of the LR's CbCr (float, no rounding in between).
+            cbcr = imresize(rgb_to_ycbcr(lr)[:, :, 1:], output_shape=hr.shape[:2])
+            sr_rgb = _round_u8(ycbcr_to_rgb(np.dstack([sr_y, cbcr])))
+            scores["psnr_rgb"] = psnr_rgb(sr_rgb, hr, scale)
+        return scores
+
+    rgb_in = np.repeat(lr, 3, axis=2) if gray else lr
+    out = _predict(model, rgb_in.transpose(2, 0, 1) / 255.0, device)
+    _check_output(pair, out, 3, scale)
+    sr = _round_u8(out.transpose(1, 2, 0))
+    if gray:
+        sr = _round_u8(sr.astype(np.float64) @ _LUMA)[:, :, None]
+    return _score_rgb_or_gray(pair.name, sr, hr, scale)
+
+
+def _check_output(pair: Pair, out: np.ndarray, colors: int, scale: int) -> None:
+    want = (colors,) + pair.hr.shape[:2]
+    if out.shape != want:
+        raise RepbenchError(
+            f"image {pair.name}: the model returned {out.shape}, expected {want} for x{scale}; "
+            "is it a model for this scale?"
+        )
+
+
+def describe_model(model: Any) -> dict[str, Any]:
+    if isinstance(model, str):
+        return {"name": model}
+    args = dict(getattr(model, "build_args", {}) or {})
+    desc = {"name": f"{args.get('method', type(model).__name__)} {args.get('size', '')}".strip()}
+    desc.update(args)
+    desc["params"] = int(sum(p.numel() for p in model.parameters()))
+    return desc
+
+
+def _load_model(spec: str) -> Any:
+    if spec == "bicubic":
+        return spec
+    path = Path(spec)
+    if not path.is_file():
+        raise RepbenchError(f"model {spec!r} is neither 'bicubic' nor an existing model file")
+    import methods
+
+    try:
+        return methods.load(path)
+    except (OSError, ValueError, KeyError, RuntimeError) as err:
+        raise RepbenchError(f"cannot load model {path}: {err}") from err
+
+
+def evaluate(
+    model: Any,
+    pairs: list[Pair],
+    scale: int,
+    *,
+    colors: int | None = None,
+    device: str = "cpu",
+    dataset: str | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Score `model` ("bicubic", a model file path, or an nn.Module) on `pairs` at `scale`.
+
+    Returns raw numbers: means `psnr_y`, `ssim_y`, `psnr_rgb`, and `per_image`.
+    """
+    from tqdm import tqdm
+
+    if not pairs:
+        raise RepbenchError("no images to evaluate")
+    if isinstance(model, str):
+        model = _load_model(model)
+    run_device: Any = None
+    was_training = False
+    if not isinstance(model, str):
+        import torch
+
+        args = getattr(model, "build_args", {}) or {}
+        colors = colors or args.get("colors")
+        if colors not in (1, 3):
+            raise RepbenchError("the model has no build_args; pass colors=1 (Y) or colors=3 (RGB) to evaluate()")
+        if args.get("scale") not in (None, scale):
+            raise RepbenchError(f"the model upscales x{args['scale']} but --scale is {scale}; evaluate it at x{args['scale']}")
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise RepbenchError(f"device {device!r} requested but no CUDA device is available; use --device cpu")
+        run_device = torch.device(device)
+        was_training = model.training
+        model.eval().to(run_device)
+
+    start = time.perf_counter()
+    per_image = []
+    try:
+        for pair in tqdm(pairs, desc=f"eval x{scale}", unit="img", disable=not progress):
+            _check_size(pair, scale)
+            if isinstance(model, str):
+                sr = imresize(pair.lr, output_shape=pair.hr.shape[:2])
+                per_image.append(_score_rgb_or_gray(pair.name, sr, pair.hr, scale))
+            else:
+                per_image.append(_score_model(model, int(colors), pair, scale, run_device))  # type: ignore[arg-type]
+    finally:
+        if was_training:
+            model.train()
+    seconds = time.perf_counter() - start
+
+    def mean(key: str) -> float:
+        return float(np.mean([r[key] for r in per_image]))
+
+    return {
+        "model": describe_model(model),
+        "dataset": dataset,
+        "scale": scale,
+        "border": scale,
+        "colors": colors if not isinstance(model, str) else None,
+        "n_images": len(per_image),
+        "psnr_y": mean("psnr_y"),
+        "ssim_y": mean("ssim_y"),
+        "psnr_rgb": mean("psnr_rgb"),
+        "per_image": per_image,
+        "conventions": CONVENTIONS,
+        "seconds": seconds,
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    # PSNR of identical images is infinite; JSON has no infinity, so it is written as null.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        return _json_safe(value.item())
+    return value
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Atomic JSON write (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(_json_safe(obj), fh, indent=2, allow_nan=False)
+            fh.write("\n")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _run(args: argparse.Namespace) -> int:
+    from repbench import data
+
+    model = _load_model(args.model)
+    scale = args.scale
+    if scale is None:
+        if isinstance(model, str):
+            raise RepbenchError("--scale is required with --model bicubic")
+        scale = int(model.build_args["scale"])
+    if args.dataset_dir:
+        pairs = data.pairs_from_folder(args.dataset_dir, scale)
+        dataset = str(args.dataset_dir)
+    else:
+        pairs = data.load_pairs(args.dataset, scale)
+        dataset = data.get_dataset(args.dataset).name
+    result = evaluate(model, pairs, scale, device=args.device, dataset=dataset, progress=not args.quiet)
+    result["model"]["source"] = args.model
+    if args.out:
+        write_json(args.out, result)
+    print(
+        f"{result['model']['name']} on {dataset} x{scale}: PSNR-Y {result['psnr_y']:.4f} dB, "
+        f"SSIM-Y {result['ssim_y']:.4f}, PSNR-RGB {result['psnr_rgb']:.4f} dB ({result['n_images']} images)"
+        + (f" -> {args.out}" if args.out else "")
+    )
+    return 0
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="PSNR/SSIM of a model or bicubic on a dataset (JSON output)")
+    p.add_argument("--model", required=True, help="'bicubic' or a model file written by repbench (merged or not)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--dataset", help="a registered dataset name (see `repbench data list`)")
+    where.add_argument("--dataset-dir", help="a folder of HR images (LR is made with MATLAB bicubic)")
+    p.add_argument("--scale", type=int, choices=(2, 3, 4), help="upscaling factor (default: the model's)")
+    p.add_argument("--out", help="write the raw per-image and mean numbers to this JSON file")
+    p.add_argument("--device", default="cpu", help="torch device for models (default: cpu)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run)
