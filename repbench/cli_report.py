@@ -1,0 +1,39 @@
+"""`repbench report`: run folders -> the paper's tables (Markdown), figures and the leaderboard page."""
+from __future__ import annotations
+
+import argparse
+
+# Kept in sync with repbench.report.TARGETS; listed here so `--help` needs no pandas/matplotlib import.
+_TARGETS = ("table1", "table2", "table3", "table4", "table5", "table6", "table7", "fig1", "fig6", "leaderboard")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from repbench import report
+
+    written = report.build_report(
+        args.runs, args.out, preset=args.preset, only=args.only, curves=args.curves,
+    )
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="render the paper's tables, figures and the leaderboard page from run folders",
+        description=(
+            "Collect every run under --runs (train.json, measure.json, eval/*.json, metrics.csv; the bicubic "
+            "baseline in bicubic-x<scale>/eval/) and write table1..table7.md, fig1_tradeoff.png/.svg, "
+            "fig6_curves.png/.svg, leaderboard.html and leaderboard.csv into --out. Files are written atomically."
+        ),
+    )
+    p.add_argument("--runs", required=True, metavar="DIR", help="a preset's runs folder, e.g. results/runs/smoke")
+    p.add_argument("--out", default="results", metavar="DIR", help="output folder (default: results)")
+    p.add_argument("--preset", metavar="NAME", help="preset named in every header (default: the runs folder's name)")
+    p.add_argument(
+        "--only", nargs="+", metavar="TARGET",
+        help=f"render only these targets: {', '.join(_TARGETS)} (default: all; leaderboard = .html + .csv)",
+    )
+    p.add_argument("--curves", nargs="+", metavar="RUN", help="runs drawn in fig6 (default: Table 2's runs)")
+    p.set_defaults(func=_run)

@@ -1,0 +1,361 @@
+"""`repbench report`: run folders -> tables, figures, leaderboard (synthetic runs; nothing is trained)."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from repbench import report
+from repbench.cli import main
+from repbench.errors import RepbenchError
+
+PRESET = "testpreset"
+DEVICE = "CPU x86_64 (2 threads)"
+
+# Raw numbers with more digits than any table prints: the CSV must keep them, the tables round them.
+RUNS: dict[str, dict[str, Any]] = {
+    "repsr-M4C16-x4": dict(
+        method="repsr", size="M4C16", scale=4, colors=1, options={},
+        params=(11_840, 11_920, 27_000), macs=681_984_000, n_conv=6, ips=120.5, unmerged=60.25, spi=0.05,
+        scores={"Set5": (31.1034567, 0.88301), "Urban100": (24.7012345, 0.74003)}, layout="nested",
+    ),
+    "ecbsr-M4C16-x4": dict(
+        method="ecbsr", size="M4C16", scale=4, colors=1, options={},
+        params=(11_840, 11_920, 40_000), macs=681_984_000, n_conv=6, ips=118.0, unmerged=20.0, spi=0.1,
+        scores={"Set5": (30.95, 0.8790), "Urban100": (24.60, 0.7380)}, layout="flat",
+    ),
+    "plain-M4C8-x4": dict(
+        method="plain", size="M4C8", scale=4, colors=1, options={},
+        params=(3_624, 3_664, 3_624), macs=205_516_800, n_conv=6, ips=300.0, unmerged=None, spi=0.02,
+        scores={"Set5": (30.40, 0.8650), "Urban100": (24.30, 0.7200)}, layout="nested",
+    ),
+    "edsr-R1C4-x2-rgb-frozenbn": dict(
+        method="edsr", size="R1C4", scale=2, colors=3, options={"bn": True}, bn_frozen_at=8,
+        params=(2_000, 2_000, 2_000), macs=50_000_000, n_conv=5, ips=90.0, unmerged=None, spi=0.03,
+        scores={"Set5": (36.50, 0.9500), "B100": (31.00, 0.8900)}, layout="nested",
+    ),
+    "repsr-M1C4-x4-rgb-expand1": dict(
+        method="repsr", size="M1C4", scale=4, colors=3, options={"expand": 1},
+        params=(1_000, 1_100, 1_500), macs=20_000_000, n_conv=3, ips=400.0, unmerged=100.0, spi=0.01,
+        scores={"Set5": (29.10, 0.8300), "Urban100": (23.50, 0.6900)}, rgb_offset=-0.4, layout="nested",
+    ),
+}
+BICUBIC = {"Set5": (28.43, 0.8113), "Urban100": (23.14, 0.6577)}
+
+
+def _write(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=2))
+
+
+def _eval(dataset: str, scale: int, psnr: float, ssim: float, rgb_offset: float = -0.3) -> dict[str, Any]:
+    return {"dataset": dataset, "scale": scale, "n_images": 3, "psnr_y": psnr, "ssim_y": ssim,
+            "psnr_rgb": psnr + rgb_offset, "per_image": [{"name": "a", "psnr_y": psnr}]}
+
+
+def _measure(spec: dict[str, Any]) -> dict[str, Any]:
+    """Either layout: `repbench measure`'s nested one, or a flat one with the short names."""
+    deployed, paper, train = spec["params"]
+    records = [{"net": "merged" if spec["unmerged"] is not None or spec["method"] != "edsr" else "training-time",
+                "mode": "eager", "device": "cpu", "device_name": DEVICE, "dtype": "float32", "batch": 4,
+                "lr_height": 180, "lr_width": 320, "images_per_s": spec["ips"], "median_s": 4 / spec["ips"],
+                "label": "CPU float32, paper protocol"},
+               {"net": "merged", "mode": "compile", "device": "cpu", "device_name": DEVICE, "dtype": "float32",
+                "batch": 4, "images_per_s": None, "error": "RuntimeError: no compiler"}]
+    if spec["unmerged"] is not None:
+        records.append({"net": "unmerged", "mode": "eager", "device": "cpu", "device_name": DEVICE,
+                        "dtype": "float32", "batch": 4, "images_per_s": spec["unmerged"]})
+    speed = {"s_per_iter": spec["spi"], "device_name": DEVICE, "batch": 32, "lr_patch": 64,
+             "projected_hours": spec["spi"] * 1e6 / 3600}
+    if spec["layout"] == "flat":
+        return {"params_deployed": deployed, "params_train": train, "params_paper": paper, "macs": spec["macs"],
+                "flops_paper": paper * 57_600, "n_conv": spec["n_conv"], "throughput": records,
+                "train_speed": {"sec_per_iter": spec["spi"], "device": DEVICE, "batch": 32}}
+    return {"model": {"method": spec["method"], "size": spec["size"], "scale": spec["scale"], "colors": spec["colors"]},
+            "counts": {"deployed_params": deployed, "training_params": train, "paper_params": paper,
+                       "paper_convention": "mxcy", "paper_flops": paper * 57_600, "macs": spec["macs"],
+                       "convs": spec["n_conv"], "lr_height": 180, "lr_width": 320},
+            "throughput": records, "train_speed": speed}
+
+
+def write_runs(root: Path) -> Path:
+    """A preset's runs folder: the runs above, a bicubic baseline and an unfinished run (skipped)."""
+    for name, spec in RUNS.items():
+        run = root / name
+        _write(run / "train.json", {
+            "method": spec["method"], "size": spec["size"], "scale": spec["scale"], "colors": spec["colors"],
+            "options": spec["options"], "iterations": 20, "train_seconds": 20 * spec["spi"] * 3,
+            "sec_per_iter": spec["spi"] * 3, "device": DEVICE, "torch": "2.x", "seed": 0,
+            "bn_frozen_at": spec.get("bn_frozen_at"), "val_psnr": spec["scores"]["Set5"][0] - 1, "status": "complete",
+        })
+        (run / "deployed.pt").write_bytes(b"")
+        _write(run / "measure.json", _measure(spec))
+        for dataset, (psnr, ssim) in spec["scores"].items():
+            _write(run / "eval" / f"{dataset}-x{spec['scale']}.json",
+                   _eval(dataset, spec["scale"], psnr, ssim, spec.get("rgb_offset", -0.3)))
+        lines = ["iteration,loss,lr,seconds,val_psnr,event"]
+        for it in range(0, 21, 2):
+            val = f"{20 + it / 4:.3f}" if it % 10 == 0 else ""
+            lines.append(f"{it},{0.2 / (1 + it):.5f},0.0004,{it * 0.1:.2f},{val},{'val' if val else ''}")
+        (run / "metrics.csv").write_text("\n".join(lines) + "\n")
+    for dataset, (psnr, ssim) in BICUBIC.items():
+        _write(root / "bicubic-x4" / "eval" / f"{dataset}-x4.json", _eval(dataset, 4, psnr, ssim))
+    _write(root / "sesr-M5C16-x4" / "train.json", {"method": "sesr", "size": "M5C16", "scale": 4, "colors": 1,
+                                                  "status": "running"})
+    (root / "notes").mkdir()  # a stray folder without run files is ignored
+    return root
+
+
+@pytest.fixture()
+def runs_root(tmp_path: Path) -> Path:
+    return write_runs(tmp_path / "runs" / PRESET)
+
+
+@pytest.fixture()
+def ctx(runs_root: Path) -> report.ReportContext:
+    return report.build_context(runs_root, PRESET)
+
+
+def _md_row(text: str, first_cell: str) -> list[str]:
+    """The cells of the Markdown table row whose first cell is `first_cell`."""
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0] == first_cell:
+            return cells
+    raise AssertionError(f"no row {first_cell!r} in:\n{text}")
+
+
+def _md_header(text: str, first_cell: str) -> list[str]:
+    return _md_row(text, first_cell)
+
+
+# --------------------------------------------------------------------------- collection
+
+
+def test_tidy_frame_one_row_per_run_and_dataset(ctx: report.ReportContext) -> None:
+    tidy = ctx.tidy
+    assert set(tidy["run"]) == set(RUNS) | {"bicubic-x4"}  # the unfinished run is skipped ...
+    assert any("sesr-M5C16-x4" in n and "running" in n for n in ctx.runs.notes)  # ... and said so
+    assert len(tidy) == 2 * (len(RUNS) + 1)
+    row = tidy[(tidy["run"] == "repsr-M4C16-x4") & (tidy["dataset"] == "set5")].iloc[0]
+    assert row["psnr_y"] == 31.1034567 and row["params_deployed"] == 11_840 and row["params_paper"] == 11_920
+    assert row["throughput"] == 120.5 and row["throughput_device"] == DEVICE  # the failed compile mode is ignored
+    assert row["throughput_unmerged"] == 60.25
+    flat = tidy[tidy["run"] == "ecbsr-M4C16-x4"].iloc[0]  # flat measure.json layout reads the same
+    assert flat["params_deployed"] == 11_840 and flat["macs"] == 681_984_000 and flat["n_conv"] == 6
+    assert flat["train_speed_sec_per_iter"] == 0.1
+    assert report.dataset_key("DIV2K-valid") == "div2k_val" and report.dataset_key("BSD100") == "b100"
+    assert report.dataset_key("skimage-test") == "skimage-test"  # unknown sets keep a readable key
+
+
+def test_table_membership_is_inferred_from_the_runs(ctx: report.ReportContext) -> None:
+    tables = dict(zip(ctx.wide["run"], ctx.wide["tables"]))
+    assert tables["repsr-M4C16-x4"] == "table2,table3"
+    assert tables["plain-M4C8-x4"] == "table2"
+    assert tables["edsr-R1C4-x2-rgb-frozenbn"] == "table1"
+    assert tables["repsr-M1C4-x4-rgb-expand1"] == "table6"
+    assert tables["bicubic-x4"] == ""
+    row = ctx.wide.set_index("run").loc["edsr-R1C4-x2-rgb-frozenbn"]
+    assert row["bn_strategy"] == "frozen_bn"
+
+
+def test_declared_experiments_win_over_inference(runs_root: Path) -> None:
+    path = runs_root / "plain-M4C8-x4" / "train.json"
+    record = json.loads(path.read_text())
+    path.write_text(json.dumps({**record, "experiments": ["table4"]}))
+    ctx = report.build_context(runs_root, PRESET)
+    assert ctx.wide.set_index("run").loc["plain-M4C8-x4", "tables"] == "table4"
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def test_table2_numbers_paper_and_deltas(ctx: report.ReportContext) -> None:
+    text = report.render_table2(ctx)
+    assert text.startswith("# Table 2")
+    assert f"**Preset: `{PRESET}`.** This file shows the `{PRESET}` preset" in text.splitlines()[2]
+    header = _md_header(text, "Model")
+    row = dict(zip(header, _md_row(text, "RepSR-M4C16")))
+    assert row["Params (deployed, true)"] == "11,840"
+    assert row["Params (paper conv.)"] == "11.9K"
+    assert row["MACs (1280x720)"] == "0.68G"
+    assert row["#Conv"] == "6"
+    assert row["Paper: Params / FLOPs / #Conv"] == "11.90K / 0.69G / 6"
+    assert row["Set5 PSNR / SSIM"] == "31.10 / 0.8830"
+    assert row["Set5 paper"] == "31.02 / 0.8817"
+    assert row["Set5 Δ"] == "+0.08 / +0.0013"  # 31.1034567 - 31.02, 0.88301 - 0.8817
+    assert row["Urban100 Δ"] == "-0.12 / -0.0034"  # 24.7012345 - 24.82, 0.74003 - 0.7434
+    assert row["B100 paper"] == "27.10 / 0.7293"  # a set we did not evaluate: the paper's numbers only
+    bicubic = dict(zip(header, _md_row(text, "Bicubic")))
+    assert bicubic["Set5 Δ"] == "+0.00 / +0.0000" and bicubic["Set5 paper"] == "28.43 / 0.8113"
+    assert "Set5 Δ" in header and "B100 Δ" not in header
+    # rows in the paper's regime order, bicubic first; only the preset's x4 Y runs
+    order = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")]
+    assert order[:4] == ["Model", "Bicubic", "Plain-M4C8", "ECBSR-M4C16"]
+    assert "EDSR-R1C4" not in text.split("## Paper rows")[0]
+    assert "RepSR-M1C4" not in text
+    # paper rows we have no run for are listed apart, with the paper's numbers
+    assert "## Paper rows without a matching run" in text
+    srcnn = _md_row(text, "A1")
+    assert "SRCNN (Dong et al., 2014)" in srcnn and "30.48 / 0.8628" in srcnn
+    assert "sesr-M5C16-x4" in text  # the skipped run is named in the notes
+
+
+def test_table1_and_table6_use_the_papers_rows_and_channel(ctx: report.ReportContext) -> None:
+    t1 = report.render_ablation(ctx, report.ABLATIONS["table1"])
+    assert f"Preset: `{PRESET}`" in t1
+    proposed = dict(zip(_md_header(t1, "Row"), _md_row(t1, "Proposed")))
+    assert proposed["Run"] == "`edsr-R1C4-x2-rgb-frozenbn`"
+    assert proposed["Set5 ours"] == "36.50" and proposed["Set5 paper"] == "38.25" and proposed["Set5 Δ"] == "-1.75"
+    assert dict(zip(_md_header(t1, "Row"), _md_row(t1, "w/o BN")))["Run"] == "no run"
+
+    t6 = report.render_ablation(ctx, report.ABLATIONS["table6"])
+    assert "PSNR on RGB" in t6
+    w1 = dict(zip(_md_header(t6, "Row"), _md_row(t6, "width multiplier 1")))
+    assert w1["Set5 ours"] == "28.70"  # psnr_rgb = 29.10 - 0.4, since the paper's Table 6 is RGB
+    assert w1["Set5 Δ"] == "-1.57" and w1["Urban100 paper"] == "24.71"
+
+
+def test_empty_tables_still_render_with_reference_numbers(ctx: report.ReportContext) -> None:
+    for name in ("table4", "table5", "table7"):
+        text = report.render_ablation(ctx, report.ABLATIONS[name])
+        assert f"Preset: `{PRESET}`" in text
+        assert "No run of this preset fills" in text and "x4 RGB" in text
+    t5 = report.render_ablation(ctx, report.ABLATIONS["table5"])
+    assert "30.31" in t5 and "remove residual path" in t5
+
+
+def test_every_target_renders_from_a_bicubic_baseline_alone(tmp_path: Path) -> None:
+    root = tmp_path / "runs" / "cpu"
+    for dataset, (psnr, ssim) in BICUBIC.items():
+        _write(root / "bicubic-x4" / "eval" / f"{dataset}-x4.json", _eval(dataset, 4, psnr, ssim))
+    written = report.build_report(root, tmp_path / "out")
+    assert len(written) == 13
+    t2 = (tmp_path / "out" / "table2.md").read_text()
+    assert "Preset: `cpu`" in t2 and "No run of this preset fills Table 2" in t2 and "28.43 / 0.8113" in t2
+    t3 = (tmp_path / "out" / "table3.md").read_text()
+    assert "No run of this preset fills Table 3" in t3 and "27h52m" in t3
+
+
+def test_table3_training_time(ctx: report.ReportContext) -> None:
+    text = report.render_table3(ctx)
+    header = _md_header(text, "Method")
+    rows = [dict(zip(header, [c.strip() for c in line.strip().strip("|").split("|")]))
+            for line in text.splitlines() if line.startswith("| ") and "M4C16" in line]
+    ours = {r["Run"]: r for r in rows if r["Run"] != "no run"}
+    repsr = ours["`repsr-M4C16-x4`"]
+    assert repsr["s/iter (measured)"] == "0.0500" and repsr["Projected 1000K it. (h)"] == "13.9"
+    assert repsr["Ours vs ECBSR"] == "-50%"  # 0.05 vs 0.1 s/iter
+    assert repsr["Paper time"] == "4h54m" and repsr["Paper vs ECBSR"] == "-50%"  # 294 vs 590 min
+    assert ours["`ecbsr-M4C16-x4`"]["Paper (h)"] == "9.8"
+    assert sum(r["Run"] == "no run" for r in (dict(zip(header, [c.strip() for c in l.strip().strip("|").split("|")]))
+                                               for l in text.splitlines() if l.startswith("| ") and "M10C" in l)) == 4
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+def test_build_report_writes_every_target(runs_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    written = report.build_report(runs_root, out, preset=PRESET)
+    names = sorted(p.name for p in written)
+    assert names == sorted([f"table{i}.md" for i in range(1, 8)] + [
+        "fig1_tradeoff.png", "fig1_tradeoff.svg", "fig6_curves.png", "fig6_curves.svg",
+        "leaderboard.html", "leaderboard.csv"])
+    for path in written:
+        assert path.stat().st_size > 0
+    for name in ("fig1_tradeoff.png", "fig6_curves.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in ("fig1_tradeoff.svg", "fig6_curves.svg"):
+        assert "<svg" in (out / name).read_text()
+    for md in out.glob("table*.md"):
+        assert f"Preset: `{PRESET}`" in md.read_text()
+    assert not list(out.glob(".*tmp"))  # atomic writes leave no temp files behind
+    # rendering twice gives identical files (no timestamps): the workflow can trust unchanged outputs
+    before = {p.name: p.read_bytes() for p in written if p.suffix in (".md", ".svg", ".html", ".csv")}
+    report.build_report(runs_root, out, preset=PRESET)
+    assert before == {n: (out / n).read_bytes() for n in before}
+
+
+def test_tradeoff_figure_names_the_device(ctx: report.ReportContext) -> None:
+    fig = report.figure_tradeoff(ctx)
+    title = fig.axes[0].get_title()
+    assert DEVICE in title and "Urban100" in title and PRESET in title and "float32, batch 4" in title
+    points = sum(len(c.get_offsets()) for c in fig.axes[0].collections)
+    assert points == 4  # the runs with both a throughput and a Urban100 PSNR (EDSR x2 has no Urban100)
+    fig6 = report.figure_curves(ctx)
+    assert len(fig6.axes[0].lines) == 3  # Table 2's runs: loss curves
+
+
+def test_leaderboard_csv_is_raw(runs_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    report.build_report(runs_root, out, preset=PRESET, only=["leaderboard"])
+    assert sorted(p.name for p in out.iterdir()) == ["leaderboard.csv", "leaderboard.html"]
+    csv = pd.read_csv(out / "leaderboard.csv")
+    runs = csv[csv["kind"] == "run"].set_index("run")
+    assert len(runs) == len(RUNS) + 1
+    assert runs.loc["repsr-M4C16-x4", "params_deployed"] == 11_840
+    assert runs.loc["repsr-M4C16-x4", "psnr_y_set5"] == 31.1034567
+    assert runs.loc["repsr-M4C16-x4", "macs"] == 681_984_000
+    assert bool(runs.loc["repsr-M4C16-x4", "pareto"]) and bool(runs.loc["plain-M4C8-x4", "pareto"])
+    assert not bool(runs.loc["ecbsr-M4C16-x4", "pareto"])  # same MACs as RepSR, lower PSNR
+    assert not bool(runs.loc["repsr-M1C4-x4-rgb-expand1", "pareto"])  # alone in its (scale, colors) group
+    paper = csv[csv["kind"] == "paper"]
+    assert len(paper) == len(report.load_reference("repsr2022", "table2").rows) > 0
+    b3 = paper[paper["paper_id"] == "B3"].iloc[0]
+    assert b3["psnr_y_set5"] == 31.02 and b3["method"] == "repsr"
+
+
+def test_leaderboard_html_is_self_contained(runs_root: Path, tmp_path: Path) -> None:
+    report.build_report(runs_root, tmp_path, preset=PRESET, only=["leaderboard"])
+    page = (tmp_path / "leaderboard.html").read_text()
+    assert '<table id="leaderboard">' in page and 'id="filter"' in page
+    assert page.count('data-kind="run"') == len(RUNS) + 1
+    assert page.count('<details id="run-') == len(RUNS) + 1
+    assert "<svg" in page and "<polyline" in page  # the trade-off plot and the run curves, inline
+    assert not re.search(r"""(src|href)=["'](https?:)?//""", page)
+    assert not re.search(r"<link|@import|url\(http", page)
+
+
+# --------------------------------------------------------------------------- CLI and errors
+
+
+def test_cli_only_writes_the_chosen_targets(runs_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["report", "--runs", str(runs_root), "--out", str(out), "--only", "table2", "table5"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["table2.md", "table5.md"]
+    assert "wrote" in capsys.readouterr().out
+    # the preset defaults to the runs folder's name
+    assert main(["report", "--runs", str(runs_root), "--out", str(out), "--only", "table3"]) == 0
+    assert f"Preset: `{PRESET}`" in (out / "table3.md").read_text()
+
+
+def test_cli_errors_are_actionable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty").mkdir()
+    assert main(["report", "--runs", str(tmp_path / "empty"), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "no runs found" in err and "repbench train" in err
+    assert main(["report", "--runs", str(tmp_path / "missing"), "--out", str(tmp_path)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(RepbenchError, match="valid: table1"):
+        report.check_targets(["table9"])
+
+
+def test_bad_inputs_are_named(runs_root: Path, tmp_path: Path) -> None:
+    with pytest.raises(RepbenchError, match="--curves names unknown runs: nope"):
+        report.build_report(runs_root, tmp_path, only=["fig6"], curves=["nope"])
+    (runs_root / "plain-M4C8-x4" / "measure.json").write_text("{not json")
+    runs = report.load_runs(runs_root)  # one broken run is skipped and named; the others still report
+    assert "plain-M4C8-x4" not in {r.name for r in runs.runs} and len(runs.runs) == len(RUNS)
+    assert any(re.search(r"plain-M4C8-x4.*measure.json is not valid JSON.*rerun", n) for n in runs.notes)
+    assert "plain-M4C8-x4" in report.render_table2(report.build_context(runs_root))
+
+
+def test_cli_lists_the_same_targets_as_the_report() -> None:
+    from repbench import cli_report
+
+    assert cli_report._TARGETS == report.TARGETS  # the CLI keeps its own copy so that --help stays light
