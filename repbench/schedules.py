@@ -11,6 +11,7 @@ alone, so a resumed run needs no scheduler state, only its iteration counter.
 from __future__ import annotations
 
 import bisect
+import logging
 from typing import Sequence
 
 import torch
@@ -72,13 +73,20 @@ class CosineRestarts(Schedule):
         for group in optimizer.param_groups:
             group["lr"] = lr
             group.pop("initial_lr", None)  # timm records the base lr from the optimizer
-        self._timm = CosineLRScheduler(
-            optimizer,
-            t_initial=max(1, iterations // cycles),
-            lr_min=lr_min,
-            cycle_limit=cycles,
-            t_in_epochs=False,
-        )
+        # timm warns about 1-iteration cycles, which only smoke-test runs have: keep it quiet.
+        timm_log = logging.getLogger("timm.scheduler.cosine_lr")
+        level = timm_log.level
+        timm_log.setLevel(logging.ERROR)
+        try:
+            self._timm = CosineLRScheduler(
+                optimizer,
+                t_initial=max(1, iterations // cycles),
+                lr_min=lr_min,
+                cycle_limit=cycles,
+                t_in_epochs=False,
+            )
+        finally:
+            timm_log.setLevel(level)
 
     def apply(self, t: int) -> float:
         self._timm.step_update(num_updates=t)
