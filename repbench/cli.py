@@ -14,6 +14,11 @@ from repbench.errors import RepbenchError
 
 _COMMAND_MODULES: tuple[str, ...] = (
     "repbench.cli_methods",
+    "repbench.cli_train",
+    "repbench.cli_measure",
+    "repbench.cli_data",  # `repbench data` and (via repbench.evaluate) `repbench eval`
+    "repbench.cli_bn",  # `repbench bn-diagnose`
+    "repbench.cli_report",
 )
 
 
