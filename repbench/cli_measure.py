@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 from typing import Any
 
+from repbench.atomic import write_json
 from repbench.errors import RepbenchError
 
 
@@ -106,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        write_json(out, result.to_dict())
         print(f"wrote {out}")
     return 0
 

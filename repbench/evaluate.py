@@ -15,16 +15,15 @@ How a prediction is turned into the numbers (see repbench.metrics for the metric
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from repbench import atomic
 from repbench.data import Pair
 from repbench.errors import RepbenchError
 from repbench.imresize import imresize
@@ -232,19 +231,8 @@ def _json_safe(value: Any) -> Any:
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    """Atomic JSON write (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(_json_safe(obj), fh, indent=2, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    """Atomic JSON write; non-finite numbers become null (strict JSON)."""
+    return atomic.write_json(path, _json_safe(obj), allow_nan=False)
 
 
 def _run(args: argparse.Namespace) -> int:

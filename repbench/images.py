@@ -15,11 +15,11 @@ Conversions applied on read (the same ones `as_uint8_image` applies to arrays):
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from repbench.atomic import atomic_open
 from repbench.errors import RepbenchError
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".ppm", ".pgm", ".webp")
@@ -102,16 +102,9 @@ def write_image(path: str | os.PathLike, arr: np.ndarray, compress_level: int | 
     fmt = Image.registered_extensions().get(path.suffix.lower())
     if fmt is None:
         raise RepbenchError(f"cannot tell the image format of {path}; use a suffix such as .png")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            options = {"compress_level": compress_level} if compress_level is not None and fmt == "PNG" else {}
-            Image.fromarray(np.ascontiguousarray(arr)).save(fh, format=fmt, **options)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    options = {"compress_level": compress_level} if compress_level is not None and fmt == "PNG" else {}
+    with atomic_open(path, "wb") as fh:
+        Image.fromarray(np.ascontiguousarray(arr)).save(fh, format=fmt, **options)
     return path
 
 

@@ -96,8 +96,12 @@ def _resolve_data(data: dict[str, Any]) -> tuple[list[str], list[str], str]:
     return train, test, mode
 
 
+# Options that change how a block trains but not the function it computes: not part of a run's name.
+_SILENT_OPTIONS = frozenset({"collapsed"})
+
+
 def _tag(options: dict[str, Any]) -> str:
-    return "-".join(f"{k}{v}" for k, v in sorted(options.items()))
+    return "-".join(f"{k}{v}" for k, v in sorted(options.items()) if k not in _SILENT_OPTIONS)
 
 
 def run_id(method: str, size: str, scale: int, colors: int, tag: str = "") -> str:

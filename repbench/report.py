@@ -25,7 +25,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Hashable, Iterable, Sequence
@@ -33,6 +32,7 @@ from typing import Any, Callable, Hashable, Iterable, Sequence
 import pandas as pd
 import yaml
 
+from repbench import atomic
 from repbench.errors import RepbenchError
 
 TABLES: tuple[str, ...] = ("table1", "table2", "table3", "table4", "table5", "table6", "table7")
@@ -76,18 +76,7 @@ MISSING = "–"
 
 
 def write_atomic(path: Path, data: str | bytes) -> Path:
-    """Write to a temp file beside `path`, then rename over it (readers see old or new, never half)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic.write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
 
 
 def dataset_key(name: str) -> str:

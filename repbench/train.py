@@ -31,7 +31,6 @@ import platform
 import random
 import signal
 import sys
-import tempfile
 import time
 import typing
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from repbench.atomic import atomic_open
 from repbench.errors import RepbenchError
 
 
@@ -268,18 +268,8 @@ def freeze_start(cfg: TrainConfig) -> int | None:
 
 
 def _atomic_write(path: Path, write: Callable[[Any], None], binary: bool = False) -> None:
-    """Write via a temp file in the same folder + rename: a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(path, "wb" if binary else "w") as fh:
+        write(fh)
 
 
 def write_yaml(path: Path, data: Mapping[str, Any]) -> None:
