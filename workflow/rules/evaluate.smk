@@ -4,7 +4,6 @@
 rule evaluate:
     input:
         model=f"{RUNS}/{{run}}/deployed.pt",
-        data=lambda w: data_manifest(w.dataset, w.scale),
     output:
         f"{RUNS}/{{run}}/eval/{{dataset}}-x{{scale}}.json",
     log:
@@ -15,8 +14,6 @@ rule evaluate:
 
 
 rule evaluate_bicubic:
-    input:
-        data=lambda w: data_manifest(w.dataset, w.scale),
     output:
         f"{RUNS}/bicubic-x{{scale}}/eval/{{dataset}}-x{{scale}}.json",
     log:

@@ -1,0 +1,187 @@
+"""The pipeline: presets, config validation, dry runs, and the smoke preset end to end through DVC."""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from repbench import pipeline_config
+
+REPO = Path(__file__).resolve().parent.parent
+PRESETS = ("cpu", "gpu-hour", "paper", "smoke")
+
+
+def _snakemake(*args: str, cwd: Path = REPO, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def _job_counts(output: str) -> dict[str, int]:
+    """The 'Job stats' table of a Snakemake dry run."""
+    lines = output.split("Job stats:", 1)[1].splitlines()
+    counts = {}
+    for line in lines[3:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+def test_every_preset_file_is_listed_and_plans() -> None:
+    assert pipeline_config.available_presets(REPO) == sorted(PRESETS)
+    for name in PRESETS:
+        preset = pipeline_config.load_preset({"preset": name}, REPO)
+        plan = pipeline_config.plan(preset)
+        assert plan.experiments.keys() <= set(pipeline_config.TABLES)
+        assert plan.runs and plan.test_data and plan.val_data in plan.test_data
+
+
+def test_cpu_preset_covers_every_table2_method_and_size() -> None:
+    plan = pipeline_config.plan(pipeline_config.load_preset({"preset": "cpu"}, REPO))
+    table2 = {(plan.runs[r].method, plan.runs[r].size) for r in plan.experiments["table2"]}
+    for method in ("plain", "repvgg", "ecbsr", "repsr"):
+        for size in ("M4C8", "M4C16", "M10C16", "M10C32", "M16C64"):
+            assert (method, size) in table2
+    assert {s for m, s in table2 if m == "sesr"} == {"M5C16", "M11C16", "M11C32"}
+    assert ("edsr", "R5C32") in table2
+    # A run shared by Table 2 and Table 3 is trained once.
+    assert set(plan.experiments["table3"]) <= set(plan.experiments["table2"])
+
+
+def test_runs_of_different_presets_never_share_a_folder() -> None:
+    roots = {pipeline_config.load_preset({"preset": n}, REPO)["preset"] for n in PRESETS}
+    assert roots == set(PRESETS)  # runs go to results/runs/<preset>/
+
+
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        ({"preset": "fast"}, "valid presets: cpu, gpu-hour, paper, smoke"),
+        ({"experiments": {"table2": {"runs": [{"method": "vdsr", "sizes": ["M4C8"]}]}}}, "valid methods: plain, repvgg"),
+        ({"experiments": {"table2": {"runs": [{"method": "repsr", "sizes": ["R5C32"]}]}}}, r"expected M\{m\}C\{c\}"),
+        ({"experiments": {"table9": {"runs": []}}}, "valid: table1, table2"),
+        ({"data": {"train": ["DIV3K"], "test": ["Set5"]}}, "registered datasets: Set5, Set14"),
+    ],
+)
+def test_bad_config_names_what_is_valid(change: dict, match: str) -> None:
+    preset = pipeline_config.load_preset({"preset": "smoke"}, REPO)
+    if "preset" in change:
+        with pytest.raises(ValueError, match=match):
+            pipeline_config.load_preset(change, REPO)
+        return
+    preset.update(change)
+    with pytest.raises(ValueError, match=match):
+        pipeline_config.plan(preset)
+
+
+def test_conflicting_runs_need_a_tag() -> None:
+    preset = pipeline_config.load_preset({"preset": "smoke"}, REPO)
+    preset["experiments"]["table3"]["recipe"] = {"iterations": 99}
+    with pytest.raises(ValueError, match="distinct `tag`"):
+        pipeline_config.plan(preset)
+
+
+def test_snakemake_rejects_an_unknown_method_at_once(tmp_path: Path) -> None:
+    preset = pipeline_config.load_preset({"preset": "smoke"}, REPO)
+    preset["experiments"]["table2"]["runs"][0]["method"] = "vdsr"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(preset))
+    result = _snakemake("-n", "--cores", "1", "--configfile", str(bad), timeout=120)
+    assert result.returncode != 0
+    assert "vdsr" in result.stderr + result.stdout and "repsr" in result.stderr + result.stdout
+
+
+def test_paper_preset_dry_run_lists_all_its_jobs() -> None:
+    result = _snakemake("-n", "--cores", "1", "--config", "preset=paper", "--directory", str(REPO))
+    assert result.returncode == 0, result.stderr[-2000:]
+    plan = pipeline_config.plan(pipeline_config.load_preset({"preset": "paper"}, REPO))
+    counts = _job_counts(result.stdout)
+    n_runs = len(plan.runs)
+    assert n_runs >= 45
+    # Jobs already finished on this machine would be missing from the counts: there are none for paper.
+    assert counts["train"] == counts["measure"] == n_runs
+    assert counts["evaluate"] == n_runs * len(plan.test_data)
+    assert counts["table"] == len(pipeline_config.TABLES)
+    assert "--set device=cuda" in result.stdout and "gpu=1" in result.stdout
+
+
+def test_slurm_profile_dry_run() -> None:
+    pytest.importorskip("snakemake_executor_plugin_slurm", reason="install the slurm extra: pip install -e '.[slurm]'")
+    result = _snakemake("-n", "--workflow-profile", "workflow/profiles/slurm", "--config", "preset=paper")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout + result.stderr
+    assert "workflow/profiles/slurm" in out and "gres=gpu:1" in out and "slurm_partition=gpu" in out
+
+
+def _fresh_clone(dest: Path) -> Path:
+    """The working tree as a fresh clone would have it: tracked + untracked-but-not-ignored files."""
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=REPO, capture_output=True, check=True
+    ).stdout.decode().split("\0")
+    for rel in filter(None, files):
+        src, dst = REPO / rel, dest / rel
+        if not src.exists() and not src.is_symlink():
+            continue  # deleted in the working tree
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            os.symlink(os.readlink(src), dst)
+        else:
+            shutil.copy2(src, dst)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(git + ["init", "-q"], cwd=dest, check=True)
+    subprocess.run(git + ["add", "-A"], cwd=dest, check=True)
+    subprocess.run(git + ["commit", "-qm", "clone"], cwd=dest, check=True)
+    return dest
+
+
+@pytest.mark.slow
+def test_smoke_preset_end_to_end_through_dvc(tmp_path: Path) -> None:
+    clone = _fresh_clone(tmp_path / "clone")
+    (clone / "params.yaml").write_text("preset: smoke\n")
+    runs = clone / "results" / "runs" / "smoke"
+
+    # An interrupted run: two iterations done and checkpointed; the pipeline must resume it.
+    plan = pipeline_config.plan(pipeline_config.load_preset({"preset": "smoke"}, clone))
+    spec = plan.runs["repsr-M1C4-x4"]
+    args = pipeline_config.train_cli_args(spec, plan, pipeline_config.load_preset({"preset": "smoke"}, clone))
+    partial = subprocess.run(
+        f"repbench train --run-dir {runs / spec.run_id} {args} --stop-after 2", shell=True, cwd=clone,
+        capture_output=True, text=True, timeout=300,
+    )
+    assert partial.returncode == 0, partial.stderr[-2000:]
+    assert (runs / spec.run_id / "checkpoints" / "last.pt").is_file()
+    assert not (runs / spec.run_id / "train.json").exists()
+
+    result = subprocess.run(["dvc", "repro"], cwd=clone, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+
+    results = clone / "results"
+    for target in [f"{t}.md" for t in pipeline_config.TABLES] + [
+        "fig1_tradeoff.png", "fig1_tradeoff.svg", "fig6_curves.png", "fig6_curves.svg",
+        "leaderboard.html", "leaderboard.csv",
+    ]:
+        assert (results / target).stat().st_size > 0, target
+    for table in pipeline_config.TABLES:
+        assert "smoke" in (results / f"{table}.md").read_text().split("\n\n", 2)[1], table
+    with open(results / "leaderboard.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["run"] for r in rows} >= set(plan.runs)
+
+    events = (runs / spec.run_id / "metrics.csv").read_text()
+    assert "resumed" in events  # the interrupted run continued from its checkpoint
+
+    # Everything is up to date now, and a second `dvc repro` keeps the finished runs.
+    again = _snakemake("-n", "--cores", "1", "--config", "preset=smoke", cwd=clone)
+    assert "Nothing to be done" in again.stdout + again.stderr
+    mtime = (runs / spec.run_id / "final.pt").stat().st_mtime
+    second = subprocess.run(["dvc", "repro"], cwd=clone, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert (runs / spec.run_id / "final.pt").stat().st_mtime == mtime
