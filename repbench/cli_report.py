@@ -4,7 +4,10 @@ from __future__ import annotations
 import argparse
 
 # Kept in sync with repbench.report.TARGETS; listed here so `--help` needs no pandas/matplotlib import.
-_TARGETS = ("table1", "table2", "table3", "table4", "table5", "table6", "table7", "fig1", "fig6", "leaderboard")
+_TARGETS = (
+    "table1", "table2", "table3", "table4", "table5", "table6", "table7",
+    "ntire_table2", "ntire_table3", "ntire_table5", "fig1", "fig6", "leaderboard",
+)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -25,7 +28,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
         description=(
             "Collect every run under --runs (train.json, measure.json, eval/*.json, metrics.csv; the bicubic "
             "baseline in bicubic-x<scale>/eval/) and write table1..table7.md, fig1_tradeoff.png/.svg, "
-            "fig6_curves.png/.svg, leaderboard.html and leaderboard.csv into --out. Files are written atomically."
+            "fig6_curves.png/.svg, leaderboard.html and leaderboard.csv into --out; the NTIRE 2022 IMDN tables "
+            "(ntire_table2/3/5.md) when named in --only. Files are written atomically."
         ),
     )
     p.add_argument("--runs", required=True, metavar="DIR", help="a preset's runs folder, e.g. results/runs/smoke")
@@ -33,7 +37,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", metavar="NAME", help="preset named in every header (default: the runs folder's name)")
     p.add_argument(
         "--only", nargs="+", metavar="TARGET",
-        help=f"render only these targets: {', '.join(_TARGETS)} (default: all; leaderboard = .html + .csv)",
+        help=f"render only these targets: {', '.join(_TARGETS)} (default: all but the ntire_* tables; "
+             "leaderboard = .html + .csv)",
     )
     p.add_argument("--curves", nargs="+", metavar="RUN", help="runs drawn in fig6 (default: Table 2's runs)")
     p.set_defaults(func=_run)

@@ -36,8 +36,12 @@ from repbench import atomic
 from repbench.errors import RepbenchError
 
 TABLES: tuple[str, ...] = ("table1", "table2", "table3", "table4", "table5", "table6", "table7")
+# The NTIRE 2022 companion paper's tables (repbench.report_ntire): rendered only when named in `only`,
+# so that a preset without IMDN runs does not get three tables of paper rows by default.
+NTIRE_TABLES: tuple[str, ...] = ("ntire_table2", "ntire_table3", "ntire_table5")
 FIGURES: tuple[str, ...] = ("fig1", "fig6")
-TARGETS: tuple[str, ...] = TABLES + FIGURES + ("leaderboard",)
+DEFAULT_TARGETS: tuple[str, ...] = TABLES + FIGURES + ("leaderboard",)
+TARGETS: tuple[str, ...] = TABLES + NTIRE_TABLES + FIGURES + ("leaderboard",)
 
 PAPER_ITERATIONS = 1_000_000  # the paper trains every model for 1000K iterations (Table 3 projects to it)
 REFERENCES_DIR = Path(__file__).parent / "references"
@@ -1479,7 +1483,7 @@ def build_context(runs_root: str | os.PathLike, preset: str | None = None, curve
 
 
 def check_targets(only: Iterable[str] | None) -> list[str]:
-    chosen = list(only) if only else list(TARGETS)
+    chosen = list(only) if only else list(DEFAULT_TARGETS)
     unknown = [t for t in chosen if t not in TARGETS]
     if unknown:
         raise RepbenchError(f"unknown report target(s) {', '.join(unknown)}; valid: {', '.join(TARGETS)}")
@@ -1489,7 +1493,7 @@ def check_targets(only: Iterable[str] | None) -> list[str]:
 def build_report(runs_root: str | os.PathLike, out_dir: str | os.PathLike, preset: str | None = None,
                  only: Iterable[str] | None = None, curves: Sequence[str] | None = None,
                  references_dir: Path = REFERENCES_DIR) -> list[Path]:
-    """Render the chosen targets (all by default) into out_dir; returns the files written."""
+    """Render the chosen targets (DEFAULT_TARGETS by default) into out_dir; returns the files written."""
     targets = check_targets(only)
     ctx = build_context(runs_root, preset, curves, references_dir)
     out = Path(out_dir)
@@ -1504,6 +1508,13 @@ def build_report(runs_root: str | os.PathLike, out_dir: str | os.PathLike, prese
         else:
             text = render_ablation(ctx, ABLATIONS[table])
         written.append(write_atomic(out / f"{table}.md", text))
+    if any(t in targets for t in NTIRE_TABLES):
+        from repbench import report_ntire  # imported here: it builds on this module
+
+        data = report_ntire.collect(ctx)
+        for table in NTIRE_TABLES:
+            if table in targets:
+                written.append(write_atomic(out / f"{table}.md", report_ntire.render(ctx, table, data)))
     if "fig1" in targets or "leaderboard" in targets:
         plt = _matplotlib()
         fig = figure_tradeoff(ctx)
