@@ -668,8 +668,9 @@ def _footer(notes: Iterable[str]) -> list[str]:
 
 
 def _fill_hint(table: str, what: str) -> str:
+    """`table` is the target name (table2, ntire_table3, ...), which is also the file's stem."""
     return (
-        f"No run of this preset fills {table} yet: it needs {what}. Run the workflow "
+        f"No run of this preset fills this table yet: it needs {what}. Run the workflow "
         f"(`snakemake --cores all results/{table}.md`), or `repbench train`, `repbench measure` and "
         f"`repbench eval` into the runs folder; a run's train.json may also name its tables in `experiments`."
     )
@@ -767,7 +768,7 @@ def render_table2(ctx: ReportContext, scale: int = 4) -> str:
         "output. *MACs* are fvcore's count of the deployed network (one multiply-add = 1) for a 1280x720 output.",
     )
     if len(ours) == 0:
-        lines += [_fill_hint("Table 2", f"x{scale} Y-channel (colors 1) runs of the Table 2 methods"), ""]
+        lines += [_fill_hint("table2", f"x{scale} Y-channel (colors 1) runs of the Table 2 methods"), ""]
     if rows:
         lines += [_md_table(rows, right), ""]
     unmatched = [r for r in ref.rows if id(r) not in matched_ids]
@@ -903,7 +904,7 @@ def render_ablation(ctx: ReportContext, spec: AblationSpec) -> str:
 
     lines = _header(spec.title, ctx.preset, ctx.runs.root, ref, f"{metric_words}, border = scale shaved.")
     if len(ours) == 0:
-        lines += [_fill_hint(spec.table.replace("table", "Table "), spec.needs), ""]
+        lines += [_fill_hint(spec.table, spec.needs), ""]
     if rows:
         lines += [_md_table(rows, {k for k in rows[0] if k not in ("Row", "Run", "Size")}), ""]
     if spec.table == "table1":
@@ -1011,7 +1012,7 @@ def render_table3(ctx: ReportContext) -> str:
         "compare ratios (*vs ECBSR*), not hours, across machines.",
     )
     if not ours:
-        lines += [_fill_hint("Table 3", "x4 Y-channel ecbsr and repsr runs (ideally at M4C16, M10C16, M10C32, M16C64)"), ""]
+        lines += [_fill_hint("table3", "x4 Y-channel ecbsr and repsr runs (ideally at M4C16, M10C16, M10C32, M16C64)"), ""]
     right = {k for k in (rows[0] if rows else {}) if k not in ("Method", "Size", "Run", "Training run: iterations / time / device", "Measured at batch / LR patch / device", "Paper time")}
     lines += [_md_table(rows, right), ""]
     return "\n".join(lines + _footer(ref.notes)).rstrip() + "\n"
