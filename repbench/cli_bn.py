@@ -126,7 +126,11 @@ def _run(args: argparse.Namespace) -> int:
                 f"dataset {args.dataset!r} is not available here; prepare it with `repbench data prepare {args.dataset}` "
                 "or use skimage-test"
             )
-        scores = bd.artifact_scores(model, data.load_pairs(args.dataset, scale), scale)
+        pairs = data.load_pairs(args.dataset, scale)
+        scores = bd.artifact_scores(model, pairs, scale)
+        if not args.image:
+            # Figure 5 of the pipeline: the layer statistics of the set's first image.
+            summary["bn_profile"] = {pairs[0].name: bd.bn_stat_profile(model, pairs[0].lr)}
         scores["dataset"] = args.dataset
         scores["model"] = summary["model"]
         path = write_json(out / f"artifact_scores_{args.dataset}_x{scale}.json", bd.json_safe(scores))

@@ -166,7 +166,7 @@ def test_smoke_preset_end_to_end_through_dvc(tmp_path: Path) -> None:
     results = clone / "results"
     for target in [f"{t}.md" for t in pipeline_config.TABLES] + [
         "fig1_tradeoff.png", "fig1_tradeoff.svg", "fig6_curves.png", "fig6_curves.svg",
-        "leaderboard.html", "leaderboard.csv",
+        "fig5_bn_stats.png", "fig5_bn_stats.svg", "leaderboard.html", "leaderboard.csv",
     ]:
         assert (results / target).stat().st_size > 0, target
     for table in pipeline_config.TABLES:

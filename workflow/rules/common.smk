@@ -42,13 +42,19 @@ def bicubic_outputs(scales):
     return [f"{RUNS}/bicubic-x{s}/eval/{d}-x{s}.json" for s in sorted(scales) for d in PLAN.test_data]
 
 
+def bn_outputs(run_ids):
+    return [f"{RUNS}/{r}/bn/bn_diagnose.json" for r in run_ids]
+
+
 def experiment_inputs(name):
     rids = PLAN.experiments.get(name, [])
-    return run_outputs(rids) + bicubic_outputs({PLAN.runs[r].scale for r in rids})
+    extra = bn_outputs(bn_runs()) if name == "table1" else []
+    return run_outputs(rids) + bicubic_outputs({PLAN.runs[r].scale for r in rids}) + extra
 
 
 REPORT_TARGETS = [f"results/{t}.md" for t in pipeline_config.TABLES] + [
     "results/fig1_tradeoff.png",
     "results/fig6_curves.png",
+    "results/fig5_bn_stats.png",
     "results/leaderboard.html",
 ]

@@ -21,3 +21,24 @@ rule evaluate_bicubic:
     shell:
         "repbench eval --model bicubic --dataset {wildcards.dataset} --scale {wildcards.scale} "
         "--out {output} > {log} 2>&1"
+
+
+def bn_runs():
+    """Table 1's runs whose network has BatchNorm: the paper's BN artifact analysis applies to them."""
+    return [r for r in PLAN.experiments.get("table1", []) if PLAN.runs[r].options.get("bn")]
+
+
+rule bn_diagnose:
+    input:
+        model=f"{RUNS}/{{run}}/final.pt",
+    output:
+        f"{RUNS}/{{run}}/bn/bn_diagnose.json",
+    params:
+        dataset=PLAN.test_data[0],
+        scale=lambda w: PLAN.runs[w.run].scale,
+        run_dir=f"{RUNS}/{{run}}",
+    log:
+        f"{RUNS}/{{run}}/bn/bn_diagnose.log",
+    shell:
+        "repbench bn-diagnose {params.run_dir} --dataset {params.dataset} --scale {params.scale} "
+        "--out {params.run_dir}/bn --threads 1 > {log} 2>&1"

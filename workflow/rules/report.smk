@@ -27,9 +27,21 @@ rule figures:
         "repbench report --runs {RUNS} --out results --preset {params.preset} --only fig1 fig6"
 
 
+rule figure_bn:
+    input:
+        bn_outputs(bn_runs()),
+    output:
+        multiext("results/fig5_bn_stats", ".png", ".svg"),
+    params:
+        preset=NAME,
+    shell:
+        "repbench report --runs {RUNS} --out results --preset {params.preset} --only fig5"
+
+
 rule leaderboard:
     input:
         run_outputs(RUN_IDS),
+        bn_outputs(bn_runs()),
         bicubic_outputs({s.scale for s in PLAN.runs.values()}),
     output:
         "results/leaderboard.html",
