@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import methods
+from _helpers import train_a_little
 from methods.blocks import RepBlock
 
 # The paper's Table 3 (x4, RGB): B = 8 and 7 exactly per SPEC section 3, the rest to 0.1K.
@@ -55,15 +56,7 @@ def test_imdn_merge_is_a_plain_copy() -> None:
 
 def _train_a_little(model: torch.nn.Module, colors: int, scale: int, steps: int = 3) -> None:
     """Move the branches away from their initialisation so the merge is tested on unequal weights."""
-    torch.manual_seed(1)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    model.train()
-    for _ in range(steps):
-        x = torch.rand(2, colors, 16, 16)
-        loss = (model(x) - torch.rand(2, colors, 16 * scale, 16 * scale)).abs().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    train_a_little(model, colors, scale, steps, seed=1)
     model.eval()
 
 

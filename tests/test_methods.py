@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 import methods
+from _helpers import randomize_bn, train_a_little
 
 TABLE2 = methods.TABLE2_SIZES
 PLAIN_COUNTS_Y_X4 = {"M4C8": 3_624, "M4C16": 11_840, "M10C16": 25_856, "M10C32": 97_776, "M16C64": 601_808}
@@ -27,28 +28,9 @@ def _cases() -> list[tuple[str, str, int, int]]:
 
 
 def _randomize_and_train(model: nn.Module, colors: int, scale: int, steps: int = 3) -> None:
-    """A few Adam steps (so BN stats and weights move), then random BN statistics and affines.
-
-    The random statistics keep each BN's gain at most 1, so outputs stay near the image
-    range, where an absolute tolerance of 1e-4 is meaningful (float32 rounding of an
-    18-layer net whose outputs blow up to 30 would exceed it for any correct merge).
-    """
-    torch.manual_seed(0)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    model.train()
-    for _ in range(steps):
-        x = torch.rand(4, colors, 12, 12)
-        loss = (model(x) - torch.rand(4, colors, 12 * scale, 12 * scale)).abs().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.1, 0.1)
-                m.running_var.uniform_(1.0, 2.0)
-                m.weight.uniform_(0.4, 1.0)
-                m.bias.uniform_(-0.1, 0.1)
+    """A few Adam steps (so BN stats and weights move), then random BN statistics and affines."""
+    train_a_little(model, colors, scale, steps)
+    randomize_bn(model)
 
 
 @pytest.mark.parametrize("method,size,colors,scale", _cases())
