@@ -6,7 +6,7 @@ import argparse
 # Kept in sync with repbench.report.TARGETS; listed here so `--help` needs no pandas/matplotlib import.
 _TARGETS = (
     "table1", "table2", "table3", "table4", "table5", "table6", "table7",
-    "ntire_table2", "ntire_table3", "ntire_table5", "fig1", "fig6", "leaderboard",
+    "ntire_table2", "ntire_table3", "ntire_table5", "fig1", "fig5", "fig6", "leaderboard",
 )
 
 
@@ -26,10 +26,12 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
         "report",
         help="render the paper's tables, figures and the leaderboard page from run folders",
         description=(
-            "Collect every run under --runs (train.json, measure.json, eval/*.json, metrics.csv; the bicubic "
-            "baseline in bicubic-x<scale>/eval/) and write table1..table7.md, fig1_tradeoff.png/.svg, "
-            "fig6_curves.png/.svg, leaderboard.html and leaderboard.csv into --out; the NTIRE 2022 IMDN tables "
-            "(ntire_table2/3/5.md) when named in --only. Files are written atomically."
+            "Collect every run under --runs (train.json, measure.json, eval/*.json, metrics.csv, the BN "
+            "diagnostics in bn/; the bicubic baseline in bicubic-x<scale>/eval/) and write table1..table7.md, "
+            "fig1_tradeoff.png/.svg, fig5_bn_stats.png/.svg (when a BN run has been diagnosed with "
+            "`repbench bn-diagnose RUN --dataset SET --out RUN/bn`), fig6_curves.png/.svg, leaderboard.html and "
+            "leaderboard.csv into --out; the NTIRE 2022 IMDN tables (ntire_table2/3/5.md) when named in --only. "
+            "Files are written atomically."
         ),
     )
     p.add_argument("--runs", required=True, metavar="DIR", help="a preset's runs folder, e.g. results/runs/smoke")
@@ -38,7 +40,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--only", nargs="+", metavar="TARGET",
         help=f"render only these targets: {', '.join(_TARGETS)} (default: all but the ntire_* tables; "
-             "leaderboard = .html + .csv)",
+             "leaderboard = .html + .csv; a named fig5 without a diagnosed BN run is an error)",
     )
     p.add_argument("--curves", nargs="+", metavar="RUN", help="runs drawn in fig6 (default: Table 2's runs)")
     p.set_defaults(func=_run)

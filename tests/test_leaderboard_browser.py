@@ -12,11 +12,12 @@ from typing import Any, Iterator
 import pytest
 
 from repbench import report
+from repbench.report import references
 
 try:
-    from test_report import PRESET, RUNS, write_runs
+    from test_report import BN_RUNS, PRESET, RUNS, write_runs
 except ImportError:  # tests collected as a package
-    from tests.test_report import PRESET, RUNS, write_runs
+    from tests.test_report import BN_RUNS, PRESET, RUNS, write_runs
 
 CHROMIUM = Path(os.environ.get("REPBENCH_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     base = tmp_path_factory.mktemp("leaderboard")
-    runs = write_runs(base / "runs" / PRESET)
+    runs = write_runs(base / "runs" / PRESET)  # its EDSR BN runs come with bn-diagnose results in bn/
     report.build_report(runs, base / "results", preset=PRESET, only=["leaderboard"])
     return (base / "results" / "leaderboard.html").as_uri()
 
@@ -69,7 +70,7 @@ def _visible_values(pg: Any, key: str) -> list[str]:
 
 def test_rows_sort_filter_offline(page: tuple[Any, list[str]], tmp_path: Path) -> None:
     pg, requests = page
-    n_paper = len(report.load_reference("repsr2022", "table2").rows)
+    n_paper = len(references.load_reference("repsr2022", "table2").rows)
     rows = pg.locator("table#leaderboard tbody tr")
     assert rows.count() == len(RUNS) + 1 + n_paper  # every run, the bicubic baseline, every paper row
     assert pg.locator('tr[data-kind="paper"]').count() == n_paper
@@ -127,5 +128,36 @@ def test_rows_sort_filter_offline(page: tuple[Any, list[str]], tmp_path: Path) -
         Path(out).write_bytes(shot.read_bytes())
 
     assert requests, "the page load itself should be recorded"
+    offline = [u for u in requests if not u.startswith(("file:", "data:"))]
+    assert not offline, f"the page requested non-local URLs: {offline}"
+
+
+def test_bn_artifact_section(page: tuple[Any, list[str]]) -> None:
+    pg, requests = page
+    section = pg.locator("section#bn-artifacts")
+    assert section.is_visible()
+    rows = section.locator("table#artifacts tbody tr")
+    assert sorted(rows.evaluate_all("rs => rs.map(r => r.dataset.artifactRun)")) == sorted(BN_RUNS)
+    never = section.locator('tr[data-artifact-run="edsr-R1C4-x2-rgb-bn"]')
+    assert "with BN (never frozen)" in never.inner_text() and "-0.421" in never.inner_text()
+    assert section.locator("tr.has-artifacts").count() == 1  # only the never-frozen run has BN artifacts
+    assert "frozen BN" in section.locator('tr[data-artifact-run="edsr-R1C4-x2-rgb-frozenbn"]').inner_text()
+
+    # Figure 5 is drawn inline, at a readable size.
+    plot = section.locator("figure#fig5 svg")
+    assert plot.count() == 1
+    box = plot.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 100
+
+    # The section leaves the leaderboard alone: its rows are not counted, sorted or filtered.
+    assert pg.locator("#row-count").inner_text().startswith(f"{pg.locator('table#leaderboard tbody tr').count()} of ")
+    pg.fill("input#filter", "no such model")
+    assert rows.count() == len(BN_RUNS) and all(not r.get_attribute("hidden") for r in rows.all())
+    pg.fill("input#filter", "")
+
+    # A run's link opens its detail panel.
+    never.locator("a.detail-link").click()
+    assert pg.locator("details#run-edsr-R1C4-x2-rgb-bn").evaluate("d => d.open") is True
+
     offline = [u for u in requests if not u.startswith(("file:", "data:"))]
     assert not offline, f"the page requested non-local URLs: {offline}"

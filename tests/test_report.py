@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 from repbench import report
+from repbench.report import bn, figures, references, tables, values
 from repbench.cli import main
 from repbench.errors import RepbenchError
 
@@ -37,6 +39,13 @@ RUNS: dict[str, dict[str, Any]] = {
         method="edsr", size="R1C4", scale=2, colors=3, options={"bn": True}, bn_frozen_at=8,
         params=(2_000, 2_000, 2_000), macs=50_000_000, n_conv=5, ips=90.0, unmerged=None, spi=0.03,
         scores={"Set5": (36.50, 0.9500), "B100": (31.00, 0.8900)}, layout="nested",
+        bn=(0.3107, 0.0, 36.5, 36.1893),
+    ),
+    "edsr-R1C4-x2-rgb-bn": dict(  # BN never frozen: the paper's BN artifacts (a negative artifact score)
+        method="edsr", size="R1C4", scale=2, colors=3, options={"bn": True},
+        params=(2_000, 2_000, 2_000), macs=50_000_000, n_conv=5, ips=85.0, unmerged=None, spi=0.03,
+        scores={"Set5": (36.10, 0.9480), "B100": (30.80, 0.8850)}, layout="nested",
+        bn=(-0.4213456, 0.4702, 36.1, 36.5213456),
     ),
     "repsr-M1C4-x4-rgb-expand1": dict(
         method="repsr", size="M1C4", scale=4, colors=3, options={"expand": 1},
@@ -45,6 +54,9 @@ RUNS: dict[str, dict[str, Any]] = {
     ),
 }
 BICUBIC = {"Set5": (28.43, 0.8113), "Urban100": (23.14, 0.6577)}
+# `bn` above: (mean_artifact_score, mean_artifact_db, mean_psnr_population, mean_psnr_image_stats) on Set5,
+# as `repbench bn-diagnose RUN --dataset Set5 --out RUN/bn` writes them.
+BN_RUNS = [name for name, spec in RUNS.items() if "bn" in spec]
 
 
 def _write(path: Path, obj: Any) -> None:
@@ -82,8 +94,35 @@ def _measure(spec: dict[str, Any]) -> dict[str, Any]:
             "throughput": records, "train_speed": speed}
 
 
-def write_runs(root: Path) -> Path:
-    """A preset's runs folder: the runs above, a bicubic baseline and an unfinished run (skipped)."""
+def bn_profile(n_layers: int, population: float) -> list[dict[str, Any]]:
+    """bn_diagnose.bn_stat_profile's layout: per BN layer, L1 norms of the image's and the population's statistics."""
+    return [{"index": i, "name": f"body.{i}.bn", "channels": 4, "l1_var_image": 0.5 / (i + 1),
+             "l1_var_population": population + i, "l1_mean_image": 0.2 + 0.05 * i,
+             "l1_mean_population": 0.1 * (i + 1), "var_ratio": 0.5 / (i + 1) / (population + i)}
+            for i in range(n_layers)]
+
+
+def write_bn_diagnostics(run: Path, scale: int, score: float, db: float, psnr_pop: float, psnr_img: float,
+                         dataset: str = "Set5") -> None:
+    """RUN/bn/ as `repbench bn-diagnose RUN --dataset SET --scale S --out RUN/bn` leaves it."""
+    _write(run / "bn" / "bn_diagnose.json", {
+        "model": {"method": "edsr", "size": "R1C4", "scale": scale, "colors": 3, "options": {"bn": True}},
+        "bn_profile": {"baby": bn_profile(3, 2.0 + score)},
+        "dataset_scores": str(run / "bn" / f"artifact_scores_{dataset}_x{scale}.json"),
+    })
+    _write(run / "bn" / f"artifact_scores_{dataset}_x{scale}.json", {
+        "scale": scale, "n_images": 2, "mean_psnr_population": psnr_pop, "mean_psnr_image_stats": psnr_img,
+        "mean_artifact_score": score, "mean_abs_artifact_score": abs(score), "min_artifact_score": score,
+        "mean_artifact_db": db, "definition": "artifact_score = PSNR(population) - PSNR(image statistics)",
+        "dataset": dataset, "per_image": [
+            {"name": name, "psnr_population": psnr_pop, "psnr_image_stats": psnr_img, "artifact_score": score,
+             "artifact_db": db} for name in ("baby", "bird")],
+    })
+
+
+def write_runs(root: Path, bn_diagnostics: bool = True) -> Path:
+    """A preset's runs folder: the runs above (with their BN diagnostics), a bicubic baseline and an
+    unfinished run (skipped)."""
     for name, spec in RUNS.items():
         run = root / name
         _write(run / "train.json", {
@@ -102,6 +141,8 @@ def write_runs(root: Path) -> Path:
             val = f"{20 + it / 4:.3f}" if it % 10 == 0 else ""
             lines.append(f"{it},{0.2 / (1 + it):.5f},0.0004,{it * 0.1:.2f},{val},{'val' if val else ''}")
         (run / "metrics.csv").write_text("\n".join(lines) + "\n")
+        if bn_diagnostics and "bn" in spec:
+            write_bn_diagnostics(run, spec["scale"], *spec["bn"])
     for dataset, (psnr, ssim) in BICUBIC.items():
         _write(root / "bicubic-x4" / "eval" / f"{dataset}-x4.json", _eval(dataset, 4, psnr, ssim))
     _write(root / "sesr-M5C16-x4" / "train.json", {"method": "sesr", "size": "M5C16", "scale": 4, "colors": 1,
@@ -148,19 +189,20 @@ def test_tidy_frame_one_row_per_run_and_dataset(ctx: report.ReportContext) -> No
     flat = tidy[tidy["run"] == "ecbsr-M4C16-x4"].iloc[0]  # flat measure.json layout reads the same
     assert flat["params_deployed"] == 11_840 and flat["macs"] == 681_984_000 and flat["n_conv"] == 6
     assert flat["train_speed_sec_per_iter"] == 0.1
-    assert report.dataset_key("DIV2K-valid") == "div2k_val" and report.dataset_key("BSD100") == "b100"
-    assert report.dataset_key("skimage-test") == "skimage-test"  # unknown sets keep a readable key
+    assert values.dataset_key("DIV2K-valid") == "div2k_val" and values.dataset_key("BSD100") == "b100"
+    assert values.dataset_key("skimage-test") == "skimage-test"  # unknown sets keep a readable key
 
 
 def test_table_membership_is_inferred_from_the_runs(ctx: report.ReportContext) -> None:
-    tables = dict(zip(ctx.wide["run"], ctx.wide["tables"]))
-    assert tables["repsr-M4C16-x4"] == "table2,table3"
-    assert tables["plain-M4C8-x4"] == "table2"
-    assert tables["edsr-R1C4-x2-rgb-frozenbn"] == "table1"
-    assert tables["repsr-M1C4-x4-rgb-expand1"] == "table6"
-    assert tables["bicubic-x4"] == ""
+    membership = dict(zip(ctx.wide["run"], ctx.wide["tables"]))
+    assert membership["repsr-M4C16-x4"] == "table2,table3"
+    assert membership["plain-M4C8-x4"] == "table2"
+    assert membership["edsr-R1C4-x2-rgb-frozenbn"] == membership["edsr-R1C4-x2-rgb-bn"] == "table1"
+    assert membership["repsr-M1C4-x4-rgb-expand1"] == "table6"
+    assert membership["bicubic-x4"] == ""
     row = ctx.wide.set_index("run").loc["edsr-R1C4-x2-rgb-frozenbn"]
     assert row["bn_strategy"] == "frozen_bn"
+    assert ctx.wide.set_index("run").loc["edsr-R1C4-x2-rgb-bn", "bn_strategy"] == "bn"
 
 
 def test_declared_experiments_win_over_inference(runs_root: Path) -> None:
@@ -175,7 +217,7 @@ def test_declared_experiments_win_over_inference(runs_root: Path) -> None:
 
 
 def test_table2_numbers_paper_and_deltas(ctx: report.ReportContext) -> None:
-    text = report.render_table2(ctx)
+    text = tables.render_table2(ctx)
     assert text.startswith("# Table 2")
     assert f"**Preset: `{PRESET}`.** This file shows the `{PRESET}` preset" in text.splitlines()[2]
     header = _md_header(text, "Model")
@@ -206,26 +248,92 @@ def test_table2_numbers_paper_and_deltas(ctx: report.ReportContext) -> None:
 
 
 def test_table1_and_table6_use_the_papers_rows_and_channel(ctx: report.ReportContext) -> None:
-    t1 = report.render_ablation(ctx, report.ABLATIONS["table1"])
+    t1 = tables.render_ablation(ctx, tables.ABLATIONS["table1"])
     assert f"Preset: `{PRESET}`" in t1
     proposed = dict(zip(_md_header(t1, "Row"), _md_row(t1, "Proposed")))
     assert proposed["Run"] == "`edsr-R1C4-x2-rgb-frozenbn`"
     assert proposed["Set5 ours"] == "36.50" and proposed["Set5 paper"] == "38.25" and proposed["Set5 Δ"] == "-1.75"
     assert dict(zip(_md_header(t1, "Row"), _md_row(t1, "w/o BN")))["Run"] == "no run"
 
-    t6 = report.render_ablation(ctx, report.ABLATIONS["table6"])
+    t6 = tables.render_ablation(ctx, tables.ABLATIONS["table6"])
     assert "PSNR on RGB" in t6
     w1 = dict(zip(_md_header(t6, "Row"), _md_row(t6, "width multiplier 1")))
     assert w1["Set5 ours"] == "28.70"  # psnr_rgb = 29.10 - 0.4, since the paper's Table 6 is RGB
     assert w1["Set5 Δ"] == "-1.57" and w1["Urban100 paper"] == "24.71"
 
 
+def test_bn_diagnostics_are_read_from_the_run_folders(ctx: report.ReportContext) -> None:
+    by_name = {r.name: r for r in ctx.runs.runs}
+    never = by_name["edsr-R1C4-x2-rgb-bn"]
+    assert list(never.bn_profile) == ["baby"] and len(never.bn_profile["baby"]) == 3
+    assert never.bn_scores["set5"]["mean_artifact_score"] == -0.4213456
+    assert not by_name["repsr-M4C16-x4"].bn_scores and not by_name["repsr-M4C16-x4"].bn_profile
+    wide = ctx.wide.set_index("run")
+    assert wide.loc["edsr-R1C4-x2-rgb-bn", "artifact_score_set5"] == -0.4213456  # raw, as written
+    assert wide.loc["edsr-R1C4-x2-rgb-bn", "psnr_image_stats_set5"] == 36.5213456
+    assert wide.loc["edsr-R1C4-x2-rgb-frozenbn", "artifact_db_set5"] == 0.0
+    assert wide.loc["edsr-R1C4-x2-rgb-frozenbn", "artifact_images_set5"] == 2
+    assert pd.isna(wide.loc["repsr-M4C16-x4", "artifact_score_set5"])
+    assert report.artifact_datasets(ctx.wide) == ["set5"]
+    # one labelled profile per BN run, named by its strategy, in Table 1's order
+    bn_list = bn.bn_runs(ctx)
+    assert [(r.run, r.label) for r in bn_list] == [
+        ("edsr-R1C4-x2-rgb-bn", "with BN (never frozen)"), ("edsr-R1C4-x2-rgb-frozenbn", "frozen BN")]
+    assert list(bn.fig5_profiles(bn_list)) == ["with BN (never frozen)", "frozen BN"]
+
+
+def test_bn_diagnostics_problems_are_named_not_fatal(runs_root: Path) -> None:
+    folder = runs_root / "edsr-R1C4-x2-rgb-bn" / "bn"
+    (folder / "artifact_scores_Set5_x2.json").write_text("{not json")
+    write_bn_diagnostics(runs_root / "edsr-R1C4-x2-rgb-frozenbn", 4, -1.0, 1.0, 30.0, 31.0, dataset="Set14")
+    ctx = report.build_context(runs_root, PRESET)
+    by_name = {r.name: r for r in ctx.runs.runs}
+    assert not by_name["edsr-R1C4-x2-rgb-bn"].bn_scores and by_name["edsr-R1C4-x2-rgb-bn"].bn_profile  # run kept
+    assert any("edsr-R1C4-x2-rgb-bn" in n and "not valid JSON" in n for n in ctx.runs.notes)
+    assert set(by_name["edsr-R1C4-x2-rgb-frozenbn"].bn_scores) == {"set5"}  # the x4 scores describe another model
+    assert any("artifact_scores_Set14_x4.json scores x4, not the run's x2" in n for n in ctx.runs.notes)
+    t1 = tables.render_ablation(ctx, tables.ABLATIONS["table1"])
+    assert dict(zip(_md_header(t1, "Row"), _md_row(t1, "w/ BN")))["Set5 artifact score"] == "–"
+    assert "no BN artifact scores yet" in t1 and "`edsr-R1C4-x2-rgb-bn`" in t1.split("no BN artifact scores yet")[1]
+
+
+def test_table1_shows_the_artifact_score_of_each_bn_run(ctx: report.ReportContext) -> None:
+    t1 = tables.render_ablation(ctx, tables.ABLATIONS["table1"])
+    header = _md_header(t1, "Row")
+    assert header[-2:] == ["Set5 artifact score", "Set5 artifact_db"]  # the scored test set is named
+    never = dict(zip(header, _md_row(t1, "w/ BN")))
+    assert never["Run"] == "`edsr-R1C4-x2-rgb-bn`"
+    assert never["Set5 artifact score"] == "-0.421" and never["Set5 artifact_db"] == "0.470"
+    frozen = dict(zip(header, _md_row(t1, "Proposed")))
+    assert frozen["Set5 artifact score"] == "+0.311" and frozen["Set5 artifact_db"] == "0.000"
+    assert dict(zip(header, _md_row(t1, "w/o BN")))["Set5 artifact score"] == "–"  # no run
+    assert "*Artifact score*" in t1 and "repbench bn-diagnose" in t1
+    assert "no BN artifact scores yet" not in t1
+
+
+def test_table1_without_bn_diagnostics_says_how_to_get_them(tmp_path: Path) -> None:
+    root = write_runs(tmp_path / "runs" / PRESET, bn_diagnostics=False)
+    nobn = root / "edsr-R1C4-x2-rgb-nobn"
+    shutil.copytree(root / "edsr-R1C4-x2-rgb-bn", nobn)
+    record = json.loads((nobn / "train.json").read_text())
+    (nobn / "train.json").write_text(json.dumps(record | {"options": {"bn": False}}))
+    write_bn_diagnostics(root / "edsr-R1C4-x2-rgb-bn", 2, -0.5, 0.5, 36.0, 36.5)
+    t1 = tables.render_ablation(report.build_context(root, PRESET), tables.ABLATIONS["table1"])
+    header = _md_header(t1, "Row")
+    assert dict(zip(header, _md_row(t1, "w/o BN")))["Set5 artifact score"] == "no BN"
+    assert dict(zip(header, _md_row(t1, "w/ BN")))["Set5 artifact score"] == "-0.500"
+    assert dict(zip(header, _md_row(t1, "Proposed")))["Set5 artifact_db"] == "–"
+    note = next(line for line in t1.splitlines() if "no BN artifact scores yet" in line)
+    assert "`edsr-R1C4-x2-rgb-frozenbn`" in note and "edsr-R1C4-x2-rgb-bn`" not in note
+    assert "repbench bn-diagnose RUN --dataset SET --out RUN/bn" in note
+
+
 def test_empty_tables_still_render_with_reference_numbers(ctx: report.ReportContext) -> None:
     for name in ("table4", "table5", "table7"):
-        text = report.render_ablation(ctx, report.ABLATIONS[name])
+        text = tables.render_ablation(ctx, tables.ABLATIONS[name])
         assert f"Preset: `{PRESET}`" in text
         assert "No run of this preset fills" in text and "x4 RGB" in text
-    t5 = report.render_ablation(ctx, report.ABLATIONS["table5"])
+    t5 = tables.render_ablation(ctx, tables.ABLATIONS["table5"])
     assert "30.31" in t5 and "remove residual path" in t5
 
 
@@ -242,7 +350,7 @@ def test_every_target_renders_from_a_bicubic_baseline_alone(tmp_path: Path) -> N
 
 
 def test_table3_training_time(ctx: report.ReportContext) -> None:
-    text = report.render_table3(ctx)
+    text = tables.render_table3(ctx)
     header = _md_header(text, "Method")
     rows = [dict(zip(header, [c.strip() for c in line.strip().strip("|").split("|")]))
             for line in text.splitlines() if line.startswith("| ") and "M4C16" in line]
@@ -264,13 +372,13 @@ def test_build_report_writes_every_target(runs_root: Path, tmp_path: Path) -> No
     written = report.build_report(runs_root, out, preset=PRESET)
     names = sorted(p.name for p in written)
     assert names == sorted([f"table{i}.md" for i in range(1, 8)] + [
-        "fig1_tradeoff.png", "fig1_tradeoff.svg", "fig6_curves.png", "fig6_curves.svg",
-        "leaderboard.html", "leaderboard.csv"])
+        "fig1_tradeoff.png", "fig1_tradeoff.svg", "fig5_bn_stats.png", "fig5_bn_stats.svg",
+        "fig6_curves.png", "fig6_curves.svg", "leaderboard.html", "leaderboard.csv"])
     for path in written:
         assert path.stat().st_size > 0
-    for name in ("fig1_tradeoff.png", "fig6_curves.png"):
+    for name in ("fig1_tradeoff.png", "fig5_bn_stats.png", "fig6_curves.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    for name in ("fig1_tradeoff.svg", "fig6_curves.svg"):
+    for name in ("fig1_tradeoff.svg", "fig5_bn_stats.svg", "fig6_curves.svg"):
         assert "<svg" in (out / name).read_text()
     for md in out.glob("table*.md"):
         assert f"Preset: `{PRESET}`" in md.read_text()
@@ -282,12 +390,12 @@ def test_build_report_writes_every_target(runs_root: Path, tmp_path: Path) -> No
 
 
 def test_tradeoff_figure_names_the_device(ctx: report.ReportContext) -> None:
-    fig = report.figure_tradeoff(ctx)
+    fig = figures.figure_tradeoff(ctx)
     title = fig.axes[0].get_title()
     assert DEVICE in title and "Urban100" in title and PRESET in title and "float32, batch 4" in title
     points = sum(len(c.get_offsets()) for c in fig.axes[0].collections)
     assert points == 4  # the runs with both a throughput and a Urban100 PSNR (EDSR x2 has no Urban100)
-    fig6 = report.figure_curves(ctx)
+    fig6 = figures.figure_curves(ctx)
     assert len(fig6.axes[0].lines) == 3  # Table 2's runs: loss curves
 
 
@@ -305,7 +413,7 @@ def test_leaderboard_csv_is_raw(runs_root: Path, tmp_path: Path) -> None:
     assert not bool(runs.loc["ecbsr-M4C16-x4", "pareto"])  # same MACs as RepSR, lower PSNR
     assert not bool(runs.loc["repsr-M1C4-x4-rgb-expand1", "pareto"])  # alone in its (scale, colors) group
     paper = csv[csv["kind"] == "paper"]
-    assert len(paper) == len(report.load_reference("repsr2022", "table2").rows) > 0
+    assert len(paper) == len(references.load_reference("repsr2022", "table2").rows) > 0
     b3 = paper[paper["paper_id"] == "B3"].iloc[0]
     assert b3["psnr_y_set5"] == 31.02 and b3["method"] == "repsr"
 
@@ -319,6 +427,71 @@ def test_leaderboard_html_is_self_contained(runs_root: Path, tmp_path: Path) -> 
     assert "<svg" in page and "<polyline" in page  # the trade-off plot and the run curves, inline
     assert not re.search(r"""(src|href)=["'](https?:)?//""", page)
     assert not re.search(r"<link|@import|url\(http", page)
+
+
+def test_fig5_draws_one_profile_per_bn_run(ctx: report.ReportContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    from repbench import bn_diagnose
+
+    drawn: list[dict[str, Any]] = []
+    plot = bn_diagnose.plot_bn_profile
+
+    def spy(profiles: dict[str, Any], stem: Path) -> list[Path]:
+        drawn.append(dict(profiles))
+        return plot(profiles, stem)
+
+    monkeypatch.setattr(bn_diagnose, "plot_bn_profile", spy)
+    files = figures.figure_bn(bn.bn_runs(ctx))
+    assert list(drawn[0]) == ["with BN (never frozen)", "frozen BN"]
+    assert drawn[0]["frozen BN"][0]["l1_var_population"] == pytest.approx(2.3107)  # the run's own profile
+    assert files[".png"][:8] == b"\x89PNG\r\n\x1a\n"
+    svg = files[".svg"].decode()
+    assert "<svg" in svg and "<dc:date>" not in svg and "Matplotlib v" not in svg  # nothing that changes per render
+    assert files == figures.figure_bn(bn.bn_runs(ctx))  # identical bytes on a rerun
+    assert figures.figure_bn([]) == {}
+
+
+def test_fig5_absent_without_a_diagnosed_bn_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "runs" / "cpu"
+    for dataset, (psnr, ssim) in BICUBIC.items():
+        _write(root / "bicubic-x4" / "eval" / f"{dataset}-x4.json", _eval(dataset, 4, psnr, ssim))
+    # by default: skipped with a message, the other targets still render
+    written = report.build_report(root, tmp_path / "out")
+    assert not list((tmp_path / "out").glob("fig5*")) and len(written) == 13
+    assert "fig5 skipped: fig5 needs a run with BatchNorm" in capsys.readouterr().err
+    # named (the workflow's rule figure_bn): an error that says what is missing, before anything is written
+    with pytest.raises(RepbenchError, match="fig5 needs a run with BatchNorm"):
+        report.build_report(root, tmp_path / "named", only=["table2", "fig5"])
+    assert not (tmp_path / "named").exists()
+    # BN runs that were never diagnosed: the error names them and the command
+    bn_root = write_runs(tmp_path / "runs" / PRESET, bn_diagnostics=False)
+    assert main(["report", "--runs", str(bn_root), "--out", str(tmp_path / "cli"), "--only", "fig5"]) == 2
+    err = capsys.readouterr().err
+    assert "edsr-R1C4-x2-rgb-bn, edsr-R1C4-x2-rgb-frozenbn" in err
+    assert "repbench bn-diagnose RUN --dataset SET --out RUN/bn" in err
+
+
+def test_leaderboard_shows_the_bn_artifacts(runs_root: Path, tmp_path: Path) -> None:
+    report.build_report(runs_root, tmp_path, preset=PRESET, only=["leaderboard"])
+    page = (tmp_path / "leaderboard.html").read_text()
+    section = page[page.index('<section id="bn-artifacts">'):page.index('<section id="details">')]
+    rows = re.findall(r'<tr class="artifact-row[^"]*" data-artifact-run="([^"]+)">(.*?)</tr>', section, re.S)
+    assert [name for name, _ in rows] == ["edsr-R1C4-x2-rgb-bn", "edsr-R1C4-x2-rgb-frozenbn"]
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", rows[0][1], re.S)]
+    assert cells[1:] == ["with BN (never frozen)", "Set5", "2", "-0.421", "0.470", "36.100", "36.521"]
+    assert 'class="artifact-row has-artifacts" data-artifact-run="edsr-R1C4-x2-rgb-bn"' in section
+    assert 'href="#run-edsr-R1C4-x2-rgb-frozenbn"' in section  # to the run's detail panel
+    fig5 = section[section.index('<figure id="fig5">'):]
+    assert "<svg" in fig5 and "<?xml" not in fig5 and "Images: with BN (never frozen): baby; frozen BN: baby." in fig5
+    assert not re.search(r"""(src|href)=["'](https?:)?//""", page)  # still self-contained
+    csv = pd.read_csv(tmp_path / "leaderboard.csv").set_index("run")
+    assert csv.loc["edsr-R1C4-x2-rgb-bn", "artifact_score_set5"] == -0.4213456
+    text = pd.read_csv(tmp_path / "leaderboard.csv", dtype=str).set_index("run")
+    assert text.loc["edsr-R1C4-x2-rgb-frozenbn", "artifact_images_set5"] == "2"  # a count, not "2.0"
+    # without any BN run the page has no artifact section
+    for name in BN_RUNS:
+        shutil.rmtree(runs_root / name)
+    report.build_report(runs_root, tmp_path / "plain", preset=PRESET, only=["leaderboard"])
+    assert "bn-artifacts" not in (tmp_path / "plain" / "leaderboard.html").read_text().split("</style>")[1]
 
 
 # --------------------------------------------------------------------------- CLI and errors
@@ -352,7 +525,7 @@ def test_bad_inputs_are_named(runs_root: Path, tmp_path: Path) -> None:
     runs = report.load_runs(runs_root)  # one broken run is skipped and named; the others still report
     assert "plain-M4C8-x4" not in {r.name for r in runs.runs} and len(runs.runs) == len(RUNS)
     assert any(re.search(r"plain-M4C8-x4.*measure.json is not valid JSON.*rerun", n) for n in runs.notes)
-    assert "plain-M4C8-x4" in report.render_table2(report.build_context(runs_root))
+    assert "plain-M4C8-x4" in tables.render_table2(report.build_context(runs_root))
 
 
 def test_cli_lists_the_same_targets_as_the_report() -> None:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from repbench import report, report_ntire
+from repbench import report
+from repbench.report import ntire
 from repbench.cli import main
 
 PRESET = "ntirepreset"
@@ -119,21 +120,21 @@ def test_flops_at_256_scale_exactly_from_the_measured_count() -> None:
     at_measured = measure.flop_counter_macs(deployed, torch.empty(1, 3, LR_H, LR_W))
     at_256 = measure.flop_counter_macs(deployed, torch.empty(1, 3, 256, 256))
     assert at_measured == imdn_macs(8) == 51_355_238_400  # the fixtures' count is the real model's
-    assert report_ntire.macs_at(at_measured, (LR_H, LR_W)) == at_256 == 58_430_849_024  # linear: exact
+    assert ntire.macs_at(at_measured, (LR_H, LR_W)) == at_256 == 58_430_849_024  # linear: exact
     assert abs(at_256 / 58.53e9 - 1) < 0.002  # the paper's 58.53 G for the B = 8 baseline
-    assert report_ntire.macs_at(None, (LR_H, LR_W)) is None and report_ntire.macs_at(1, None) is None
+    assert ntire.macs_at(None, (LR_H, LR_W)) is None and ntire.macs_at(1, None) is None
 
 
 def test_runtime_prefers_forward_times_and_falls_back_to_wall_time() -> None:
     record = {"seconds": 1.0, "n_images": 4, "per_image": [{"name": "a", "infer_seconds": 0.1}, {"name": "b", "infer_seconds": 0.3}]}
-    assert report_ntire.runtime_per_image(record) == (pytest.approx(0.2), True)
+    assert ntire.runtime_per_image(record) == (pytest.approx(0.2), True)
     record["per_image"][1].pop("infer_seconds")  # one image without a forward time: the wall time speaks
-    assert report_ntire.runtime_per_image(record) == (0.25, False)
-    assert report_ntire.runtime_per_image({}) == (None, False)
+    assert ntire.runtime_per_image(record) == (0.25, False)
+    assert ntire.runtime_per_image({}) == (None, False)
 
 
 def test_runs_are_recognised_from_their_files(ctx: report.ReportContext) -> None:
-    data = report_ntire.collect(ctx)
+    data = ntire.collect(ctx)
     by_name = {r.name: r for r in data.runs}
     assert "imdn-B8-x4-rgb-narrow" not in by_name  # channels=32 is another network
     two = by_name["clb-two-stage-a"]
@@ -148,7 +149,7 @@ def test_runs_are_recognised_from_their_files(ctx: report.ReportContext) -> None
 
 
 def test_table2_component_ladder_beside_the_paper(ctx: report.ReportContext) -> None:
-    text = report_ntire.render_table2(ctx)
+    text = ntire.render_table2(ctx)
     assert text.startswith("# NTIRE 2022 Table 2")
     assert f"**Preset: `{PRESET}`.**" in text and "**DIV2K-val**" in text and "border 4" in text
     base = _row(text, "IMDN Baseline")
@@ -173,7 +174,7 @@ def test_table2_component_ladder_beside_the_paper(ctx: report.ReportContext) -> 
 
 
 def test_table3_block_sweep(ctx: report.ReportContext) -> None:
-    text = report_ntire.render_table3(ctx)
+    text = ntire.render_table3(ctx)
     assert text.startswith("# NTIRE 2022 Table 3") and f"Preset: `{PRESET}`" in text
     b8, b7 = _row(text, "8"), _row(text, "7")
     assert b8["Params"] == "893,936" and b8["Params (M)"] == "0.8939" and b8["Params paper (M)"] == "0.8939"
@@ -186,7 +187,7 @@ def test_table3_block_sweep(ctx: report.ReportContext) -> None:
 
 
 def test_table5_second_stage_patch_sizes(ctx: report.ReportContext) -> None:
-    text = report_ntire.render_table5(ctx)
+    text = ntire.render_table5(ctx)
     assert text.startswith("# NTIRE 2022 Table 5") and f"Preset: `{PRESET}`" in text
     stage1 = _row(text, "Stage 1")
     assert stage1["Run"] == "`clb-one-stage`" and stage1["s/iter (whole run)"] == "0.1000"
@@ -209,17 +210,17 @@ def test_scaled_down_preset_fills_rows_by_role(tmp_path: Path) -> None:
     write_run(root, "imdn-clb-B1-x4-rgb-stage2p64", "imdn-clb", 1, 26.65, patch=16, patch2=64, stage2_start=80,
               experiments=["ntire_table5"])  # declares its table: never picked for Table 2
     ctx = report.build_context(root)
-    t2 = report_ntire.render_table2(ctx)
+    t2 = ntire.render_table2(ctx)
     assert "Preset: `smallpreset`" in t2
     assert _row(t2, "IMDN Baseline")["Run"] == "`imdn-B2-x4-rgb`" and _row(t2, "IMDN Baseline")["B"] == "2 (paper 8)"
     assert _row(t2, "+ Network Pruning")["Run"] == "`imdn-B1-x4-rgb`"
     assert _row(t2, "+++ Two-Stage Training")["Run"] == "`imdn-clb-B1-x4-rgb-twostage`"
     assert "stage2p64" not in t2
-    t5 = report_ntire.render_table5(ctx)
+    t5 = ntire.render_table5(ctx)
     s160, s256 = _rows(t5, "Stage 2")  # 40 plays the paper's 160, 64 its 256
     assert s160["Run"] == "`imdn-clb-B1-x4-rgb-twostage`" and s160["LR patches"] == "16 → 40 from it. 80"
     assert s256["Run"] == "`imdn-clb-B1-x4-rgb-stage2p64`"
-    t3 = report_ntire.render_table3(ctx)
+    t3 = ntire.render_table3(ctx)
     assert _row(t3, "2")["Run"] == "`imdn-B2-x4-rgb` (not in the paper)" and _row(t3, "8")["Run"] == "no run"
 
 
@@ -227,7 +228,7 @@ def test_dataset_choice_and_runtime_label_follow_the_eval_records(tmp_path: Path
     root = tmp_path / "runs" / "p"
     write_run(root, "imdn-B8-x4-rgb", "imdn", 8, 29.0, datasets=("skimage-test", "DIV2K-valid"))
     write_run(root, "imdn-B7-x4-rgb", "imdn", 7, 28.9, infer=None, datasets=("skimage-test", "DIV2K-valid"))
-    text = report_ntire.render_table2(report.build_context(root))
+    text = ntire.render_table2(report.build_context(root))
     assert "**DIV2K-val**" in text  # preferred although skimage-test comes first
     assert _row(text, "IMDN Baseline")["PSNR"] == "28.00"  # the DIV2K-valid record (29.0 - 1 in this fixture)
     mixed = "Runtime (ms; * = eval wall / image)"
@@ -235,7 +236,7 @@ def test_dataset_choice_and_runtime_label_follow_the_eval_records(tmp_path: Path
 
     other = tmp_path / "runs" / "q"
     write_run(other, "imdn-B8-x4-rgb", "imdn", 8, 29.0, infer=None, datasets=("skimage-test",))
-    text = report_ntire.render_table2(report.build_context(other))
+    text = ntire.render_table2(report.build_context(other))
     assert "**skimage-test**" in text and _row(text, "IMDN Baseline")["Runtime (ms, eval wall / image)"] == "150.00"
 
 
@@ -247,7 +248,7 @@ def test_tables_render_the_paper_rows_without_runs(tmp_path: Path) -> None:
     for table, paper_numbers in (("ntire_table2", ("29.13", "0.8939", "49.42", "≥ 29.00")),
                                  ("ntire_table3", ("28.85", "0.4802")),
                                  ("ntire_table5", ("29.02", "796", "14,747"))):
-        text = report_ntire.render(ctx, table)
+        text = ntire.render(ctx, table)
         assert "Preset: `empty`" in text and f"results/{table}.md" in text and "No run of this preset fills this table" in text
         assert f"results/{table}.md" in text
         assert "no run" in text and all(n in text for n in paper_numbers), table
@@ -263,5 +264,5 @@ def test_cli_renders_exactly_the_named_ntire_tables(tmp_path: Path, capsys: pyte
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     assert main(args) == 0  # unchanged runs, identical files
     assert before == {p.name: p.read_bytes() for p in out.iterdir()}
-    assert set(report.NTIRE_TABLES) == set(report_ntire.RENDERERS) and set(report.NTIRE_TABLES) <= set(report.TARGETS)
+    assert set(report.NTIRE_TABLES) == set(ntire.RENDERERS) and set(report.NTIRE_TABLES) <= set(report.TARGETS)
     assert not set(report.NTIRE_TABLES) & set(report.check_targets(None))  # opt-in: only when named

@@ -4,7 +4,7 @@
     ntire_table3.md   the number of IMDBs, B = 8..4
     ntire_table5.md   the second-stage patch size of two-stage training
 
-Runs come from `report.load_runs` / `tidy_frame` / `wide_frame` like every other table; this module
+Runs come from `runs.load_runs` / `tidy_frame` / `wide_frame` like every other table; this module
 adds what only these tables need: the training schedule from each run's config.yaml
 (`patch_size`, `patch_size_stage2`, `stage2_start`), the runtime per image from its eval record,
 and the challenge's conventions (RGB PSNR on the validation set, FLOPs at a 256x256 LR input).
@@ -27,29 +27,15 @@ import pandas as pd
 import yaml
 
 from repbench.errors import RepbenchError
-from repbench.report import (
-    MISSING,
-    ReportContext,
-    Run,
-    _delta,
-    _fill_hint,
-    _footer,
-    _header,
-    _int,
-    _md_table,
-    _num,
-    dataset_label,
-    fmt_delta,
-    fmt_float,
-    fmt_int,
-    ordered_datasets,
-    relevant_options,
-)
+from repbench.report.context import ReportContext
+from repbench.report.markdown import _delta, _fill_hint, _footer, _header, _md_table, fmt_delta, fmt_float, fmt_int
+from repbench.report.runs import Run
+from repbench.report.values import MISSING, _int, _num, dataset_label, ordered_datasets, relevant_options
 
 SOURCE = "ntire2022"  # repbench/references/ntire2022.yaml
 METHODS = ("imdn", "imdn-clb")
 SCALE, COLORS = 4, 3  # every row of the paper is x4 RGB
-PREFERRED_DATASET = "div2k_val"  # the challenge's validation set (report.dataset_key("DIV2K-valid"))
+PREFERRED_DATASET = "div2k_val"  # the challenge's validation set (values.dataset_key("DIV2K-valid"))
 FLOPS_SIDE = 256  # the challenge counts FLOPs for one 256x256 LR input
 PAPER_STAGE2_PATCH = 160  # "In the second stage, we increase the patch size to 160x160" (Table 2's two-stage row)
 
@@ -234,7 +220,7 @@ def collect(ctx: ReportContext) -> NtireData:
 
 
 def _target(table: str, ctx: ReportContext) -> dict[str, Any]:
-    """A table's `target` (the challenge constraints), which report.Reference does not keep."""
+    """A table's `target` (the challenge constraints), which references.Reference does not keep."""
     path = ctx.references_dir / f"{SOURCE}.yaml"
     if not path.is_file():
         return {}

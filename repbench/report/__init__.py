@@ -1,0 +1,170 @@
+"""Run folders -> one tidy table -> the paper's Markdown tables, figures and a leaderboard page.
+
+Data flow (every step is a plain function, testable on its own):
+
+    runs.load_runs(runs_root)   every run folder: train.json, measure.json, eval/*.json, metrics.csv, bn/
+    runs.tidy_frame(runs)       one row per run x test set, raw numbers only (ints, seconds, dB)
+    runs.wide_frame(tidy)       one row per run, `psnr_y_<set>` / `ssim_y_<set>` / `psnr_rgb_<set>` columns
+    tables.render_*             Tables 1-7: Markdown via pandas + tabulate, the paper's numbers and deltas beside ours
+    ntire.render                the NTIRE 2022 companion paper's Tables 2, 3 and 5
+    figures.figure_*            matplotlib (Agg), PNG + SVG; Figure 5 from the BN runs' diagnostics (see `bn`)
+    leaderboard.render_leaderboard  one self-contained HTML page (jinja2 template) + a raw CSV
+
+The other modules hold what these share: `values` (number coercion, test-set and method names),
+`references` (the published numbers, repbench/references/*.yaml), `markdown` (cell formatting and
+table layout), `context` (ReportContext: what every renderer reads) and `bn` (the runs with BatchNorm
+and their `repbench bn-diagnose` results, for Table 1, Figure 5 and the leaderboard).
+
+Numbers stay raw until a renderer formats them. Every file is written atomically (temp file +
+rename), so an interrupted report never leaves a half-written table for the workflow to trust.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from repbench.errors import RepbenchError
+from repbench.report import ntire
+from repbench.report.bn import BnRun, bn_runs, fig5_absence, fig5_profiles
+from repbench.report.context import ReportContext, build_context
+from repbench.report.figures import (
+    _matplotlib,
+    _save_figure,
+    figure_bn,
+    figure_curves,
+    figure_svg_text,
+    figure_tradeoff,
+    inline_svg,
+    pareto_mask,
+)
+from repbench.report.leaderboard import (
+    INT_COLUMNS,
+    Column,
+    curve_svg,
+    leaderboard_columns,
+    leaderboard_csv,
+    leaderboard_frame,
+    render_leaderboard,
+)
+from repbench.report.markdown import fmt_delta, fmt_duration, fmt_float, fmt_g, fmt_int, fmt_k
+from repbench.report.references import REFERENCES_DIR, Reference, load_reference
+from repbench.report.runs import (
+    EVAL_COLUMNS,
+    LARGE_METHODS,
+    METRICS,
+    PAPER_ITERATIONS,
+    RUN_COLUMNS,
+    TABLES,
+    Run,
+    RunSet,
+    artifact_datasets,
+    bn_strategy,
+    frame_datasets,
+    load_bn_diagnostics,
+    load_run,
+    load_runs,
+    measure_fields,
+    members,
+    primary_dataset,
+    tables_of,
+    tidy_frame,
+    wide_frame,
+)
+from repbench.report.tables import ABLATIONS, AblationSpec, render_ablation, render_table2, render_table3
+from repbench.report.values import (
+    DATASET_LABELS,
+    DATASET_ORDER,
+    DEFAULT_OPTIONS,
+    METHOD_LABELS,
+    METHOD_ORDER,
+    MISSING,
+    dataset_key,
+    dataset_label,
+    model_label,
+    ordered_datasets,
+    relevant_options,
+    write_atomic,
+)
+
+# The NTIRE 2022 companion paper's tables (repbench.report.ntire): rendered only when named in `only`,
+# so that a preset without IMDN runs does not get three tables of paper rows by default.
+NTIRE_TABLES: tuple[str, ...] = ("ntire_table2", "ntire_table3", "ntire_table5")
+# fig5 (BN statistics) needs a BN run with its diagnostics: skipped with a message by default, an error when named.
+FIGURES: tuple[str, ...] = ("fig1", "fig5", "fig6")
+DEFAULT_TARGETS: tuple[str, ...] = TABLES + FIGURES + ("leaderboard",)
+TARGETS: tuple[str, ...] = TABLES + NTIRE_TABLES + FIGURES + ("leaderboard",)
+
+__all__ = [
+    "ABLATIONS", "DATASET_LABELS", "DATASET_ORDER", "DEFAULT_OPTIONS", "DEFAULT_TARGETS", "EVAL_COLUMNS", "FIGURES",
+    "INT_COLUMNS", "LARGE_METHODS", "METHOD_LABELS", "METHOD_ORDER", "METRICS", "MISSING", "NTIRE_TABLES",
+    "PAPER_ITERATIONS", "REFERENCES_DIR", "RUN_COLUMNS", "TABLES", "TARGETS", "AblationSpec", "BnRun", "Column",
+    "Reference", "ReportContext", "Run", "RunSet", "artifact_datasets", "bn_runs", "bn_strategy", "build_context",
+    "build_report", "check_targets", "curve_svg", "dataset_key", "dataset_label", "figure_bn", "figure_curves",
+    "figure_svg_text", "figure_tradeoff", "fmt_delta", "fmt_duration", "fmt_float", "fmt_g", "fmt_int", "fmt_k",
+    "frame_datasets", "inline_svg", "leaderboard_columns", "leaderboard_csv", "leaderboard_frame",
+    "load_bn_diagnostics", "load_reference", "load_run", "load_runs", "measure_fields", "members", "model_label",
+    "ntire", "ordered_datasets", "pareto_mask", "primary_dataset", "relevant_options", "render_ablation",
+    "render_leaderboard", "render_table2", "render_table3", "tables_of", "tidy_frame", "wide_frame", "write_atomic",
+]
+
+
+def check_targets(only: Iterable[str] | None) -> list[str]:
+    chosen = list(only) if only else list(DEFAULT_TARGETS)
+    unknown = [t for t in chosen if t not in TARGETS]
+    if unknown:
+        raise RepbenchError(f"unknown report target(s) {', '.join(unknown)}; valid: {', '.join(TARGETS)}")
+    return chosen
+
+
+def build_report(runs_root: str | os.PathLike, out_dir: str | os.PathLike, preset: str | None = None,
+                 only: Iterable[str] | None = None, curves: Sequence[str] | None = None,
+                 references_dir: Path = REFERENCES_DIR) -> list[Path]:
+    """Render the chosen targets (DEFAULT_TARGETS by default) into out_dir; returns the files written."""
+    targets = check_targets(only)
+    ctx = build_context(runs_root, preset, curves, references_dir)
+    out = Path(out_dir)
+    written: list[Path] = []
+    bn_list = bn_runs(ctx) if "fig5" in targets or "leaderboard" in targets else []
+    if "fig5" in targets and only and not fig5_profiles(bn_list):
+        # Named explicitly (the workflow's rule figure_bn): a figure that cannot be drawn is an error.
+        raise RepbenchError(fig5_absence(ctx, bn_list))
+    for table in TABLES:
+        if table not in targets:
+            continue
+        if table == "table2":
+            text = render_table2(ctx)
+        elif table == "table3":
+            text = render_table3(ctx)
+        else:
+            text = render_ablation(ctx, ABLATIONS[table])
+        written.append(write_atomic(out / f"{table}.md", text))
+    if any(t in targets for t in NTIRE_TABLES):
+        data = ntire.collect(ctx)
+        for table in NTIRE_TABLES:
+            if table in targets:
+                written.append(write_atomic(out / f"{table}.md", ntire.render(ctx, table, data)))
+    fig5 = figure_bn(bn_list) if bn_list else {}
+    if "fig5" in targets:
+        if fig5:
+            written += [write_atomic(out / f"fig5_bn_stats{ext}", fig5[ext]) for ext in (".png", ".svg")]
+        else:
+            print(f"repbench report: fig5 skipped: {fig5_absence(ctx, bn_list)}", file=sys.stderr)
+    if "fig1" in targets or "leaderboard" in targets:
+        plt = _matplotlib()
+        fig = figure_tradeoff(ctx)
+        if "fig1" in targets:
+            written += _save_figure(fig, out / "fig1_tradeoff")
+        svg = figure_svg_text(fig)
+        plt.close(fig)
+        if "leaderboard" in targets:
+            page, csv_text = render_leaderboard(ctx, svg, inline_svg(fig5[".svg"]) if fig5 else "")
+            written.append(write_atomic(out / "leaderboard.html", page))
+            written.append(write_atomic(out / "leaderboard.csv", csv_text))
+    if "fig6" in targets:
+        plt = _matplotlib()
+        fig = figure_curves(ctx)
+        written += _save_figure(fig, out / "fig6_curves")
+        plt.close(fig)
+    return written

@@ -1,0 +1,95 @@
+"""Markdown rendering: number formatting (raw value -> cell text), tables, headers, notes, fill hints.
+
+Every fmt_* helper turns a missing value into MISSING, so a cell never reads "nan" or "None".
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from repbench.report.references import Reference
+from repbench.report.values import MISSING, _int, _num
+
+
+def fmt_int(value: Any) -> str:
+    v = _int(value)
+    return f"{v:,}" if v is not None else MISSING
+
+
+def fmt_k(value: Any) -> str:
+    v = _num(value)
+    return f"{v / 1e3:.1f}K" if v is not None else MISSING
+
+
+def fmt_g(value: Any, digits: int = 2) -> str:
+    v = _num(value)
+    return f"{v / 1e9:.{digits}f}G" if v is not None else MISSING
+
+
+def fmt_float(value: Any, digits: int) -> str:
+    v = _num(value)
+    return f"{v:.{digits}f}" if v is not None else MISSING
+
+
+def fmt_delta(value: Any, digits: int) -> str:
+    v = _num(value)
+    if v is None:
+        return MISSING
+    text = f"{v:+.{digits}f}"
+    return text.replace("-0." + "0" * digits, "+0." + "0" * digits)  # no "-0.00"
+
+
+def fmt_duration(seconds: Any) -> str:
+    s = _num(seconds)
+    if s is None:
+        return MISSING
+    if s < 60:
+        return f"{s:.2f} s" if s < 1 else f"{s:.1f} s"
+    hours, rem = divmod(int(round(s)), 3600)
+    return f"{hours}h{rem // 60:02d}m" if hours else f"{rem // 60}m{rem % 60:02d}s"
+
+
+def _delta(ours: Any, paper: Any) -> float | None:
+    a, b = _num(ours), _num(paper)
+    return a - b if a is not None and b is not None else None
+
+
+def _md_table(rows: list[dict[str, str]], right: Iterable[str] = ()) -> str:
+    """Strings in, Markdown out: numbers were formatted already, so tabulate must not re-parse them."""
+    if not rows:
+        return ""
+    frame = pd.DataFrame(rows)
+    right = set(right)
+    align = tuple("right" if c in right else "left" for c in frame.columns)
+    return frame.to_markdown(index=False, disable_numparse=True, colalign=align)
+
+
+def _header(title: str, preset: str, runs_root: Path, ref: Reference | None, extra: str = "") -> list[str]:
+    lines = [
+        f"# {title}",
+        "",
+        f"**Preset: `{preset}`.** This file shows the `{preset}` preset: every measured number comes from "
+        f"its runs in `{runs_root}`. Columns marked *paper* are the published numbers, "
+        "not measurements of ours; Δ = ours − paper.",
+    ]
+    if ref is not None and ref.found:
+        lines += ["", f"Paper caption: *{ref.caption}*"]
+    if extra:
+        lines += ["", extra]
+    return lines + [""]
+
+
+def _footer(notes: Iterable[str]) -> list[str]:
+    notes = [n for n in notes if n]
+    return ["", "Notes:", ""] + [f"- {n}" for n in notes] if notes else []
+
+
+def _fill_hint(table: str, what: str) -> str:
+    """`table` is the target name (table2, ntire_table3, ...), which is also the file's stem."""
+    return (
+        f"No run of this preset fills this table yet: it needs {what}. Run the workflow "
+        f"(`snakemake --cores all results/{table}.md`), or `repbench train`, `repbench measure` and "
+        f"`repbench eval` into the runs folder; a run's train.json may also name its tables in `experiments`."
+    )

@@ -1,0 +1,466 @@
+"""Run folders -> the tidy and wide pandas frames, and which paper table each run belongs to.
+
+    load_runs(runs_root)   every run folder: train.json, measure.json, eval/*.json, metrics.csv
+    tidy_frame(runs)       one row per run x test set, raw numbers only (ints, seconds, dB)
+    wide_frame(tidy)       one row per run, `psnr_y_<set>` / `ssim_y_<set>` / `psnr_rgb_<set>` columns
+
+Which runs belong to which paper table: a run's train.json may name them (`experiments`, a list,
+or `experiment`, a string). Otherwise membership follows from what the run is (see `_MEMBERSHIP`):
+the same run may fill several tables (e.g. the default RGB RepSR fills Tables 4-7 at once).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import pandas as pd
+
+from repbench.errors import RepbenchError
+from repbench.report.values import (
+    DEFAULT_OPTIONS,
+    _first,
+    _int,
+    _is_blank,
+    _num,
+    dataset_key,
+    model_label,
+    ordered_datasets,
+    relevant_options,
+)
+
+TABLES: tuple[str, ...] = ("table1", "table2", "table3", "table4", "table5", "table6", "table7")
+PAPER_ITERATIONS = 1_000_000  # the paper trains every model for 1000K iterations (Table 3 projects to it)
+LARGE_METHODS = ("plain", "repvgg", "ecbsr", "edsr", "repsr")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise RepbenchError(f"{path} is not valid JSON ({err}); delete it and rerun the command that writes it") from err
+    if not isinstance(data, dict):
+        raise RepbenchError(f"{path} holds a {type(data).__name__}, expected a JSON object")
+    return data
+
+
+# --------------------------------------------------------------------------- loading runs
+
+
+_RUN_NAME = re.compile(r"^(?P<method>.+?)-(?P<size>[A-Z][A-Za-z0-9]*)-x(?P<scale>\d)(?:-(?P<tag>.+))?$")
+_BICUBIC_NAME = re.compile(r"^bicubic-x(?P<scale>\d)$")
+
+
+@dataclass
+class Run:
+    """One run folder as found on disk; fields from train.json win over the folder name."""
+
+    name: str
+    path: Path
+    method: str
+    size: str | None
+    scale: int | None
+    colors: int | None
+    tag: str | None
+    train: dict[str, Any] = field(default_factory=dict)
+    measure: dict[str, Any] = field(default_factory=dict)
+    evals: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset key -> eval json
+    metrics: pd.DataFrame | None = None
+    # RUN/bn/ of `repbench bn-diagnose RUN --dataset SET --out RUN/bn`, for models with BatchNorm:
+    bn_profile: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # image -> per-layer statistics
+    bn_scores: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset key -> artifact_scores json
+
+
+@dataclass
+class RunSet:
+    root: Path
+    runs: list[Run]
+    notes: list[str] = field(default_factory=list)  # skipped folders and why, shown under the tables
+
+
+def _parse_name(name: str) -> dict[str, Any]:
+    if m := _BICUBIC_NAME.match(name):
+        return {"method": "bicubic", "size": None, "scale": int(m.group("scale")), "tag": None}
+    if m := _RUN_NAME.match(name):
+        tag = m.group("tag")
+        return {"method": m.group("method"), "size": m.group("size"), "scale": int(m.group("scale")), "tag": tag}
+    return {}
+
+
+def _read_metrics(path: Path) -> pd.DataFrame | None:
+    if not path.is_file():
+        return None
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        return None
+    for column in ("iteration", "loss", "lr", "seconds", "val_psnr"):
+        if column in frame:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame if "iteration" in frame else None
+
+
+def load_run(folder: Path) -> Run | None:
+    """A run folder, or None when the folder holds none of the files a run leaves behind."""
+    train_path, measure_path = folder / "train.json", folder / "measure.json"
+    eval_paths = sorted((folder / "eval").glob("*.json")) if (folder / "eval").is_dir() else []
+    if not (train_path.is_file() or measure_path.is_file() or eval_paths):
+        return None
+    train = _read_json(train_path) if train_path.is_file() else {}
+    parsed = _parse_name(folder.name)
+    method = str(train.get("method") or parsed.get("method") or folder.name)
+    run = Run(
+        name=folder.name,
+        path=folder,
+        method=method,
+        size=train.get("size", parsed.get("size")),
+        scale=_int(train.get("scale", parsed.get("scale"))),
+        colors=_int(train.get("colors")),
+        tag=parsed.get("tag"),
+        train=train,
+        measure=_read_json(measure_path) if measure_path.is_file() else {},
+        metrics=_read_metrics(folder / "metrics.csv"),
+    )
+    for path in eval_paths:
+        record = _read_json(path)
+        name = str(record.get("dataset") or re.sub(r"-x\d$", "", path.stem))
+        record.setdefault("dataset", name)
+        run.evals[dataset_key(name)] = record
+        if run.scale is None:
+            run.scale = _int(record.get("scale"))
+        if run.colors is None and method != "bicubic":
+            run.colors = _int(record.get("colors"))
+    model = run.measure.get("model") if isinstance(run.measure.get("model"), dict) else {}
+    run.size = run.size or model.get("size")
+    run.scale = run.scale if run.scale is not None else _int(model.get("scale"))
+    run.colors = run.colors if run.colors is not None else _int(model.get("colors"))
+    if run.colors is None and run.tag and "rgb" in run.tag.split("-"):
+        run.colors = 3
+    return run
+
+
+def load_runs(runs_root: str | os.PathLike) -> RunSet:
+    root = Path(runs_root)
+    hint = (
+        "run folders <method>-<size>-x<scale>[-<tag>]/ are written by `repbench train --run-dir ...` "
+        "(then `repbench measure` and `repbench eval` add measure.json and eval/*.json); the workflow "
+        "runs them all with `snakemake --cores all results/table2.md`"
+    )
+    if not root.is_dir():
+        raise RepbenchError(f"runs folder {root} does not exist: {hint}")
+    runs, notes = [], []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            run = load_run(folder)
+        except RepbenchError as err:
+            # One broken run must not take every table down with it: skip it, and say so in each output.
+            notes.append(f"`{folder.name}` skipped: {err}")
+            print(f"repbench report: warning: {notes[-1]}", file=sys.stderr)
+            continue
+        if run is None:
+            continue
+        status = run.train.get("status")
+        if run.train and status not in (None, "complete"):
+            notes.append(f"`{run.name}` skipped: train.json status is {status!r}, not 'complete'")
+            continue
+        # A broken diagnostics file costs the run its BN artifact numbers, not its place in the tables.
+        for note in load_bn_diagnostics(run):
+            notes.append(note)
+            print(f"repbench report: warning: {note}", file=sys.stderr)
+        runs.append(run)
+    if not runs:
+        raise RepbenchError(f"no runs found under {root}: {hint}" + "".join(f"; {n}" for n in notes))
+    return RunSet(root, runs, notes)
+
+
+_ARTIFACT_FILE = re.compile(r"^artifact_scores_(?P<dataset>.+)_x(?P<scale>\d+)$")
+
+
+def load_bn_diagnostics(run: Run) -> list[str]:
+    """Fill run.bn_profile and run.bn_scores from RUN/bn/ when it exists; returns notes on unusable files.
+
+    bn_diagnose.json's `bn_profile` is Figure 5's data (image -> per-layer L1 norms of the image's and
+    the population's feature statistics); each artifact_scores_<SET>_x<S>.json scores one test set.
+    Scores at another scale than the run's are left out (they would describe another model)."""
+    folder = run.path / "bn"
+    if not folder.is_dir():
+        return []
+    notes = []
+    summary = folder / "bn_diagnose.json"
+    if summary.is_file():
+        try:
+            profile = _read_json(summary).get("bn_profile")
+        except RepbenchError as err:
+            notes.append(f"`{run.name}`: BN diagnostics skipped: {err}")
+            profile = None
+        if isinstance(profile, dict):
+            run.bn_profile = {
+                str(image): [p for p in layers if isinstance(p, dict)]
+                for image, layers in profile.items() if isinstance(layers, list)
+            }
+    for path in sorted(folder.glob("artifact_scores_*.json")):
+        try:
+            record = _read_json(path)
+        except RepbenchError as err:
+            notes.append(f"`{run.name}`: artifact scores skipped: {err}")
+            continue
+        match = _ARTIFACT_FILE.match(path.stem)
+        scale = _int(record.get("scale", match.group("scale") if match else None))
+        if run.scale is not None and scale is not None and scale != run.scale:
+            notes.append(f"`{run.name}`: {path.name} scores x{scale}, not the run's x{run.scale}; left out")
+            continue
+        name = str(record.get("dataset") or (match.group("dataset") if match else path.stem))
+        record.setdefault("dataset", name)
+        run.bn_scores[dataset_key(name)] = record
+    return notes
+
+
+# --------------------------------------------------------------------------- measure.json (two layouts)
+
+
+def _throughput_fields(records: Any) -> dict[str, Any]:
+    """The fastest successful record of the deployed net (all modes), and of the unmerged net.
+
+    The deployed net is `merged`, or `training-time` for a method with no merge (EDSR): both are
+    what a user would ship. Taking the best mode per model mirrors how a user would deploy it;
+    the mode is reported next to the number.
+    """
+    out: dict[str, Any] = {}
+    if not isinstance(records, list):
+        return out
+    ok = [r for r in records if isinstance(r, dict) and _num(r.get("images_per_s")) and not r.get("error")]
+    deployed = [r for r in ok if r.get("net", "merged") in ("merged", "training-time", "deployed")]
+    unmerged = [r for r in ok if r.get("net") == "unmerged"]
+    if deployed:
+        best = max(deployed, key=lambda r: _num(r["images_per_s"]) or 0.0)
+        out.update(
+            throughput=_num(best["images_per_s"]),
+            throughput_device=str(best.get("device_name") or best.get("device") or "unknown device"),
+            throughput_dtype=best.get("dtype"),
+            throughput_mode=best.get("mode"),
+            throughput_batch=_int(best.get("batch")),
+            throughput_lr_height=_int(_first(best, "lr_height", "height")),
+            throughput_lr_width=_int(_first(best, "lr_width", "width")),
+            throughput_label=best.get("label"),
+            throughput_ms_per_batch=_num(_first(best, "ms_per_batch")),
+        )
+        if best.get("median_s") is not None and out["throughput_ms_per_batch"] is None:
+            out["throughput_ms_per_batch"] = 1e3 * float(best["median_s"])
+        roof = best.get("roofline")
+        if isinstance(roof, dict):
+            out["roofline_fraction"] = _num(roof.get("fraction"))
+    if unmerged:
+        out["throughput_unmerged"] = max(_num(r["images_per_s"]) or 0.0 for r in unmerged)
+    return out
+
+
+def measure_fields(measure: dict[str, Any]) -> dict[str, Any]:
+    """measure.json -> flat raw fields. Accepts `repbench measure`'s nested layout (`counts`, `throughput`,
+    `train_speed`) and a flat one (`params_deployed`, `macs`, ...)."""
+    counts = measure.get("counts") if isinstance(measure.get("counts"), dict) else {}
+    src = {**measure, **counts}
+    out: dict[str, Any] = {
+        "params_deployed": _int(_first(src, "params_deployed", "deployed_params")),
+        "params_train": _int(_first(src, "params_train", "training_params")),
+        "params_paper": _int(_first(src, "params_paper", "paper_params")),
+        "paper_convention": _first(src, "paper_convention"),
+        "macs": _int(_first(src, "macs")),
+        "flops_paper": _int(_first(src, "flops_paper", "paper_flops")),
+        "n_conv": _int(_first(src, "n_conv", "convs")),
+        "macs_lr_height": _int(_first(src, "lr_height")),
+        "macs_lr_width": _int(_first(src, "lr_width")),
+    }
+    out.update(_throughput_fields(measure.get("throughput")))
+    speed = measure.get("train_speed")
+    if isinstance(speed, dict):
+        spi = _num(_first(speed, "s_per_iter", "sec_per_iter"))
+        out.update(
+            train_speed_sec_per_iter=spi,
+            train_speed_device=_first(speed, "device_name", "device"),
+            train_speed_batch=_int(speed.get("batch")),
+            train_speed_patch=_int(_first(speed, "lr_patch", "patch")),
+            projected_hours=_num(speed.get("projected_hours")) or (spi * PAPER_ITERATIONS / 3600 if spi else None),
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- table membership
+
+
+def _option(row: dict[str, Any], name: str) -> Any:
+    options = row.get("options_dict") or {}
+    return options.get(name, DEFAULT_OPTIONS.get(row.get("method", ""), {}).get(name))
+
+
+def bn_strategy(row: dict[str, Any]) -> str:
+    """Table 1's three rows: 'no_bn', 'bn' or 'frozen_bn' (BN switched to population stats late in training)."""
+    if not _option(row, "bn"):
+        return "no_bn"
+    options = row.get("options_dict") or {}
+    frozen = (
+        not _is_blank(row.get("bn_frozen_at"))
+        or (_num(options.get("frozen_bn_fraction")) or 0) > 0
+        or (_num(row.get("frozen_bn_fraction")) or 0) > 0
+        or "frozen" in str(row.get("tag") or "")
+    )
+    return "frozen_bn" if frozen else "bn"
+
+
+def _default_except(row: dict[str, Any], *keep: str) -> bool:
+    return all(k in keep for k in relevant_options(row["method"], row.get("options_dict")))
+
+
+_MEMBERSHIP: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "table1": lambda r: r["method"] == "edsr" and r["scale"] == 2,
+    "table2": lambda r: r["scale"] == 4 and r["colors"] == 1,
+    "table3": lambda r: r["method"] in ("ecbsr", "repsr") and r["scale"] == 4 and r["colors"] == 1,
+    "table4": lambda r: r["method"] in LARGE_METHODS and r["scale"] == 4 and r["colors"] == 3 and _default_except(r),
+    "table5": lambda r: r["method"] == "repsr" and r["scale"] == 4 and r["colors"] == 3 and _default_except(r, "variant"),
+    "table6": lambda r: r["method"] == "repsr" and r["scale"] == 4 and r["colors"] == 3 and _default_except(r, "expand"),
+    "table7": lambda r: r["method"] == "repsr" and r["scale"] == 4 and r["colors"] == 3 and _default_except(r, "branches"),
+}
+
+
+def _declared_experiments(train: dict[str, Any]) -> list[str] | None:
+    declared = train.get("experiments", train.get("experiment"))
+    if declared is None or declared == "":
+        return None
+    return [str(declared)] if isinstance(declared, str) else [str(d) for d in declared]
+
+
+def tables_of(row: dict[str, Any]) -> list[str]:
+    """The paper tables a run fills: as its train.json declares, else as inferred from the run itself."""
+    if row["method"] == "bicubic":
+        return []
+    declared = row.get("declared_experiments")
+    if declared:
+        return [t for t in TABLES if t in declared]
+    return [t for t in TABLES if _MEMBERSHIP[t](row)]
+
+
+# --------------------------------------------------------------------------- the tidy frame
+
+
+RUN_COLUMNS = (
+    "run", "method", "size", "scale", "colors", "tag", "label", "tables", "options", "status", "iterations",
+    "train_seconds", "sec_per_iter", "train_device", "seed", "torch", "final_val_psnr", "bn_frozen_at",
+    "bn_strategy", "variant", "expand", "branches", "params_deployed", "params_train", "params_paper",
+    "paper_convention", "macs", "flops_paper", "n_conv", "throughput", "throughput_unmerged",
+    "throughput_device", "throughput_dtype", "throughput_mode", "throughput_batch", "throughput_lr_height",
+    "throughput_lr_width", "throughput_label", "train_speed_sec_per_iter", "train_speed_device",
+    "train_speed_batch", "train_speed_patch", "projected_hours",
+)
+EVAL_COLUMNS = ("dataset", "dataset_name", "psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "n_images")
+
+
+def _run_record(run: Run) -> dict[str, Any]:
+    t = run.train
+    options = t.get("options") if isinstance(t.get("options"), dict) else {}
+    row: dict[str, Any] = {
+        "run": run.name,
+        "method": run.method,
+        "size": run.size,
+        "scale": run.scale,
+        "colors": run.colors,
+        "tag": run.tag,
+        "options_dict": options,
+        "options": json.dumps(options, sort_keys=True) if t else None,
+        "status": t.get("status"),
+        "iterations": _int(t.get("iterations")),
+        "train_seconds": _num(t.get("train_seconds")),
+        "sec_per_iter": _num(t.get("sec_per_iter")),
+        "train_device": t.get("device"),
+        "seed": t.get("seed"),
+        "torch": t.get("torch"),
+        "final_val_psnr": _num(_first(t, "final_val_psnr", "val_psnr")),
+        "bn_frozen_at": _int(t.get("bn_frozen_at")),
+        "frozen_bn_fraction": _num(t.get("frozen_bn_fraction")),
+        "declared_experiments": _declared_experiments(t),
+        # train.json carries the counts too; measure.json (below) wins where both exist
+        "params_deployed": _int(t.get("params_deployed")),
+        "params_train": _int(t.get("params_train")),
+    }
+    for key, value in measure_fields(run.measure).items():
+        if value is not None or key not in row:
+            row[key] = value
+    row["label"] = model_label(run.method, run.size, options)
+    row["bn_strategy"] = bn_strategy(row) if run.method == "edsr" else None
+    for name in ("variant", "expand", "branches"):
+        row[name] = _option(row, name) if run.method == "repsr" else None
+    row["tables"] = ",".join(tables_of(row))
+    for key, record in run.bn_scores.items():
+        row[f"artifact_score_{key}"] = _num(record.get("mean_artifact_score"))
+        row[f"artifact_db_{key}"] = _num(record.get("mean_artifact_db"))
+        row[f"psnr_population_{key}"] = _num(record.get("mean_psnr_population"))
+        row[f"psnr_image_stats_{key}"] = _num(record.get("mean_psnr_image_stats"))
+        row[f"artifact_images_{key}"] = _int(record.get("n_images"))
+    return row
+
+
+def tidy_frame(runs: RunSet | Sequence[Run]) -> pd.DataFrame:
+    """One row per run x test set (a run with no eval yet keeps one row with an empty dataset)."""
+    run_list = runs.runs if isinstance(runs, RunSet) else list(runs)
+    rows = []
+    for run in run_list:
+        base = _run_record(run)
+        evals = run.evals or {None: {}}
+        for key, record in evals.items():
+            rows.append({
+                **base,
+                "dataset": key,
+                "dataset_name": record.get("dataset"),
+                "psnr_y": _num(record.get("psnr_y")),
+                "ssim_y": _num(record.get("ssim_y")),
+                "psnr_rgb": _num(record.get("psnr_rgb")),
+                "ssim_rgb": _num(record.get("ssim_rgb")),
+                "n_images": _int(_first(record, "n_images")) or (len(record["per_image"]) if isinstance(record.get("per_image"), list) else None),
+            })
+    frame = pd.DataFrame(rows)
+    for column in RUN_COLUMNS + EVAL_COLUMNS:
+        if column not in frame:
+            frame[column] = None
+    ordered = list(RUN_COLUMNS) + list(EVAL_COLUMNS)
+    return frame[ordered + [c for c in frame.columns if c not in ordered]]
+
+
+METRICS = ("psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb")
+
+
+def wide_frame(tidy: pd.DataFrame) -> pd.DataFrame:
+    """One row per run; metrics spread into `<metric>_<dataset>` columns."""
+    run_cols = [c for c in tidy.columns if c not in EVAL_COLUMNS]
+    base = tidy.drop_duplicates("run")[run_cols].set_index("run")
+    scored = tidy[tidy["dataset"].notna()]
+    for dataset in ordered_datasets(scored["dataset"].unique()):
+        part = scored[scored["dataset"] == dataset].set_index("run")
+        for metric in METRICS:
+            base[f"{metric}_{dataset}"] = part[metric].reindex(base.index)
+    return base.reset_index()
+
+
+def frame_datasets(wide: pd.DataFrame) -> list[str]:
+    keys = {c[len("psnr_y_"):] for c in wide.columns if c.startswith("psnr_y_")}
+    return ordered_datasets(keys)
+
+
+def artifact_datasets(wide: pd.DataFrame) -> list[str]:
+    """Test sets some run has BN artifact scores on (`artifact_score_<set>` columns)."""
+    return ordered_datasets(c[len("artifact_score_"):] for c in wide.columns if c.startswith("artifact_score_"))
+
+
+def primary_dataset(wide: pd.DataFrame) -> str | None:
+    """Urban100 (the paper's Figure 1 set) when evaluated, else the first test set."""
+    present = [d for d in frame_datasets(wide) if wide[f"psnr_y_{d}"].notna().any()]
+    if not present:
+        return None
+    return "urban100" if "urban100" in present else present[0]
+
+
+def members(wide: pd.DataFrame, table: str) -> pd.DataFrame:
+    mask = wide["tables"].fillna("").map(lambda s: table in s.split(","))
+    return wide[mask]
+

@@ -1,0 +1,131 @@
+"""Raw values and the names every report module shares.
+
+Number coercion (`_num`, `_int`, `_is_blank`), test-set keys and labels, method labels and order,
+a model's row label, and the atomic file write every output goes through. Nothing here formats a
+number for display: that happens in `markdown` and the renderers.
+"""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from repbench import atomic
+
+# Canonical test sets, in the paper's column order; eval files may spell them differently.
+DATASET_ORDER: tuple[str, ...] = ("set5", "set14", "b100", "urban100", "manga109", "div2k_val")
+DATASET_LABELS = {
+    "set5": "Set5", "set14": "Set14", "b100": "B100", "urban100": "Urban100",
+    "manga109": "Manga109", "div2k_val": "DIV2K-val",
+}
+_DATASET_ALIASES = {
+    "bsd100": "b100", "bsds100": "b100", "b100": "b100",
+    "div2kval": "div2k_val", "div2kvalid": "div2k_val", "div2kvalidation": "div2k_val",
+    "set5": "set5", "set14": "set14", "urban100": "urban100", "manga109": "manga109",
+}
+METHOD_ORDER: tuple[str, ...] = ("bicubic", "plain", "repvgg", "ecbsr", "sesr", "repsr", "edsr", "imdn", "imdn-clb")
+METHOD_LABELS = {
+    "bicubic": "Bicubic", "plain": "Plain", "repvgg": "RepVGG", "ecbsr": "ECBSR", "sesr": "SESR",
+    "repsr": "RepSR", "edsr": "EDSR", "imdn": "IMDN", "imdn-clb": "IMDN-CLB",
+}
+# Build defaults (methods.options_of); repeated here so that reporting never imports torch.
+# `collapsed` only changes how a linear block trains, not the model, so it never splits a row.
+DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
+    "repsr": {"expand": 2, "branches": 2, "variant": "repsr"},
+    "edsr": {"bn": False, "res_scale": 1.0},
+    "ecbsr": {"depth_multiplier": 2},
+    "imdn": {"channels": 64},
+    "imdn-clb": {"channels": 64},
+}
+_IGNORED_OPTIONS = frozenset({"collapsed"})
+MISSING = "–"
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def write_atomic(path: Path, data: str | bytes) -> Path:
+    return atomic.write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def dataset_key(name: str) -> str:
+    """'Urban100', 'urban100', 'DIV2K-valid', 'BSD100' -> the canonical key; other names stay readable
+    ('skimage-test'), lower-cased, with anything but [a-z0-9_-] replaced (keys end up in column names)."""
+    slug = re.sub(r"[^a-z0-9]", "", str(name).lower())
+    if slug in _DATASET_ALIASES:
+        return _DATASET_ALIASES[slug]
+    return re.sub(r"[^a-z0-9_-]+", "-", str(name).lower()).strip("-") or "unknown"
+
+
+def dataset_label(key: str, fallback: str | None = None) -> str:
+    return DATASET_LABELS.get(key, fallback or key)
+
+
+def ordered_datasets(keys: Iterable[str]) -> list[str]:
+    """Canonical sets in the paper's order first, then any others alphabetically."""
+    keys = set(k for k in keys if isinstance(k, str) and k)
+    return [k for k in DATASET_ORDER if k in keys] + sorted(keys - set(DATASET_ORDER))
+
+
+def _num(value: Any) -> float | None:
+    """A finite float, or None for missing / NaN / non-numeric values."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _int(value: Any) -> int | None:
+    out = _num(value)
+    return int(round(out)) if out is not None else None
+
+
+def _is_blank(value: Any) -> bool:
+    """None, NaN, pd.NA or an empty string."""
+    if isinstance(value, str):
+        return value == ""
+    return value is None or (not isinstance(value, (list, dict, tuple)) and bool(pd.isna(value)))
+
+
+def _first(mapping: dict[str, Any], *keys: str) -> Any:
+    for key in keys:
+        if mapping.get(key) is not None:
+            return mapping[key]
+    return None
+
+
+def _size_rank(size: Any) -> tuple[int, int, str]:
+    """Mx-Cy sizes in the paper's regime order: by width C, then depth M (B7 for IMDN by blocks)."""
+    text = str(size or "")
+    match = re.fullmatch(r"[A-Za-z](\d+)C(\d+)", text)
+    if match:
+        return int(match.group(2)), int(match.group(1)), text
+    match = re.fullmatch(r"[A-Za-z](\d+)", text)
+    return (10**6, int(match.group(1)), text) if match else (10**7, 0, text)
+
+
+def _method_rank(method: Any) -> int:
+    return METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER)
+
+
+def relevant_options(method: str, options: dict[str, Any] | None) -> dict[str, Any]:
+    """Options that change the model: defaults and training-only switches dropped."""
+    defaults = DEFAULT_OPTIONS.get(method, {})
+    return {
+        k: v for k, v in sorted((options or {}).items())
+        if k not in _IGNORED_OPTIONS and defaults.get(k, object()) != v
+    }
+
+
+def model_label(method: str, size: Any, options: dict[str, Any] | None = None) -> str:
+    base = METHOD_LABELS.get(method, method)
+    if size and not _is_blank(size):
+        base = f"{base}-{size}"
+    extra = relevant_options(method, options)
+    return base + (" (" + ", ".join(f"{k}={v}" for k, v in extra.items()) + ")" if extra else "")
