@@ -83,6 +83,22 @@ def _args_of(method: str, size: str, scale: int, colors: int, options: dict[str,
     return {"method": method, "size": size, "scale": scale, "colors": colors, "options": dict(options)}
 
 
+def multi_branch(model: nn.Module) -> nn.Module:
+    """The method's training-time network in its multi-branch form.
+
+    `collapsed=True` (ECB, SESR, IMDN-CLB) trains the same function with the merged kernel
+    rebuilt at each step: a training shortcut, not the method. Unmerged throughput and
+    training speed (Table 3) are timed on the multi-branch network the papers train.
+    """
+    args = model.build_args
+    if not args.get("options", {}).get("collapsed"):
+        return model
+    twin = methods.build(args["method"], args["size"], args["scale"], args["colors"],
+                         **{**args["options"], "collapsed": False})
+    twin.load_state_dict(model.state_dict())
+    return twin
+
+
 def build_pair(method: str, size: str, scale: int = 4, colors: int = 1, **options: Any) -> ModelPair:
     """Build `method` at `size` and merge it; a bad method, size or option becomes a RepbenchError."""
     try:
@@ -91,7 +107,7 @@ def build_pair(method: str, size: str, scale: int = 4, colors: int = 1, **option
     except ValueError as err:
         raise RepbenchError(f"{err} (list methods, sizes and options with `repbench methods`)") from err
     deployed = methods.merge(training) if mergeable else training
-    return ModelPair(training, deployed, _args_of(method, size, scale, colors, options), mergeable, "built")
+    return ModelPair(multi_branch(training).eval(), deployed, _args_of(method, size, scale, colors, options), mergeable, "built")
 
 
 def load_pair(path: str) -> ModelPair:
@@ -110,7 +126,7 @@ def load_pair(path: str) -> ModelPair:
     else:
         training = model
         deployed = methods.merge(model) if mergeable else model
-    return ModelPair(training.eval(), deployed.eval(), base, mergeable, str(path))
+    return ModelPair(multi_branch(training).eval(), deployed.eval(), base, mergeable, str(path))
 
 
 # --------------------------------------------------------------------------- counts

@@ -232,3 +232,18 @@ def test_benchmark_script_runs(capsys: pytest.CaptureFixture[str]) -> None:
                        "--warmup", "0", "--repeats", "1", "--iters", "1"]) == 0
     row = capsys.readouterr().out.splitlines()[-1].split()
     assert row[:2] == ["repsr", "M4C8"] and math.isfinite(float(row[-1].rstrip("x")))
+
+
+def test_collapsed_runs_are_timed_in_their_multi_branch_form(tmp_path) -> None:
+    """Table 3 compares the methods as the papers train them, not the collapsed shortcut."""
+    import methods
+    from repbench import measure as m
+
+    model = methods.build("ecbsr", "M1C4", scale=2, colors=1, collapsed=True)
+    path = methods.save(model, tmp_path / "final.pt")
+    pair = m.load_pair(str(path))
+    assert all(not b.collapsed for b in pair.training.modules() if hasattr(b, "collapsed"))
+    assert pair.build_args["options"] == {"collapsed": True}
+    x = torch.rand(1, 1, 9, 11)
+    with torch.inference_mode():
+        assert torch.allclose(pair.training(x), model.eval()(x), atol=1e-5)
