@@ -389,6 +389,10 @@ def _run_record(run: Run) -> dict[str, Any]:
             row[key] = value
     row["label"] = model_label(run.method, run.size, options)
     row["bn_strategy"] = bn_strategy(row) if run.method == "edsr" else None
+    if row["bn_strategy"] in ("bn", "frozen_bn"):
+        # The two BN runs of Table 1 share their options; only the training strategy tells them apart.
+        strategy = "with BN, never frozen" if row["bn_strategy"] == "bn" else "frozen BN"
+        row["label"] = f"{model_label(run.method, run.size)} ({strategy})"
     for name in ("variant", "expand", "branches"):
         row[name] = _option(row, name) if run.method == "repsr" else None
     row["tables"] = ",".join(tables_of(row))
