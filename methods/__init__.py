@@ -154,6 +154,9 @@ def save(model: nn.Module, path: str | os.PathLike) -> Path:
     os.close(fd)
     try:
         torch.save({"build_args": args, "state_dict": model.state_dict()}, tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; model files are meant to be shared
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -13,6 +13,13 @@ from pathlib import Path
 from typing import IO, Any, Iterator
 
 
+def default_mode() -> int:
+    """The mode an ordinary new file gets here: 0o666 less the process umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     """Open a temporary file beside `path`; it replaces `path` only if the block succeeds."""
@@ -24,6 +31,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, default_mode())  # mkstemp makes 0600 files; results are meant to be shared
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

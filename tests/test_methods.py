@@ -228,3 +228,12 @@ def test_load_rejects_foreign_files(tmp_path) -> None:
         methods.load(bad)
     with pytest.raises(FileNotFoundError):
         methods.load(tmp_path / "missing.pt")
+
+
+def test_saved_model_files_get_ordinary_permissions(tmp_path) -> None:
+    import os
+
+    path = methods.save(methods.build("plain", "M1C4"), tmp_path / "m.pt")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
