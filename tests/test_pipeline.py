@@ -100,13 +100,13 @@ def test_snakemake_rejects_an_unknown_method_at_once(tmp_path: Path) -> None:
 
 
 def test_paper_preset_dry_run_lists_all_its_jobs() -> None:
-    result = _snakemake("-n", "--cores", "1", "--config", "preset=paper", "--directory", str(REPO))
+    # --forceall: list every job even where this checkout already has results.
+    result = _snakemake("-n", "--forceall", "--cores", "1", "--config", "preset=paper", "--directory", str(REPO))
     assert result.returncode == 0, result.stderr[-2000:]
     plan = pipeline_config.plan(pipeline_config.load_preset({"preset": "paper"}, REPO))
     counts = _job_counts(result.stdout)
     n_runs = len(plan.runs)
     assert n_runs >= 45
-    # Jobs already finished on this machine would be missing from the counts: there are none for paper.
     assert counts["train"] == counts["measure"] == n_runs
     assert counts["evaluate"] == n_runs * len(plan.test_data)
     assert counts["table"] == len(pipeline_config.TABLES)
@@ -115,7 +115,7 @@ def test_paper_preset_dry_run_lists_all_its_jobs() -> None:
 
 def test_slurm_profile_dry_run() -> None:
     pytest.importorskip("snakemake_executor_plugin_slurm", reason="install the slurm extra: pip install -e '.[slurm]'")
-    result = _snakemake("-n", "--workflow-profile", "workflow/profiles/slurm", "--config", "preset=paper")
+    result = _snakemake("-n", "--forceall", "--workflow-profile", "workflow/profiles/slurm", "--config", "preset=paper")
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout + result.stderr
     assert "workflow/profiles/slurm" in out and "gres=gpu:1" in out and "slurm_partition=gpu" in out
