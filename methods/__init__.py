@@ -11,13 +11,14 @@ import importlib
 import inspect
 import os
 import re
-import tempfile
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import torch
 from torch import nn
+
+from repbench.atomic import atomic_open
 
 _MODULES: dict[str, str] = {
     "plain": "methods.plain",
@@ -149,18 +150,8 @@ def save(model: nn.Module, path: str | os.PathLike) -> Path:
     if args is None:
         raise ValueError("save() needs a model made by methods.build or methods.merge")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        torch.save({"build_args": args, "state_dict": model.state_dict()}, tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; model files are meant to be shared
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(path, "wb") as fh:
+        torch.save({"build_args": args, "state_dict": model.state_dict()}, fh)
     return path
 
 

@@ -39,7 +39,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from repbench.atomic import atomic_open
+from repbench import atomic
 from repbench.errors import RepbenchError
 
 
@@ -267,19 +267,11 @@ def freeze_start(cfg: TrainConfig) -> int | None:
 # ----------------------------------------------------------------------------- files
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None], binary: bool = False) -> None:
-    with atomic_open(path, "wb" if binary else "w") as fh:
-        write(fh)
-
-
 def write_yaml(path: Path, data: Mapping[str, Any]) -> None:
     import yaml
 
-    _atomic_write(path, lambda fh: yaml.safe_dump(dict(data), fh, sort_keys=False))
-
-
-def write_json(path: Path, data: Mapping[str, Any]) -> None:
-    _atomic_write(path, lambda fh: fh.write(json.dumps(data, indent=2) + "\n"))
+    with atomic.atomic_open(path) as fh:
+        yaml.safe_dump(dict(data), fh, sort_keys=False)
 
 
 def read_train_json(run_dir: Path) -> dict[str, Any] | None:
@@ -298,18 +290,17 @@ class MetricsLog:
     def __init__(self, path: Path, resume_at: int | None):
         self.path = path
         if resume_at is None or not path.is_file():
-            _atomic_write(path, lambda fh: csv.writer(fh).writerow(METRICS_COLUMNS))
+            with atomic.atomic_open(path) as fh:
+                csv.writer(fh).writerow(METRICS_COLUMNS)
         else:
             # Rows past the checkpoint describe steps that will be redone: drop them.
             with path.open(newline="") as fh:
                 rows = [r for r in csv.DictReader(fh) if r.get("iteration", "").isdigit() and int(r["iteration"]) <= resume_at]
 
-            def write(fh: Any) -> None:
+            with atomic.atomic_open(path) as fh:
                 w = csv.DictWriter(fh, METRICS_COLUMNS, extrasaction="ignore")
                 w.writeheader()
                 w.writerows(rows)
-
-            _atomic_write(path, write)
         self.fh = path.open("a", newline="")
         self.writer = csv.writer(self.fh)
 
@@ -369,7 +360,8 @@ def _set_rng_states(states: Mapping[str, Any], device: Any) -> None:
 def save_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
     import torch
 
-    _atomic_write(path, lambda fh: torch.save(dict(state), fh), binary=True)
+    with atomic.atomic_open(path, "wb") as fh:
+        torch.save(dict(state), fh)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -720,7 +712,7 @@ def train(
         "seed": cfg.seed,
         "status": "complete",
     }
-    write_json(run_dir / "train.json", record)
+    atomic.write_json(run_dir / "train.json", record)
     log(
         f"{run_dir}: done, {cfg.iterations} iterations in {train_seconds:.1f} s "
         f"({record['sec_per_iter']:.4f} s/iter)" + (f", val Y-PSNR {last_val:.3f} dB" if last_val is not None else "")
