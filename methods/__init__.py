@@ -140,6 +140,21 @@ def freeze_bn(model: nn.Module) -> nn.Module:
     return model
 
 
+def collapse_linear(model: nn.Module) -> nn.Module:
+    """Train every RepBlock that is linear by now (no BN, or all its BN frozen) as its one merged conv.
+
+    After `freeze_bn` a BN is a fixed affine map, so RepSR and RepVGG blocks compute the same
+    function as their merged kernel, with the same gradients for every parameter; one conv per
+    block is cheaper than the branches. Returns the model for chaining.
+    """
+    for m in model.modules():
+        if hasattr(m, "as_conv") and all(
+            getattr(bn, "bn_frozen", False) for bn in m.modules() if isinstance(bn, nn.modules.batchnorm._BatchNorm)
+        ):
+            m.collapsed = True
+    return model
+
+
 def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

@@ -19,6 +19,15 @@ def fuse_bn(kernel: torch.Tensor, bias: torch.Tensor | None, bn: nn.BatchNorm2d)
     return kernel * t.reshape(-1, 1, 1, 1), (bias - bn.running_mean) * t + bn.bias
 
 
+def he_normal_(conv: nn.Conv2d, gain: float) -> None:
+    """Normal weights with std gain / sqrt(fan_in), zero bias (He et al. 2015 with an explicit gain)."""
+    fan_in = conv.weight[0].numel()
+    with torch.no_grad():
+        conv.weight.normal_(0.0, gain / fan_in**0.5)
+        if conv.bias is not None:
+            conv.bias.zero_()
+
+
 def pad_to(kernel: torch.Tensor, k: int) -> torch.Tensor:
     """Place a smaller odd kernel at the centre of a k x k one."""
     p = (k - kernel.shape[-1]) // 2

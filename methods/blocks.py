@@ -30,6 +30,15 @@ class ConvBranch(nn.Module):
         y = self.conv(x)
         return self.bn(y) if self.bn is not None else y
 
+    @torch.no_grad()
+    def init_(self, gain: float) -> None:
+        """He-normal weights scaled so the branch output has about `gain`^2 x its input's
+        variance (with BN: gain is BN's scale); gain 0 makes the branch output exactly zero."""
+        _fuse.he_normal_(self.conv, 1.0 if self.bn is not None else gain)
+        if self.bn is not None:
+            self.bn.weight.fill_(gain)
+            self.bn.bias.zero_()
+
     def kernel_bias(self, k: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         kernel, bias = self.conv.weight, self.conv.bias
         if self.bn is not None:
@@ -79,6 +88,18 @@ class ExpandSqueeze(nn.Module):
         y = self.second(y)
         return self.bn_out(y) if self.bn_out is not None else y
 
+    @torch.no_grad()
+    def init_(self, gain: float) -> None:
+        """The first conv is linear (gain 1), the second carries `gain`; gain 0 zeroes the output."""
+        _fuse.he_normal_(self.first, 1.0)
+        if self.bn_mid is not None:
+            self.bn_mid.weight.fill_(1.0)
+            self.bn_mid.bias.zero_()
+        _fuse.he_normal_(self.second, 1.0 if self.bn_out is not None else gain)
+        if self.bn_out is not None:
+            self.bn_out.weight.fill_(gain)
+            self.bn_out.bias.zero_()
+
     def kernel_bias(self, k: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         w1, b1 = self.first.weight, self.first.bias
         if self.bn_mid is not None:
@@ -113,6 +134,16 @@ class EdgeBranch(nn.Module):
         self.bias = nn.Parameter(torch.randn(out_ch) * 1e-3)
         self.register_buffer("mask", torch.tensor(_EDGE_MASKS[mask]).expand(out_ch, 1, 3, 3).clone())
 
+    # The edge filters start near zero by design (ECBSR's init); they take no share of the gain.
+    CARRIES_GAIN = False
+
+    @torch.no_grad()
+    def init_(self, gain: float) -> None:
+        """Only gain 0 acts: it zeroes scale and bias so the branch output is exactly zero."""
+        if gain == 0:
+            self.scale.zero_()
+            self.bias.zero_()
+
     def _depthwise(self) -> torch.Tensor:
         return self.scale * self.mask  # (out, 1, 3, 3)
 
@@ -125,6 +156,14 @@ class EdgeBranch(nn.Module):
         full = torch.diag_embed(dw.permute(1, 2, 0)).permute(2, 3, 0, 1)  # (out, out, 3, 3)
         kernel, bias = _fuse.compose_1x1_then_kxk(self.conv1x1.weight, self.conv1x1.bias, full, self.bias)
         return _fuse.pad_to(kernel, k), bias
+
+
+def init_layer_(layer: nn.Module, gain: float) -> None:
+    """He-normal init of a plain conv or a RepBlock with the given gain (0: output exactly zero)."""
+    if isinstance(layer, nn.Conv2d):
+        _fuse.he_normal_(layer, gain)
+    else:
+        layer.init_(gain)
 
 
 class RepBlock(nn.Module):
@@ -153,6 +192,27 @@ class RepBlock(nn.Module):
         if collapsed and any(isinstance(m, nn.BatchNorm2d) for m in self.modules()):
             raise ValueError("collapsed training needs a linear block; this one has BatchNorm")
         self.collapsed = collapsed
+
+    @torch.no_grad()
+    def init_(self, gain: float) -> None:
+        """Variance-preserving init of the block as a whole: the paths that carry signal
+        (branches, and a BN'd identity) split `gain`^2 equally, so a block with n paths
+        is not n times louder than a plain conv. A clean identity passes its input as is.
+        gain 0 makes the block output exactly zero (a network's output layer)."""
+        carriers = [b for b in self.branches if getattr(b, "CARRIES_GAIN", True)]
+        n = len(carriers) + (1 if self.identity is not None else 0)
+        share = gain / n ** 0.5
+        for branch in self.branches:
+            branch.init_(share)
+        if self.identity_bn is not None:
+            self.identity_bn.weight.fill_(share)
+            self.identity_bn.bias.zero_()
+
+    def drop_identity(self) -> "RepBlock":
+        """No identity path: for an output layer, whose channels are not the input's
+        feature space even when the counts coincide (C == colors * scale^2)."""
+        self.identity, self.identity_bn = None, None
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.collapsed:

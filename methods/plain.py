@@ -6,6 +6,11 @@
     out  = PixelShuffle(s)(tail + repeat_interleave(x, s*s, dim=1))
 
 `block` builds each conv; re-parameterizable methods pass their training-time block.
+
+Initialization is the same for every block type (see `init_weights`): He-normal with
+PReLU's gain through the head and body, so the signal keeps its scale with depth, and
+an output layer that starts at exactly zero, so every network starts as the
+nearest-neighbour upsampler its skip provides and only learns the residual.
 """
 from __future__ import annotations
 
@@ -14,11 +19,19 @@ from typing import Callable
 import torch
 from torch import nn
 
+from methods.blocks import RepBlock, init_layer_
+
 SIZE_FORMAT = "M{m}C{c}"
 TABLE2_SIZES = ("M4C8", "M4C16", "M10C16", "M10C32", "M16C64")
 MERGEABLE = True
 
 BlockFactory = Callable[[int, int], nn.Module]
+PRELU_INIT = 0.25
+
+
+def prelu_gain(slope: float = PRELU_INIT) -> float:
+    """He's gain for a leaky rectifier: keeps the activation variance through conv + PReLU."""
+    return (2.0 / (1.0 + slope * slope)) ** 0.5
 
 
 def conv3x3(in_ch: int, out_ch: int) -> nn.Module:
@@ -31,8 +44,17 @@ class PlainSR(nn.Module):
         self.scale = scale
         chans = [colors] + [c] * (m + 1) + [colors * scale * scale]
         self.convs = nn.ModuleList(block(i, o) for i, o in zip(chans[:-1], chans[1:]))
-        self.acts = nn.ModuleList(nn.PReLU(c, init=0.25) for _ in range(m + 1))
+        if isinstance(self.convs[-1], RepBlock):
+            self.convs[-1].drop_identity()
+        self.acts = nn.ModuleList(nn.PReLU(c, init=PRELU_INIT) for _ in range(m + 1))
         self.shuffle = nn.PixelShuffle(scale)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        """He-normal (PReLU gain) for the head and body; zero output layer (start at the skip)."""
+        for layer in self.convs[:-1]:
+            init_layer_(layer, prelu_gain())
+        init_layer_(self.convs[-1], 0.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = x

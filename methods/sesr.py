@@ -14,7 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from methods.blocks import ExpandSqueeze, RepBlock
+from methods.blocks import ExpandSqueeze, RepBlock, init_layer_
+from methods.plain import PRELU_INIT, prelu_gain
 
 SIZE_FORMAT = "M{m}C{c}"
 TABLE2_SIZES = ("M5C16", "M11C16", "M11C32")
@@ -32,9 +33,14 @@ class SESR(nn.Module):
         self.scale = scale
         self.first = linear_block(colors, c, 5, width, collapsed)
         self.body = nn.ModuleList(linear_block(c, c, 3, width, collapsed) for _ in range(m))
-        self.acts = nn.ModuleList(nn.PReLU(c, init=0.25) for _ in range(m))
-        self.last = linear_block(c, colors * scale * scale, 5, width, collapsed)
+        self.acts = nn.ModuleList(nn.PReLU(c, init=PRELU_INIT) for _ in range(m))
+        self.last = linear_block(c, colors * scale * scale, 5, width, collapsed).drop_identity()
         self.shuffle = nn.PixelShuffle(scale)
+        # The same init as PlainSR: He gain into each PReLU, an output that starts at the skip.
+        init_layer_(self.first, 1.0)  # feeds the long skip and the body, no activation of its own
+        for block in self.body:
+            init_layer_(block, prelu_gain())
+        init_layer_(self.last, 0.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f0 = self.first(x)

@@ -7,6 +7,11 @@ alone, so a resumed run needs no scheduler state, only its iteration counter.
 - "cosine": cosine annealing with warm restarts (SGDR), `cycles` equal cycles over
   the run (the large-model recipe: 4 cycles). Built on timm's CosineLRScheduler.
 - "constant": no decay (handy for tests and short experiments).
+
+Any schedule can start with a linear warm-up (`warmup`, a fraction of the run): the
+factor (t + 1) / W multiplies the lr for the first W iterations. Short runs at a high
+learning rate need it: Adam's first steps, before its moment estimates settle, are
+the ones that throw a zero-initialized output layer far off.
 """
 from __future__ import annotations
 
@@ -24,15 +29,20 @@ SCHEDULES = ("multistep", "cosine", "constant")
 class Schedule:
     """Sets the optimizer's learning rate for an iteration: `schedule.apply(t)` before step t."""
 
+    warmup_iters = 0  # set by build_schedule
+
     def __init__(self, optimizer: torch.optim.Optimizer):
         self.optimizer = optimizer
 
     def lr_at(self, t: int) -> float:
         raise NotImplementedError
 
+    def ramp(self, t: int) -> float:
+        return min(1.0, (t + 1) / self.warmup_iters) if self.warmup_iters else 1.0
+
     def apply(self, t: int) -> float:
         """Set and return the learning rate of iteration t."""
-        lr = self.lr_at(t)
+        lr = self.lr_at(t) * self.ramp(t)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         return lr
@@ -90,7 +100,10 @@ class CosineRestarts(Schedule):
 
     def apply(self, t: int) -> float:
         self._timm.step_update(num_updates=t)
-        return float(self.optimizer.param_groups[0]["lr"])
+        lr = float(self.optimizer.param_groups[0]["lr"]) * self.ramp(t)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        return lr
 
 
 def build_schedule(
@@ -102,8 +115,18 @@ def build_schedule(
     gamma: float = 0.5,
     cycles: int = 4,
     lr_min: float = 1e-7,
+    warmup: float = 0.0,
 ) -> Schedule:
-    """`milestones` are fractions of `iterations` (0.5 = half way), so a recipe scales with run length."""
+    """`milestones` and `warmup` are fractions of `iterations` (0.5 = half way), so a recipe scales with run length."""
+    schedule = _build(optimizer, kind, lr, iterations, milestones, gamma, cycles, lr_min)
+    schedule.warmup_iters = max(1, round(warmup * iterations)) if warmup > 0 else 0
+    return schedule
+
+
+def _build(
+    optimizer: torch.optim.Optimizer, kind: str, lr: float, iterations: int,
+    milestones: Sequence[float], gamma: float, cycles: int, lr_min: float,
+) -> Schedule:
     if kind == "constant":
         return Constant(optimizer, lr)
     if kind == "multistep":

@@ -52,10 +52,12 @@ class TrainConfig:
     colors: int = 1  # 1: Y channel (the paper's tiny models, Table 2); 3: RGB (ablations, large models)
     options: dict = field(default_factory=dict)  # method build options, e.g. {expand: 2, branches: 2} for repsr
     train_data: str = "skimage-train"  # a dataset name of the data registry; several: "DIV2K-train,Flickr2K"
-    val_data: str = ""  # validation set for Y-PSNR ("" = none), e.g. Set5 or skimage-test
+    # Validation Y-PSNR during training ("" = none): "holdout:N" keeps N images of the training data out of
+    # training and validates on them (evenly spaced by name); a dataset name validates on that set instead.
+    val_data: str = ""
 
     # --- the recipe; defaults are the paper's tiny-model recipe (SPEC section 5) ---
-    recipe: str = "tiny"  # "tiny" or "large": fills in every recipe field not set explicitly (see RECIPES)
+    recipe: str = "tiny"  # tiny, large or short: fills in every recipe field not set explicitly (see RECIPES)
     iterations: int = 1_000_000  # optimizer steps (the paper: 1000K)
     batch_size: int = 32
     patch_size: int = 64  # LR patch side in pixels; HR patches are scale x larger (large recipe: 48)
@@ -67,9 +69,13 @@ class TrainConfig:
     gamma: float = 0.5  # multistep: lr factor at each milestone (ECBSR halves at 200/400/600/800 of 1000 epochs)
     cycles: int = 4  # cosine: equal cycles (restarts) over the run; the paper uses 4 for large models
     lr_min: float = 1e-7  # cosine: floor of each cycle
+    warmup: float = 0.0  # fraction of the run over which the lr ramps up linearly from lr/W to lr (any schedule)
     betas: list = field(default_factory=lambda: [0.9, 0.999])  # Adam betas
     grad_clip: float = 0.0  # clip the global gradient norm to this value; 0 = off
     frozen_bn_fraction: float = 0.05  # last fraction of iterations with BN on population statistics (paper: <10%)
+    # Once BN is frozen every RepSR/RepVGG block is linear: train it as its one merged conv from then on
+    # (same function and gradients, fewer activations; ECB/SESR get the same from their `collapsed` option).
+    collapse_frozen: bool = True
     augment: bool = True  # random flips and 90-degree rotations of the patches
 
     # --- how to run it ---
@@ -90,6 +96,10 @@ class TrainConfig:
 RECIPES: dict[str, dict[str, Any]] = {
     "tiny": {},  # the dataclass defaults: LR patch 64, lr 4e-4, multi-step decay
     "large": {"patch_size": 48, "lr": 2e-4, "schedule": "cosine", "cycles": 4},
+    # Short budgets (thousands of iterations, not 1000K): a linear warm-up over the first 5 %, then one
+    # cosine decay to zero, so the run ends converged to what its budget allows instead of on a plateau
+    # of a schedule built for 1000K iterations. lr 2e-3 from a sweep on the plain network (README).
+    "short": {"lr": 2e-3, "schedule": "cosine", "cycles": 1, "lr_min": 0.0, "warmup": 0.05},
 }
 
 # Fields that may differ when a run is resumed: they change how, not what, is computed.
@@ -98,6 +108,7 @@ RUNTIME_FIELDS = frozenset(
 )
 
 METRICS_COLUMNS = ("iteration", "loss", "lr", "seconds", "val_psnr", "event")
+HOLDOUT = "holdout:"  # val_data prefix: validate on N images held out of the training data
 
 
 # ----------------------------------------------------------------------------- config
@@ -239,6 +250,9 @@ def validate(cfg: TrainConfig) -> None:
         (cfg.patch_size >= 1, "patch_size must be >= 1"),
         (cfg.patch_size_stage2 >= 0, "patch_size_stage2 must be >= 0 (0 = single stage)"),
         (cfg.lr > 0, "lr must be > 0"),
+        (0.0 <= cfg.warmup < 1.0, "warmup must be a fraction of the run in [0, 1)"),
+        (not cfg.val_data.startswith(HOLDOUT) or _holdout_count(cfg.val_data) >= 1,
+         f"val_data {cfg.val_data!r}: write {HOLDOUT}N with N >= 1 images, e.g. {HOLDOUT}10"),
         (cfg.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
         (0.0 <= cfg.frozen_bn_fraction < 1.0, "frozen_bn_fraction must be in [0, 1)"),
         (cfg.grad_clip >= 0, "grad_clip must be >= 0 (0 = off)"),
@@ -424,6 +438,36 @@ def _load_pairs(names: str, scale: int, role: str) -> list:
     return pairs
 
 
+def _holdout_count(val_data: str) -> int:
+    try:
+        return int(val_data[len(HOLDOUT):])
+    except ValueError:
+        return 0
+
+
+def split_holdout(pairs: list, count: int) -> tuple[list, list]:
+    """(training pairs, held-out pairs): `count` pairs evenly spaced through the name-sorted list.
+
+    Held-out images never reach the patch sampler, so validation measures generalization
+    without touching a test set."""
+    if count >= len(pairs):
+        raise RepbenchError(
+            f"cannot hold out {count} of {len(pairs)} training images for validation; use fewer (e.g. {HOLDOUT}{max(1, len(pairs) // 5)})"
+        )
+    order = sorted(range(len(pairs)), key=lambda i: pairs[i].name)
+    step = len(order) / count
+    held = {order[int(step * k + step / 2)] for k in range(count)}
+    return [p for i, p in enumerate(pairs) if i not in held], [p for i, p in enumerate(pairs) if i in held]
+
+
+def budget_record(cfg: TrainConfig, train_seconds: float) -> dict[str, Any]:
+    """What a run was given: optimizer steps, LR training pixels seen, and CPU/GPU seconds."""
+    p1, p2 = cfg.patch_size, cfg.patch_size_stage2 or cfg.patch_size
+    stage2 = max(0, cfg.iterations - cfg.stage2_start) if cfg.patch_size_stage2 else 0
+    pixels = cfg.batch_size * ((cfg.iterations - stage2) * p1 * p1 + stage2 * p2 * p2)
+    return {"iterations": cfg.iterations, "lr_pixels": pixels, "train_seconds": train_seconds}
+
+
 def validate_model(model: Any, pairs: list, scale: int) -> float:
     """Y-PSNR of the deployable form of `model` on `pairs` (the model is left in its mode)."""
     import torch
@@ -546,7 +590,10 @@ def train(
 
     # --- data, model, optimizer ---
     train_pairs = _load_pairs(cfg.train_data, cfg.scale, "training")
-    val_pairs = _load_pairs(cfg.val_data, cfg.scale, "validation") if cfg.val_data else []
+    if cfg.val_data.startswith(HOLDOUT):
+        train_pairs, val_pairs = split_holdout(train_pairs, _holdout_count(cfg.val_data))
+    else:
+        val_pairs = _load_pairs(cfg.val_data, cfg.scale, "validation") if cfg.val_data else []
     sampler = PatchSampler(
         train_pairs, cfg.scale, cfg.colors, cfg.batch_size, cfg.patch_size, seed=cfg.seed,
         patch_size_stage2=cfg.patch_size_stage2, stage2_start=cfg.stage2_start, augment=cfg.augment,
@@ -559,7 +606,7 @@ def train(
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas))
     schedule = build_schedule(
         optimizer, cfg.schedule, cfg.lr, cfg.iterations,
-        milestones=cfg.milestones, gamma=cfg.gamma, cycles=cfg.cycles, lr_min=cfg.lr_min,
+        milestones=cfg.milestones, gamma=cfg.gamma, cycles=cfg.cycles, lr_min=cfg.lr_min, warmup=cfg.warmup,
     )
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     freeze_at = freeze_start(cfg) if _has_bn(model) else None
@@ -575,6 +622,8 @@ def train(
         bn_frozen_at, last_val = ckpt.get("bn_frozen_at"), ckpt.get("val_psnr")
         if bn_frozen_at is not None:
             methods.freeze_bn(model)
+            if cfg.collapse_frozen:
+                methods.collapse_linear(model)
         log(f"{run_dir}: resuming at iteration {start} of {cfg.iterations}")
     metrics = MetricsLog(run_dir / "metrics.csv", resume_at=start if start else None)
     pending_events = ["resumed"] if start else []
@@ -610,6 +659,8 @@ def train(
                 if freeze_at is not None and t >= freeze_at and bn_frozen_at is None:
                     # The paper's frozen BN: population statistics from here on, affine params still train.
                     methods.freeze_bn(model)
+                    if cfg.collapse_frozen:
+                        methods.collapse_linear(model)
                     bn_frozen_at = it
                     events.append("bn_frozen")
                 lr = schedule.apply(t)
@@ -699,6 +750,8 @@ def train(
         "frozen_bn_fraction": cfg.frozen_bn_fraction,
         "train_seconds": train_seconds,
         "sec_per_iter": train_seconds / cfg.iterations,
+        "budget": budget_record(cfg, train_seconds),
+        "warmup": cfg.warmup,
         "device": device_name(device),
         "amp": use_amp,
         "workers": workers,
