@@ -74,3 +74,12 @@ def test_dry_run_writes_every_record(tmp_path) -> None:
     onnx = json.loads((out / "onnx.json").read_text())
     assert {r["mode"] for r in onnx} == {"eager", "onnxruntime-cpu"}
     assert all(r["images_per_s"] > 0 and r["dtype"] == "float32" and r["memory_format"] == "contiguous" for r in onnx)
+
+
+def test_spent_budget_skips_parts_and_fails(tmp_path) -> None:
+    out = tmp_path / "o"
+    proc = _run("--dry-run", "--device", "cpu", "--out", str(out), "--budget-s", "0")
+    assert proc.returncode == 1 and "FAILED" in proc.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["passed"] is False
+    assert all(p.get("skipped") == "time budget spent" for p in summary["parts"].values())
