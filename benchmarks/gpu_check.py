@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parts", metavar="LIST", help=f"comma list of {', '.join(PARTS)} (default: all)")
     p.add_argument("--iterations", type=int, help="training iterations per method (default 300; dry run 4)")
     p.add_argument("--ntire-data", default="skimage-test", metavar="NAME",
-                   help="dataset for the NTIRE timing (default skimage-test; DIV2K validation when prepared)")
+                   help="dataset for the NTIRE timing (default skimage-test, always available; DIV2K-valid once prepared)")
     p.add_argument("--budget-s", type=float, default=400.0,
                    help="wall-clock budget; sizes and parts not started by then are recorded as skipped (default 400)")
     p.add_argument("--keep-runs", metavar="DIR", help="keep the training run folders here (default: a temporary folder)")
