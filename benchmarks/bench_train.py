@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 import methods
-from repbench.train import device_name, resolve_device
+from repbench.device import device_name, resolve_device
 
 
 def time_step(method: str, size: str, args: argparse.Namespace, device: torch.device, **options) -> float:

@@ -36,10 +36,10 @@ def pad_to(kernel: torch.Tensor, k: int) -> torch.Tensor:
 
 def identity_kernel(channels: int, k: int = 3, like: torch.Tensor | None = None) -> torch.Tensor:
     """The k x k kernel of the identity map: 1 at [o, o, centre, centre]."""
-    kernel = torch.zeros(channels, channels, k, k)
-    if like is not None:
-        kernel = kernel.to(like)
-    idx = torch.arange(channels)
+    # Built directly on `like`'s device and dtype: a float64 merge stays exact, a meta one stays meta.
+    opts = {"device": like.device, "dtype": like.dtype} if like is not None else {}
+    kernel = torch.zeros(channels, channels, k, k, **opts)
+    idx = torch.arange(channels, device=kernel.device)
     kernel[idx, idx, k // 2, k // 2] = 1.0
     return kernel
 
@@ -54,7 +54,7 @@ def compose_kxk_then_1x1(
     """
     w = w_1x1.flatten(1)  # (O, M)
     kernel = torch.einsum("om,mikl->oikl", w, k_kxk)
-    bias = w @ b_kxk if b_kxk is not None else torch.zeros(w.shape[0]).to(w)
+    bias = w @ b_kxk if b_kxk is not None else w.new_zeros(w.shape[0])
     if b_1x1 is not None:
         bias = bias + b_1x1
     return kernel, bias
@@ -69,7 +69,7 @@ def compose_1x1_then_kxk(
     (see `conv1x1_bias_padded`), not with zeros.
     """
     kernel = torch.einsum("omkl,mi->oikl", k_kxk, w_1x1.flatten(1))
-    bias = torch.zeros(k_kxk.shape[0]).to(k_kxk) if b_kxk is None else b_kxk
+    bias = k_kxk.new_zeros(k_kxk.shape[0]) if b_kxk is None else b_kxk
     if b_1x1 is not None:
         bias = bias + torch.einsum("omkl,m->o", k_kxk, b_1x1)
     return kernel, bias
@@ -84,10 +84,15 @@ def conv1x1_bias_padded(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tenso
 
 
 def to_conv(kernel: torch.Tensor, bias: torch.Tensor | None) -> nn.Conv2d:
-    """A fresh nn.Conv2d ('same' padding) holding the given (detached) kernel and bias."""
+    """A fresh nn.Conv2d ('same' padding) holding the given (detached) kernel and bias.
+
+    The conv lives on the kernel's device and in its dtype (no round trip through the CPU or
+    float32): a GPU merge stays on the GPU, a float64 one keeps its precision, a meta one is meta.
+    """
     out_ch, in_ch, k, _ = kernel.shape
-    conv = nn.Conv2d(in_ch, out_ch, k, padding=k // 2, bias=bias is not None)
-    conv.weight.data.copy_(kernel.detach())
-    if bias is not None:
-        conv.bias.data.copy_(bias.detach())
+    conv = nn.Conv2d(in_ch, out_ch, k, padding=k // 2, bias=bias is not None, device=kernel.device, dtype=kernel.dtype)
+    with torch.no_grad():
+        conv.weight.copy_(kernel.detach())
+        if bias is not None:
+            conv.bias.copy_(bias.detach().to(kernel.dtype))
     return conv

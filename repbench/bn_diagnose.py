@@ -31,6 +31,7 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from repbench.device import model_device
 from repbench.errors import RepbenchError
 
 BN_MODELS_HINT = (
@@ -120,15 +121,6 @@ def model_input(lr: np.ndarray, colors: int) -> np.ndarray:
     return np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32) / 255.0
 
 
-def _device_of(model: Any) -> Any:
-    import torch
-
-    try:
-        return next(model.parameters()).device
-    except StopIteration:
-        return torch.device("cpu")
-
-
 def _as_batch(model: Any, lr: Any) -> Any:
     """An NCHW float tensor on the model's device from a uint8 image or a tensor."""
     import torch
@@ -137,7 +129,7 @@ def _as_batch(model: Any, lr: Any) -> Any:
         x = lr if lr.dim() == 4 else lr[None]
     else:
         x = torch.from_numpy(model_input(lr, model_colors(model)))[None]
-    return x.to(_device_of(model), torch.float32)
+    return x.to(model_device(model), torch.float32)
 
 
 @contextlib.contextmanager
@@ -343,7 +335,7 @@ def artifact_scores(model: Any, pairs: Sequence[Any], scale: int) -> dict[str, A
     if not pairs:
         raise RepbenchError("no images to score")
     colors = model_colors(model)
-    device = str(_device_of(model))
+    device = str(model_device(model))
     with eval_mode(model):
         pop = evaluate(model, pairs, scale, colors=colors, device=device)
         with image_statistics(model):

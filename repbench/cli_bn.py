@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from repbench.device import resolve_device
 from repbench.errors import RepbenchError
 
 DEFAULT_PASTE_DATASET = "skimage-test"
@@ -86,10 +87,7 @@ def _run(args: argparse.Namespace) -> int:
     scale = int(model.build_args["scale"])
     if args.scale is not None and args.scale != scale:
         raise RepbenchError(f"the model upscales x{scale} but --scale is {args.scale}; use --scale {scale} or leave it out")
-    if args.device != "cpu":
-        from repbench.train import resolve_device
-
-        model.to(resolve_device(args.device))
+    model.to(resolve_device(args.device))
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     base_out = Path(args.out) if args.out else model_path.parent / "bn-diagnose"
@@ -165,6 +163,6 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
                    help="LR-pixel box of --image to paste (default: its flattest window)")
     p.add_argument("--paste-into", metavar="IMG2",
                    help=f"HR image to paste the patch into (default: the most textured {DEFAULT_PASTE_DATASET} image)")
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda[:N] or auto")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU; the default), cpu or cuda[:N]")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0 = torch's default")
     p.set_defaults(func=_run)

@@ -63,6 +63,8 @@ def _peaks(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def _run(args: argparse.Namespace) -> int:
     from repbench import measure
 
+    if args.onnx and not args.throughput:
+        raise RepbenchError("--onnx times ONNX Runtime beside PyTorch; add --throughput")
     pair = _pair(args)
     counts = measure.measure_counts(pair)
     result = measure.Measurement(model={**pair.build_args, "source": pair.source}, counts=counts)
@@ -87,6 +89,12 @@ def _run(args: argparse.Namespace) -> int:
             extra_peaks=extra,
         )
         result.throughput = measure.throughput_pair(pair, cfg, unmerged=not args.no_unmerged)
+        if args.onnx:
+            from repbench.onnx_throughput import onnx_throughput
+
+            providers = [p.strip() for p in args.onnx_providers.split(",") if p.strip()] if args.onnx_providers else None
+            net = "merged" if pair.merged else "training-time"
+            result.throughput += onnx_throughput(pair.deployed, cfg, providers=providers, net=net)
         for rec in result.throughput:
             _print_throughput(rec)
 
@@ -124,7 +132,7 @@ def _print_counts(build_args: dict[str, Any], c: Any) -> None:
 
 
 def _print_throughput(r: Any) -> None:
-    head = f"  {r.net:13s} {r.mode:17s} {r.dtype} {r.memory_format} b{r.batch} {r.lr_width}x{r.lr_height}"
+    head = f"  {r.net:13s} {r.mode:20s} {r.dtype} {r.memory_format} b{r.batch} {r.lr_width}x{r.lr_height}"
     if r.error:
         print(f"{head}: failed ({r.error})")
         return
@@ -158,12 +166,17 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     th = p.add_argument_group("throughput (default: the paper's protocol, batch 4, LR 320x180)")
     th.add_argument("--throughput", action="store_true", help="time inference of the merged and unmerged nets")
     th.add_argument("--no-unmerged", action="store_true", help="skip the training-time (unmerged) net")
-    th.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda[:N]; also used by --train-speed")
+    th.add_argument("--device", default="auto",
+                    help="auto (CUDA if present, else CPU; the default), cpu, cuda[:N]; also used by --train-speed")
     th.add_argument("--dtype", help="float32/float16/bfloat16 (default: float16 on CUDA, float32 on CPU)")
     th.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                     help="memory format (default: channels_last on CUDA, contiguous on CPU)")
     th.add_argument("--modes", help="comma list of eager, eager-cudagraph, compile, compile-cudagraph "
                     "(default: all on CUDA, eager on CPU)")
+    th.add_argument("--onnx", action="store_true",
+                    help="also time the deployed net with ONNX Runtime (CPU provider; CUDA and TensorRT too on a "
+                    "CUDA --device when installed); same records, mode onnxruntime-<provider>")
+    th.add_argument("--onnx-providers", metavar="LIST", help="comma list of cpu, cuda, tensorrt (default: see --onnx)")
     th.add_argument("--batch", type=int, default=4)
     th.add_argument("--lr-size", metavar="WxH", help="LR input size (default 320x180)")
     th.add_argument("--warmup", type=int, default=10)

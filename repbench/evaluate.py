@@ -25,6 +25,7 @@ import numpy as np
 
 from repbench import atomic
 from repbench.data import Pair
+from repbench.device import resolve_device
 from repbench.errors import RepbenchError
 from repbench.imresize import imresize
 from repbench.metrics import (
@@ -152,7 +153,7 @@ def evaluate(
     scale: int,
     *,
     colors: int | None = None,
-    device: str = "cpu",
+    device: Any = "auto",
     dataset: str | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
@@ -169,17 +170,13 @@ def evaluate(
     run_device: Any = None
     was_training = False
     if not isinstance(model, str):
-        import torch
-
         args = getattr(model, "build_args", {}) or {}
         colors = colors or args.get("colors")
         if colors not in (1, 3):
             raise RepbenchError("the model has no build_args; pass colors=1 (Y) or colors=3 (RGB) to evaluate()")
         if args.get("scale") not in (None, scale):
             raise RepbenchError(f"the model upscales x{args['scale']} but --scale is {scale}; evaluate it at x{args['scale']}")
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            raise RepbenchError(f"device {device!r} requested but no CUDA device is available; use --device cpu")
-        run_device = torch.device(device)
+        run_device = resolve_device(device)
         was_training = model.training
         model.eval().to(run_device)
 
@@ -270,6 +267,6 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     where.add_argument("--dataset-dir", help="a folder of HR images (LR is made with MATLAB bicubic)")
     p.add_argument("--scale", type=int, choices=(2, 3, 4), help="upscaling factor (default: the model's)")
     p.add_argument("--out", help="write the raw per-image and mean numbers to this JSON file")
-    p.add_argument("--device", default="cpu", help="torch device for models (default: cpu)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU; the default), cpu or cuda[:N]")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import methods
+from repbench.device import device_name, resolve_device
 from repbench.devices import DevicePeak, lookup
 from repbench.errors import RepbenchError
 
@@ -283,36 +284,6 @@ def measure_counts(pair: ModelPair, lr_hw: tuple[int, int] | None = None) -> Cou
 # --------------------------------------------------------------------------- environment
 
 
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RepbenchError(f"--device {device} asked for, but this torch build sees no CUDA device; use --device cpu")
-    try:
-        return torch.device(device)
-    except RuntimeError as err:
-        raise RepbenchError(f"unknown device {device!r}: use auto, cpu or cuda[:N]") from err
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU {_cpu_model()} ({torch.get_num_threads()} threads)"
-
-
-@functools.lru_cache(maxsize=1)
-def _cpu_model() -> str:
-    import platform
-
-    try:  # Linux names the part here; platform.processor() is often empty
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -475,7 +446,7 @@ class ThroughputRecord:
 
 
 def _resolved(cfg: ThroughputConfig) -> tuple[torch.device, torch.dtype, bool, tuple[str, ...]]:
-    device = resolve_device(cfg.device)
+    device = resolve_device(cfg.device, flag="--device")
     cuda = device.type == "cuda"
     dtype = parse_dtype(cfg.dtype) if cfg.dtype else (torch.float16 if cuda else torch.float32)
     if not cuda and dtype == torch.float16:

@@ -27,7 +27,6 @@ import dataclasses
 import json
 import math
 import os
-import platform
 import random
 import signal
 import sys
@@ -40,6 +39,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from repbench import atomic
+from repbench.device import device_name, model_device, resolve_device
 from repbench.errors import RepbenchError
 
 
@@ -393,36 +393,6 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- helpers
 
 
-def resolve_device(name: str) -> Any:
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        raise RepbenchError(f"unknown device {name!r}; use auto, cpu or cuda[:N]") from err
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RepbenchError("device cuda was asked for but no CUDA GPU is visible; use --set device=cpu")
-    return device
-
-
-def device_name(device: Any) -> str:
-    import torch
-
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"CPU: {model or platform.processor() or platform.machine()}"
-
-
 def _load_pairs(names: str, scale: int, role: str) -> list:
     """Pairs of one dataset, or of several joined with commas (e.g. "DIV2K-train,Flickr2K")."""
     from repbench import data
@@ -468,8 +438,8 @@ def budget_record(cfg: TrainConfig, train_seconds: float) -> dict[str, Any]:
     return {"iterations": cfg.iterations, "lr_pixels": pixels, "train_seconds": train_seconds}
 
 
-def validate_model(model: Any, pairs: list, scale: int) -> float:
-    """Y-PSNR of the deployable form of `model` on `pairs` (the model is left in its mode)."""
+def validate_model(model: Any, pairs: list, scale: int, device: Any = None) -> float:
+    """Y-PSNR of the deployable form of `model` on `pairs`, run on `device` (default: the model's own)."""
     import torch
 
     import methods
@@ -481,9 +451,8 @@ def validate_model(model: Any, pairs: list, scale: int) -> float:
             net = methods.merge(model)  # the network that will be deployed, and faster to run
         except methods.NotMergeableError:
             net = model
-        device = next(net.parameters()).device
         with torch.no_grad():
-            return float(evaluate(net.eval(), pairs, scale, device=str(device))["psnr_y"])
+            return float(evaluate(net.eval(), pairs, scale, device=device or model_device(model))["psnr_y"])
     finally:
         model.train(was_training)
 
@@ -576,7 +545,7 @@ def train(
     write_yaml(run_dir / "config.yaml", config_dict(cfg))
 
     # --- determinism and device ---
-    device = resolve_device(cfg.device)
+    device = resolve_device(cfg.device, flag="--set device=")
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     if device.type == "cuda":
@@ -702,7 +671,7 @@ def train(
                     )
                 val = None
                 if validate_now:
-                    val = last_val = validate_model(model, val_pairs, cfg.scale)
+                    val = last_val = validate_model(model, val_pairs, cfg.scale, device)
                     if bar.disable:
                         log(f"iteration {it}/{cfg.iterations}: loss {mean_loss:.5f}, val Y-PSNR {val:.3f} dB")
                 metrics.row(it, mean_loss, lr, train_seconds, val, events)
@@ -729,7 +698,7 @@ def train(
 
     # --- outputs of a finished run ---
     if val_pairs and last_val is None:
-        last_val = validate_model(model, val_pairs, cfg.scale)
+        last_val = validate_model(model, val_pairs, cfg.scale, device)
     model.eval()
     methods.save(model, run_dir / "final.pt")
     deployed = deployable(model)

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from repbench.device import model_device, resolve_device
 from repbench.errors import RepbenchError
 
 DEFAULT_TILE = 512  # LR pixels per tile side; 0 = whole image at once
@@ -93,7 +94,7 @@ def upscale_image(model: Any, img: np.ndarray, tile: int = DEFAULT_TILE, overlap
 
     args = model.build_args
     scale, colors = args["scale"], args["colors"]
-    device = device or next(model.parameters()).device
+    device = device or model_device(model)
     if img.ndim == 2:
         img = img[:, :, None]
     gray = img.shape[2] == 1
@@ -121,8 +122,6 @@ def upscale_files(model_path: str | os.PathLike, src: str | os.PathLike, dst: st
                   log=print) -> list[Path]:
     """IN.png OUT.png, or IN_DIR OUT_DIR (every image, written as <stem>.png)."""
     from repbench.images import list_images, read_image, write_image
-    from repbench.train import resolve_device
-
     model = load_model(model_path).to(resolve_device(device))
     src, dst = Path(src), Path(dst)
     if src.is_dir():

@@ -8,9 +8,11 @@ rule evaluate:
         f"{RUNS}/{{run}}/eval/{{dataset}}-x{{scale}}.json",
     log:
         f"{RUNS}/{{run}}/eval/{{dataset}}-x{{scale}}.log",
+    params:
+        device=PRESET["device"],
     shell:
         "repbench eval --model {input.model} --dataset {wildcards.dataset} --scale {wildcards.scale} "
-        "--out {output} > {log} 2>&1"
+        "--device {params.device} --out {output} > {log} 2>&1"
 
 
 rule evaluate_bicubic:
@@ -37,8 +39,9 @@ rule bn_diagnose:
         dataset=PLAN.test_data[0],
         scale=lambda w: PLAN.runs[w.run].scale,
         run_dir=f"{RUNS}/{{run}}",
+        device=PRESET["device"],
     log:
         f"{RUNS}/{{run}}/bn/bn_diagnose.log",
     shell:
         "repbench bn-diagnose {params.run_dir} --dataset {params.dataset} --scale {params.scale} "
-        "--out {params.run_dir}/bn --threads 1 > {log} 2>&1"
+        "--device {params.device} --out {params.run_dir}/bn --threads 1 > {log} 2>&1"

@@ -1,0 +1,90 @@
+"""Where models and batches run: one resolver, one default ("auto": CUDA when torch sees a GPU, else CPU).
+
+Every command that moves a model or a batch (train, validation, evaluate, measure, upscale,
+bn-diagnose, the GPU check) resolves its device here, so the same spec means the same
+device everywhere and a bad one fails with the same clear message naming the caller's flag.
+"""
+from __future__ import annotations
+
+import functools
+import platform
+from typing import TYPE_CHECKING, Any
+
+from repbench.errors import RepbenchError
+
+if TYPE_CHECKING:  # torch is imported on first use: `repbench --help` and the CLI parsers stay fast
+    import torch
+
+DEFAULT = "auto"
+
+
+def _fix(flag: str, value: str) -> str:
+    # A flag ending in "=" (train's "--set device=") takes its value without a space.
+    return f"{flag}{value}" if flag.endswith("=") else f"{flag} {value}"
+
+
+def resolve_device(spec: str | torch.device | None = DEFAULT, flag: str = "--device") -> torch.device:
+    """'auto' (or None) -> cuda if available else cpu; 'cpu', 'cuda', 'cuda:N' as asked.
+
+    `flag` is the option the user set the spec with; error messages name it.
+    """
+    import torch
+
+    if isinstance(spec, torch.device):
+        spec_text = str(spec)
+    else:
+        spec_text = DEFAULT if spec is None else str(spec).strip().lower()
+    if spec_text == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(spec_text)
+    except (RuntimeError, ValueError):
+        raise RepbenchError(
+            f"unknown device {spec_text!r} for {flag.rstrip('= ')}; use auto, cpu, cuda or cuda:N"
+        ) from None
+    if device.type not in ("cpu", "cuda"):
+        raise RepbenchError(f"device {spec_text!r} is not supported for {flag.rstrip('= ')}; use auto, cpu, cuda or cuda:N")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RepbenchError(
+                f"{_fix(flag, spec_text)} asks for a GPU, but torch sees no CUDA device on this machine; "
+                f"use {_fix(flag, 'cpu')} (or {_fix(flag, 'auto')}, which picks the GPU when there is one)"
+            )
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise RepbenchError(
+                f"{_fix(flag, spec_text)}: there are only {torch.cuda.device_count()} CUDA device(s) "
+                f"(cuda:0 to cuda:{torch.cuda.device_count() - 1})"
+            )
+    return device
+
+
+def device_name(device: torch.device) -> str:
+    """A human-readable name stored next to every number: the GPU's name, or the CPU model and threads."""
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU {cpu_model()} ({torch.get_num_threads()} threads)"
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_model() -> str:
+    try:  # Linux names the part here; platform.processor() is often empty
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def model_device(model: Any) -> torch.device:
+    """The device of a model's first parameter (or buffer); CPU for a model with neither."""
+    import torch
+
+    for tensor in model.parameters():
+        return tensor.device
+    for tensor in model.buffers():
+        return tensor.device
+    return torch.device("cpu")
