@@ -156,6 +156,20 @@ def test_supersede_keeps_the_old_run_and_trains_afresh(finished, tmp_path):
     assert not any(r.startswith("1,") for r in (moved / "metrics.csv").read_text().splitlines()[9:])
 
 
+def test_rerun_after_the_scheduler_deleted_the_outputs_rebuilds_them_from_the_checkpoint(finished, tmp_path):
+    # Snakemake deletes a job's outputs before rerunning it (e.g. after a code change); with the
+    # same config the final checkpoint holds the finished weights, so nothing is retrained.
+    old_run, _ = finished
+    run = tmp_path / "run"
+    train(tiny(), run)
+    for name in ("train.json", "final.pt", "deployed.pt"):
+        (run / name).unlink()
+    record = train(tiny(), run, on_config_change="supersede")
+    assert record["status"] == "complete" and not (run / "superseded").exists()
+    assert_same_state(state_of(run / "final.pt"), state_of(old_run / "final.pt"))
+    assert (run / "metrics.csv").read_text().count("\n") == 1 + 8 + 0  # header + 8 rows, none redone
+
+
 # ----------------------------------------------------------------------------- 3. divergence
 
 
