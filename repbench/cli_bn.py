@@ -89,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.device != "cpu":
         from repbench.train import resolve_device
 
-        model.to(resolve_device(args.device))
+        model.to(resolve_device(args.device, flag="--device "))
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     base_out = Path(args.out) if args.out else model_path.parent / "bn-diagnose"
