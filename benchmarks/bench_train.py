@@ -77,7 +77,7 @@ def main() -> int:
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
+    device = resolve_device(args.device, flag="--device ")
     print(f"device: {device_name(device)}, torch {torch.__version__}, {torch.get_num_threads()} threads, fp32")
     print(f"batch {args.batch}, LR patch {args.patch}, x{args.scale}, colors {args.colors}; "
           f"median of {args.iters} iterations after {args.warmup} warm-up")

@@ -177,13 +177,22 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> n
         raise FileNotFoundError(f"model file {path} does not exist")
     try:
         blob = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # corrupt or foreign file
-        raise ValueError(f"{path} is not a repbench model file ({type(err).__name__}: {err})") from err
+    except Exception as err:  # corrupt or foreign file; torch's text would suggest weights_only=False
+        raise ValueError(f"{path} is not a repbench model file or is corrupt ({type(err).__name__}); "
+                         "write models with methods.save (repbench train / merge)") from err
     if not isinstance(blob, dict) or "build_args" not in blob:
         raise ValueError(f"{path} is not a repbench model file (no build_args); write it with methods.save")
-    args = dict(blob["build_args"])
+    args = blob["build_args"]
+    missing = [k for k in ("method", "size", "scale", "colors") if not isinstance(args, dict) or k not in args]
+    if missing or "state_dict" not in blob:
+        lacks = f"build_args without {', '.join(missing)}" if missing else "no state_dict"
+        raise ValueError(f"{path} is not a complete repbench model file ({lacks}); write it with methods.save")
     model = build(args["method"], args["size"], args["scale"], args["colors"], **args.get("options", {}))
     if args.get("merged"):
         model = merge(model)
-    model.load_state_dict(blob["state_dict"])
+    try:
+        model.load_state_dict(blob["state_dict"])
+    except RuntimeError as err:  # weights of another shape than build_args describe
+        raise ValueError(f"{path}: the weights do not fit the network its build_args describe ({args}); "
+                         "the file is corrupt or was edited") from err
     return model

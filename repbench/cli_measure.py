@@ -54,8 +54,8 @@ def _peaks(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     given = (args.peak_tflops, args.bandwidth_gbs)
     if (given[0] is None) != (given[1] is None):
         raise RepbenchError("--peak-tflops and --bandwidth-gbs go together")
-    if given[0] is not None and (not math.isfinite(given[0]) or min(given) <= 0):
-        raise RepbenchError("--peak-tflops and --bandwidth-gbs must be positive")
+    if given[0] is not None and not all(math.isfinite(v) and v > 0 for v in given):
+        raise RepbenchError(f"--peak-tflops and --bandwidth-gbs must be positive numbers, got {given[0]} and {given[1]}")
     peak = DevicePeak("user-supplied", given[0], given[1], source="command line") if given[0] is not None else None
     return peak, extra
 
@@ -63,6 +63,9 @@ def _peaks(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def _run(args: argparse.Namespace) -> int:
     from repbench import measure
 
+    # Throughput flags are checked even without --throughput: a bad value must not pass silently.
+    peak, extra = _peaks(args)
+    lr_size = parse_wxh(args.lr_size) if args.lr_size else (180, 320)
     if args.onnx and not args.throughput:
         raise RepbenchError("--onnx times ONNX Runtime beside PyTorch; add --throughput")
     pair = _pair(args)
@@ -71,8 +74,7 @@ def _run(args: argparse.Namespace) -> int:
     _print_counts(pair.build_args, counts)
 
     if args.throughput:
-        peak, extra = _peaks(args)
-        height, width = parse_wxh(args.lr_size) if args.lr_size else (180, 320)
+        height, width = lr_size
         cfg = measure.ThroughputConfig(
             batch=args.batch,
             lr_height=height,
@@ -160,7 +162,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--scale", type=int, default=4, help="upscaling factor (default 4)")
     what.add_argument("--colors", type=int, default=1, help="1 = Y channel (default), 3 = RGB")
     what.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="build option, repeatable")
-    what.add_argument("--model", help="a saved model (.pt from methods.save), instead of --method/--size")
+    what.add_argument("--model", help="a saved model (.pt from methods.save) or a run folder (its final.pt), "
+                      "instead of --method/--size")
     p.add_argument("--out", help="write the raw numbers to this JSON file")
 
     th = p.add_argument_group("throughput (default: the paper's protocol, batch 4, LR 320x180)")

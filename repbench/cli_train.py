@@ -19,7 +19,11 @@ def _train(args: argparse.Namespace) -> int:
     layers.append({k: v for k, v in flags.items() if v is not None})
     layers.append(engine.parse_set(args.set))
     cfg = engine.resolve_config(*layers)
-    record = engine.train(cfg, args.run_dir, stop_after=args.stop_after)
+    record = engine.train(cfg, args.run_dir, stop_after=args.stop_after, on_config_change=args.on_config_change)
+    if record.get("signal"):
+        # Stopped by Ctrl-C or SIGTERM: the shell's code for that signal (130, 143), so a
+        # scheduler never takes the checkpointed-but-unfinished run for a finished one.
+        return 128 + int(record["signal"])
     return 130 if record.get("status") == "interrupted" and args.stop_after is None else 0
 
 
@@ -42,7 +46,9 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
         "train",
         help="train a method into a run folder (resumes an unfinished one)",
         description="Train a method with the paper's recipe. Layers, later wins: recipe defaults, --config FILE, "
-        "the flags below, --set. Rerunning on a run folder resumes it; a complete run is left alone.",
+        "the flags below, --set. Rerunning on a run folder resumes it; a complete run is left alone. "
+        "Ctrl-C or SIGTERM checkpoints after the current step (exit 130 / 143; rerun to resume). "
+        "One trainer per run folder: a second one exits with an error naming the first's PID.",
     )
     p.add_argument("--method", help="a registered method (see `repbench methods`)")
     p.add_argument("--size", help="the method's size, e.g. M4C16")
@@ -56,6 +62,9 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
                    help="override one config field (repeatable), e.g. --set iterations=2000 --set options.expand=3")
     p.add_argument("--stop-after", type=int, metavar="N",
                    help="checkpoint and stop after N iterations (rerun to continue), e.g. for time-limited jobs")
+    p.add_argument("--on-config-change", choices=("refuse", "supersede"), default="refuse",
+                   help="when the run folder holds work of another config: refuse (default), or supersede: "
+                   "move the old run to RUN_DIR/superseded/<time>-<hash>/ and train afresh (what the pipeline does)")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("merge", help="write a run's deployable network (deployed.pt) and its ONNX export")

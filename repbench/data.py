@@ -478,6 +478,7 @@ def prepare(
     dirs = {s: _scale_dir(ds.name, s) for s in scales}
     # One preparer per dataset at a time (parallel pipeline jobs): the second waits, then finds it done.
     with _locked(cache_root() / ds.name / ".lock"):
+        _remove_stale_staging(cache_root() / ds.name)
         todo = [s for s in scales if (_read_manifest(ds.name, s) or {}).get("fingerprint") != fingerprint]
         if todo:
             _build(ds, resolved, fingerprint, todo, dirs, progress)
@@ -498,6 +499,21 @@ def _locked(lock_path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+_STAGING_PREFIXES = tuple(f".X{s}." for s in SCALES)  # tempfile.mkdtemp names made by _build
+
+
+def _remove_stale_staging(folder: Path) -> list[Path]:
+    """Delete staging folders left by a killed preparer. Call with the dataset's lock held:
+    staging folders only exist while their preparer holds that lock, so every one found now is stale."""
+    removed = []
+    if folder.is_dir():
+        for entry in folder.iterdir():
+            if entry.is_dir() and entry.name.startswith(_STAGING_PREFIXES):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+    return removed
 
 
 def _build(ds: Dataset, resolved: _Resolved, fingerprint: str, todo: list[int], dirs: dict[int, Path], progress: bool) -> None:

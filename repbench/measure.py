@@ -30,6 +30,7 @@ import statistics
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -113,7 +114,17 @@ def build_pair(method: str, size: str, scale: int = 4, colors: int = 1, **option
 
 def load_pair(path: str) -> ModelPair:
     """A saved model (training-time or merged). A merged file has no training-time weights, so its
-    training-time net is rebuilt from build_args with fresh weights: counts and speed do not depend on them."""
+    training-time net is rebuilt from build_args with fresh weights: counts and speed do not depend on them.
+
+    A run folder stands for its final.pt (the training-time weights, as the pipeline measures them),
+    else its deployed.pt."""
+    folder = Path(path)
+    if folder.is_dir():
+        found = next((folder / n for n in ("final.pt", "deployed.pt") if (folder / n).is_file()), None)
+        if found is None:
+            raise RepbenchError(f"{folder} is a folder without final.pt or deployed.pt; pass a model file "
+                                "(.pt written by `repbench train` / `merge`) or a finished run folder")
+        path = str(found)
     try:
         model = methods.load(path)
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as err:

@@ -8,6 +8,7 @@ run ids; the Snakefile only wires those runs to `repbench` commands.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,9 +120,13 @@ def plan(preset: dict[str, Any]) -> Plan:
     out.val_data = out.test_data[0]
     base = preset.get("recipe", {})
     by_size = preset.get("size_recipe", {})
+    check_recipe_keys(base, "recipe")
+    for size, over in by_size.items():
+        check_recipe_keys(over, f"size_recipe.{size}")
     for exp_name, exp in preset.get("experiments", {}).items():
         if exp_name not in TABLES:
             raise ValueError(f"unknown experiment {exp_name!r}; valid: {', '.join(TABLES)}")
+        check_recipe_keys(exp.get("recipe", {}), f"experiments.{exp_name}.recipe")
         out.experiments[exp_name] = []
         for entry in exp.get("runs", []):
             method = entry["method"]
@@ -135,8 +140,10 @@ def plan(preset: dict[str, Any]) -> Plan:
                     methods.build(method, size, scale=scale, colors=colors, **options)
                 except ValueError as err:
                     raise ValueError(f"experiment {exp_name}, method {method}: {err}") from None
+                check_recipe_keys(entry.get("recipe", {}), f"experiments.{exp_name}.runs[{method} {size}].recipe")
                 recipe = {**base, **by_size.get(size, {}), **exp.get("recipe", {}), **entry.get("recipe", {})}
                 rid = run_id(method, size, scale, colors, entry.get("tag", _tag(options)))
+                check_run_config(rid, method, size, scale, colors, options, recipe)
                 spec = RunSpec(rid, method, size, scale, colors, options, recipe, (exp_name,))
                 if rid in out.runs:
                     prev = out.runs[rid]
@@ -148,6 +155,47 @@ def plan(preset: dict[str, Any]) -> Plan:
                 if rid not in out.experiments[exp_name]:
                     out.experiments[exp_name].append(rid)
     return out
+
+
+# Training-config fields the pipeline sets itself (from the run entry or the preset), never from a recipe.
+_PIPELINE_FIELDS = {
+    "method": "the run entry", "size": "the run entry's sizes", "scale": "the experiment or run entry",
+    "colors": "the experiment or run entry", "options": "the run entry", "train_data": "the data section",
+    "val_data": "the data section", "device": "the preset's device", "threads": "the preset's threads",
+    "progress": "the pipeline (off in logs)",
+}
+
+
+def check_recipe_keys(recipe: Any, where: str) -> None:
+    """A recipe section names training-config fields only (repbench/train.py TrainConfig), checked
+    when the plan is built so that a typo fails `snakemake -n` instead of a training job."""
+    import difflib
+
+    from repbench.train import TrainConfig
+
+    if not isinstance(recipe, dict):
+        raise ValueError(f"{where} must be a mapping of training-config fields, e.g. {{iterations: 2000}}")
+    fields = [f.name for f in dataclasses.fields(TrainConfig)]
+    valid = [f for f in fields if f not in _PIPELINE_FIELDS]
+    for key in recipe:
+        if key in _PIPELINE_FIELDS:
+            raise ValueError(f"{where}: {key!r} is set by {_PIPELINE_FIELDS[key]}, not by a recipe")
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), valid, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{where}: unknown training-config field {key!r}{hint}; valid fields: {', '.join(valid)}")
+
+
+def check_run_config(rid: str, method: str, size: str, scale: int, colors: int, options: dict[str, Any],
+                     recipe: dict[str, Any]) -> None:
+    """The values and types of a run's merged recipe, checked as `repbench train` will check them."""
+    from repbench.errors import RepbenchError
+    from repbench.train import resolve_config
+
+    try:
+        resolve_config({"method": method, "size": size, "scale": scale, "colors": colors, "options": options}, recipe)
+    except RepbenchError as err:
+        raise ValueError(f"run {rid}: bad training config from the preset's recipe sections: {err}") from None
 
 
 def _cli_value(value: Any) -> str:

@@ -28,7 +28,6 @@ import json
 import math
 import os
 import random
-import signal
 import sys
 import time
 import typing
@@ -38,9 +37,10 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from repbench import atomic
+from repbench import atomic, runlock, runstate
 from repbench.device import device_name, model_device, resolve_device
 from repbench.errors import RepbenchError
+from repbench.stopsignals import StopFlag
 
 
 @dataclass
@@ -249,14 +249,14 @@ def validate(cfg: TrainConfig) -> None:
         (cfg.batch_size >= 1, "batch_size must be >= 1"),
         (cfg.patch_size >= 1, "patch_size must be >= 1"),
         (cfg.patch_size_stage2 >= 0, "patch_size_stage2 must be >= 0 (0 = single stage)"),
-        (cfg.lr > 0, "lr must be > 0"),
+        (0 < cfg.lr <= 1, f"lr must be in (0, 1] (the paper uses 4e-4), got {cfg.lr}"),
         (0.0 <= cfg.warmup < 1.0, "warmup must be a fraction of the run in [0, 1)"),
         (not cfg.val_data.startswith(HOLDOUT) or _holdout_count(cfg.val_data) >= 1,
          f"val_data {cfg.val_data!r}: write {HOLDOUT}N with N >= 1 images, e.g. {HOLDOUT}10"),
         (cfg.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
         (0.0 <= cfg.frozen_bn_fraction < 1.0, "frozen_bn_fraction must be in [0, 1)"),
         (cfg.grad_clip >= 0, "grad_clip must be >= 0 (0 = off)"),
-        (len(cfg.betas) == 2, "betas must be two numbers, e.g. [0.9, 0.999]"),
+        (len(cfg.betas) == 2 and all(0 <= b < 1 for b in cfg.betas), "betas must be two numbers in [0, 1), e.g. [0.9, 0.999]"),
         (min(cfg.log_every, cfg.checkpoint_every) >= 1, "log_every and checkpoint_every must be >= 1"),
         (min(cfg.val_every, cfg.snapshot_every) >= 0, "val_every and snapshot_every must be >= 0"),
     ]
@@ -374,6 +374,7 @@ def _set_rng_states(states: Mapping[str, Any], device: Any) -> None:
 def save_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
     import torch
 
+    runstate.refuse_nonfinite(path, state, lambda p: load_checkpoint(p)["iteration"])  # keep the last good one
     with atomic.atomic_open(path, "wb") as fh:
         torch.save(dict(state), fh)
 
@@ -383,11 +384,20 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
     try:
         # Everything in a checkpoint is tensors and plain containers: the safe loader suffices.
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch's own text suggests weights_only=False, which is not the fix here
+        ckpt = err
+    missing = ["a dict"] if not isinstance(ckpt, dict) else [k for k in _CHECKPOINT_KEYS if k not in ckpt]
+    if missing:
+        why = type(ckpt).__name__ if isinstance(ckpt, Exception) else f"no {', '.join(missing)}"
         raise RepbenchError(
-            f"checkpoint {path} cannot be read ({type(err).__name__}: {err}); delete it to restart the run from scratch"
-        ) from err
+            f"checkpoint {path} is corrupt or not a repbench checkpoint ({why}); delete it to restart the run "
+            "from scratch (earlier iterations are lost), or train into a new --run-dir"
+        )
+    return ckpt
+
+
+_CHECKPOINT_KEYS = ("iteration", "model", "optimizer", "scaler", "rng", "train_seconds")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -472,28 +482,7 @@ def _has_bn(model: Any) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
-class _StopFlag:
-    """Ctrl-C asks the loop to stop after the current step (then checkpoint); a second Ctrl-C aborts."""
-
-    def __init__(self) -> None:
-        self.set = False
-        self._previous: Any = None
-
-    def __enter__(self) -> "_StopFlag":
-        import threading
-
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, _signum: int, _frame: Any) -> None:
-        self.set = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        print("\nstopping after this iteration to save a checkpoint (Ctrl-C again to abort)", file=sys.stderr)
-
-    def __exit__(self, *_exc: Any) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+_StopFlag = StopFlag  # Ctrl-C or SIGTERM: checkpoint after the current step (repbench/stopsignals.py)
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -506,13 +495,31 @@ def train(
     stop_after: int | None = None,
     loss_hook: Callable[[int, Any], Any] | None = None,
     log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
+    on_config_change: str = "refuse",
 ) -> dict[str, Any]:
     """Train (or resume, or skip a finished run) into `run_dir`; return the train.json record.
 
     stop_after: checkpoint and stop once this many iterations are done, as Ctrl-C does
     (status "interrupted"; rerun to continue). loss_hook(iteration, loss) -> loss lets
-    tests inject a bad loss.
+    tests inject a bad loss. on_config_change: what to do when the folder holds work of
+    another config, "refuse" or "supersede" (see repbench/runstate.py). The folder is
+    locked for the whole call: a second trainer on it fails at once.
     """
+    run_dir = Path(run_dir)
+    with runlock.run_lock(run_dir):
+        done = runstate.check_run_dir(run_dir, config_dict(cfg), config_dict(TrainConfig()), RUNTIME_FIELDS,
+                                      on_config_change, log)
+        return done if done is not None else _train_locked(cfg, run_dir, stop_after=stop_after, loss_hook=loss_hook, log=log)
+
+
+def _train_locked(
+    cfg: TrainConfig,
+    run_dir: Path,
+    *,
+    stop_after: int | None,
+    loss_hook: Callable[[int, Any], Any] | None,
+    log: Callable[[str], None],
+) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
@@ -520,27 +527,8 @@ def train(
     from repbench.patches import PatchSampler, batch_loader
     from repbench.schedules import build_schedule
 
-    run_dir = Path(run_dir)
-    record = read_train_json(run_dir)
-    if record and record.get("status") == "complete":
-        log(f"{run_dir}: already complete ({record.get('iterations')} iterations); nothing to do")
-        return record
-
-    # --- the folder: fresh, or resume with the same config ---
+    # --- the folder: fresh, or resume with the same config (checked by train() under the lock) ---
     ckpt_path = run_dir / "checkpoints" / "last.pt"
-    if (run_dir / "config.yaml").is_file():
-        stored = load_yaml_config(run_dir / "config.yaml")
-        diff = {
-            k: (stored.get(k), v)
-            for k, v in config_dict(cfg).items()
-            if k not in RUNTIME_FIELDS and stored.get(k) != v
-        }
-        if diff and ckpt_path.is_file():
-            listed = "; ".join(f"{k}: {a!r} in the folder vs {b!r} now" for k, (a, b) in diff.items())
-            raise RepbenchError(
-                f"{run_dir} holds a run with another config ({listed}); "
-                "use a new --run-dir, or delete this one to start over"
-            )
     run_dir.mkdir(parents=True, exist_ok=True)
     write_yaml(run_dir / "config.yaml", config_dict(cfg))
 
@@ -694,7 +682,7 @@ def train(
 
     if status == "interrupted":
         log(f"{run_dir}: stopped at iteration {it} of {cfg.iterations}; checkpoint saved, rerun the same command to resume")
-        return {"status": "interrupted", "iteration": it, "run_dir": str(run_dir)}
+        return {"status": "interrupted", "iteration": it, "run_dir": str(run_dir), "signal": stop.signum}
 
     # --- outputs of a finished run ---
     if val_pairs and last_val is None:

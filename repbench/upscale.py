@@ -122,6 +122,11 @@ def upscale_files(model_path: str | os.PathLike, src: str | os.PathLike, dst: st
                   log=print) -> list[Path]:
     """IN.png OUT.png, or IN_DIR OUT_DIR (every image, written as <stem>.png)."""
     from repbench.images import list_images, read_image, write_image
+    if tile < 0:
+        raise RepbenchError(f"--tile must be >= 0 (input pixels per tile side; 0 = no tiling), got {tile}")
+    if overlap is not None and overlap < 0:
+        raise RepbenchError(f"--overlap must be >= 0 (extra input pixels around each tile), got {overlap}; "
+                            "leave it out to use the network's receptive radius")
     model = load_model(model_path).to(resolve_device(device))
     src, dst = Path(src), Path(dst)
     if src.is_dir():
@@ -132,11 +137,25 @@ def upscale_files(model_path: str | os.PathLike, src: str | os.PathLike, dst: st
         jobs = [(src, dst / f"{src.stem}.png" if dst.is_dir() else dst)]
     else:
         raise RepbenchError(f"input {src} does not exist")
-    written = []
-    for inp, out in jobs:
+    for inp, out in jobs:  # every output path checked before any work is done
         if out.resolve() == inp.resolve():
             raise RepbenchError(f"output {out} would overwrite its input; choose another output path")
+        _check_output_path(out)
+    written = []
+    for inp, out in jobs:
         result = upscale_image(model, read_image(inp), tile=tile, overlap=overlap)
-        written.append(write_image(out, result))
+        try:
+            written.append(write_image(out, result))
+        except OSError as err:
+            raise RepbenchError(f"cannot write {out}: {err.strerror or err}; choose another output path") from err
         log(f"{inp} -> {out} ({result.shape[1]}x{result.shape[0]})")
     return written
+
+
+def _check_output_path(out: Path) -> None:
+    """Refuse an output below an existing file (e.g. out.png/x.png), which no mkdir can create."""
+    for parent in out.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise RepbenchError(f"cannot write {out}: {parent} is a file, not a folder; choose another output path")
+            return

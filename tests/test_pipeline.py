@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
-from repbench import pipeline_config
+from repbench import cli, pipeline_config
 
 REPO = Path(__file__).resolve().parent.parent
 PRESETS = ("cpu", "gpu-hour", "paper", "smoke")
@@ -185,3 +190,100 @@ def test_smoke_preset_end_to_end_through_dvc(tmp_path: Path) -> None:
     second = subprocess.run(["dvc", "repro"], cwd=clone, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr[-2000:]
     assert (runs / spec.run_id / "final.pt").stat().st_mtime == mtime
+
+
+# ----------------------------------------------------------------------------- recipe checks, config changes, SIGTERM
+
+
+def test_recipe_typo_fails_the_plan_naming_the_key(tmp_path: Path) -> None:
+    preset = pipeline_config.load_preset({"preset": "smoke"}, REPO)
+    preset["experiments"]["table3"]["recipe"] = {"iteratons": 4}
+    with pytest.raises(ValueError, match=r"experiments.table3.recipe: unknown training-config field 'iteratons' "
+                                         r"\(did you mean 'iterations'\?\); valid fields: recipe, iterations, batch_size"):
+        pipeline_config.plan(preset)
+    preset["experiments"]["table3"]["recipe"] = {"iterations": "many"}
+    with pytest.raises(ValueError, match="run ecbsr-M1C4-x4: .*'iterations' must be of type int"):
+        pipeline_config.plan(preset)
+    preset["experiments"]["table3"]["recipe"] = {"scale": 2}
+    with pytest.raises(ValueError, match="'scale' is set by the experiment or run entry"):
+        pipeline_config.plan(preset)
+
+    preset["experiments"]["table3"]["recipe"] = {"iteratons": 4}
+    bad = tmp_path / "typo.yaml"
+    bad.write_text(yaml.safe_dump(preset))
+    result = _snakemake("-n", "--cores", "1", "--configfile", str(bad), timeout=120)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "unknown training-config field 'iteratons'" in out and "valid fields: recipe, iterations" in out
+
+
+def _one_run_preset(clone: Path, name: str, **recipe: object) -> Path:
+    """The smoke preset cut down to one x2 run (a Table 2 row), with recipe overrides."""
+    preset = pipeline_config.load_preset({"preset": "smoke"}, clone)
+    preset["experiments"] = {"table2": {"scale": 2, "colors": 1, "runs": [{"method": "plain", "sizes": ["M1C4"]}]}}
+    preset["recipe"] = {**preset["recipe"], **recipe}
+    path = clone / name
+    path.write_text(yaml.safe_dump(preset))
+    return path
+
+
+def test_changed_recipe_reruns_a_finished_run_with_no_manual_step(tmp_path: Path) -> None:
+    clone = _fresh_clone(tmp_path / "clone")
+    run = clone / "results" / "runs" / "smoke" / "plain-M1C4-x2"
+    target = str(run.relative_to(clone) / "train.json")  # the train rule is where an edited recipe got stuck
+    first = _snakemake(target, "--cores", "1", "--configfile", str(_one_run_preset(clone, "a.yaml")), cwd=clone)
+    assert first.returncode == 0, (first.stdout + first.stderr)[-3000:]
+    old_last = torch.load(run / "checkpoints" / "last.pt", weights_only=True)
+    assert old_last["iteration"] == 4
+
+    edited = _one_run_preset(clone, "b.yaml", iterations=6)
+    second = _snakemake(target, "--cores", "1", "--configfile", str(edited), cwd=clone)
+    assert second.returncode == 0, (second.stdout + second.stderr)[-3000:]
+    assert json.loads((run / "train.json").read_text())["iterations"] == 6
+    assert "iterations: 6" in (run / "config.yaml").read_text()
+    # The old run is kept aside, whole, and was not continued into the new one.
+    (moved,) = (run / "superseded").iterdir()
+    assert "iterations: 4" in (moved / "config.yaml").read_text()
+    kept = torch.load(moved / "checkpoints" / "last.pt", weights_only=True)
+    assert all(torch.equal(kept["model"][k], v) for k, v in old_last["model"].items())
+    assert "resumed" not in (run / "metrics.csv").read_text()
+    again = _snakemake(target, "-n", "--cores", "1", "--configfile", str(edited), cwd=clone)
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_sigterm_to_a_training_job_then_rerun_gives_the_uninterrupted_result(tmp_path: Path) -> None:
+    clone = _fresh_clone(tmp_path / "clone")
+    preset_file = _one_run_preset(clone, "long.yaml", iterations=500, checkpoint_every=5, log_every=5, val_every=0)
+    run = clone / "results" / "runs" / "smoke" / "plain-M1C4-x2"
+    target = str(run.relative_to(clone) / "train.json")
+    cmd = [sys.executable, "-m", "snakemake", target, "--cores", "1", "--configfile", str(preset_file)]
+    pipeline = subprocess.Popen(cmd, cwd=clone, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 120
+        while not (run / "checkpoints" / "last.pt").is_file():
+            assert pipeline.poll() is None and time.time() < deadline, "the training job never checkpointed"
+            time.sleep(0.05)
+        trainer = int((run / ".lock").read_text())  # the run lock names the `repbench train` process
+        os.kill(trainer, signal.SIGTERM)
+        out, _ = pipeline.communicate(timeout=120)
+    finally:
+        if pipeline.poll() is None:
+            pipeline.kill()
+    assert pipeline.returncode != 0, out[-3000:]  # a stopped job is not a finished one
+    log = (run / "train.log").read_text()
+    assert "SIGTERM received" in log and "rerun the same command to resume" in log
+    stopped = torch.load(run / "checkpoints" / "last.pt", weights_only=True)["iteration"]
+    assert 5 <= stopped < 500 and not (run / "train.json").exists()
+
+    rerun = subprocess.run(cmd, cwd=clone, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-3000:]
+    assert f"resuming at iteration {stopped} of 500" in (run / "train.log").read_text()
+
+    preset = pipeline_config.load_preset(yaml.safe_load(preset_file.read_text()), clone)
+    plan = pipeline_config.plan(preset)
+    args = pipeline_config.train_cli_args(plan.runs[run.name], plan, preset)
+    ref = tmp_path / "uninterrupted"
+    assert cli.main(["train", "--run-dir", str(ref), *shlex.split(args), "--set", "threads=1"]) == 0
+    a = torch.load(run / "final.pt", weights_only=True)["state_dict"]
+    b = torch.load(ref / "final.pt", weights_only=True)["state_dict"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -1,5 +1,8 @@
 # Training. A killed run resumes from checkpoints/last.pt when rerun: only files written at the
 # very end are declared outputs, so Snakemake never deletes progress.
+# A changed training config (an edited preset) reruns the job; `--on-config-change supersede`
+# moves the old run to RUN/superseded/<time>-<hash>/ and trains afresh, so nothing finished is
+# lost and no old checkpoint is mixed into the new run.
 #
 # Datasets are not rule inputs: `repbench train` / `eval` prepare them on first use (once, under a
 # per-dataset lock, cached in data/cache/). A re-made cache therefore never retrains finished runs.
@@ -24,4 +27,4 @@ rule train:
     log:
         f"{RUNS}/{{run}}/train.log",
     shell:
-        "repbench train --run-dir {params.run_dir} {params.args} --set threads={threads} > {log} 2>&1"
+        "repbench train --run-dir {params.run_dir} --on-config-change supersede {params.args} --set threads={threads} > {log} 2>&1"
