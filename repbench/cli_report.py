@@ -18,6 +18,12 @@ def _run(args: argparse.Namespace) -> int:
     )
     for path in written:
         print(f"wrote {path}")
+    if args.check:
+        from repbench.cli_check import run_check
+
+        status, text = run_check(args.runs)
+        print(text, end="")
+        return status
     return 0
 
 
@@ -43,4 +49,6 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
              "leaderboard = .html + .csv; a named fig5 without a diagnosed BN run is an error)",
     )
     p.add_argument("--curves", nargs="+", metavar="RUN", help="runs drawn in fig6 (default: Table 2's runs)")
+    p.add_argument("--check", action="store_true",
+                   help="after writing, run `repbench check` on --runs and exit 1 if it finds under-trained runs")
     p.set_defaults(func=_run)
