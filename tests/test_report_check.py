@@ -102,6 +102,13 @@ def test_each_finding_names_the_run_and_why(tmp_path: Path, capsys: pytest.Captu
     t2 = tables.render_table2(ctx)
     assert "| Plain-M4C8 †" in t2 and "| ECBSR-M4C8 " in t2 and "| ECBSR-M4C16 †" in t2
     assert "† `ecbsr-M4C16-x4`: larger than `ecbsr-M4C8-x4`" in t2 and checks.DEFINITION in t2
+    # ... and so do the leaderboard page (label and footer) and its CSV
+    report.build_report(root, tmp_path / "out", only=["leaderboard"])
+    page = (tmp_path / "out" / "leaderboard.html").read_text()
+    assert "Plain-M4C8 †" in page and "ECBSR-M4C8 †" not in page and "† plain-M4C8-x4: Y PSNR below bicubic" in page
+    csv = pd.read_csv(tmp_path / "out" / "leaderboard.csv").set_index("run")
+    assert csv.loc["plain-M4C8-x4", "undertrained"] and not csv.loc["ecbsr-M4C8-x4", "undertrained"]
+    assert "below bicubic" in csv.loc["plain-M4C8-x4", "undertrained_reasons"]
 
 
 def test_seed_spread_decides_size_inversions(tmp_path: Path) -> None:
