@@ -32,7 +32,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
             "on some test set (same scale; Y runs against bicubic's Y PSNR, RGB runs against its RGB PSNR), "
             "(b) is a larger network (deployed MACs) of its method, scale, colors and options with a lower mean "
             "PSNR than a smaller one beyond the seed spread, or (c) was still improving steeply at its last "
-            "validation (metrics.csv val_psnr: the last interval gained more than 0.05 dB and more than 5%% of "
+            "validation (metrics.csv val_psnr: the last interval gained more than 0.05 dB and more than 5% of "
             "the run's total validation gain). Exit status 0: no finding; 1: findings; 2: bad input."
         ),
     )

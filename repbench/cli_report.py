@@ -33,10 +33,13 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
         help="render the paper's tables, figures and the leaderboard page from run folders",
         description=(
             "Collect every run under --runs (train.json, measure.json, eval/*.json, metrics.csv, the BN "
-            "diagnostics in bn/; the bicubic baseline in bicubic-x<scale>/eval/) and write table1..table7.md, "
+            "diagnostics in bn/; the bicubic and nearest-neighbour floors in bicubic-x<scale>/eval/ and "
+            "nearest-x<scale>/eval/; seed runs <run>-seed<k>/ are folded into their run's mean and spread) and "
+            "write table1..table7.md, "
             "fig1_tradeoff.png/.svg, fig5_bn_stats.png/.svg (when a BN run has been diagnosed with "
             "`repbench bn-diagnose RUN --dataset SET --out RUN/bn`), fig6_curves.png/.svg, leaderboard.html and "
             "leaderboard.csv into --out; the NTIRE 2022 IMDN tables (ntire_table2/3/5.md) when named in --only. "
+            "Runs that `repbench check` finds under-trained are marked † with the reason. "
             "Files are written atomically."
         ),
     )

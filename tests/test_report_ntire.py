@@ -285,3 +285,14 @@ def test_floors_and_under_trained_marks_in_every_ntire_table(tmp_path: Path) -> 
     assert _rows(t3, "5")[0]["Run"] == "`imdn-B5-x4-rgb` †"
     assert "† `imdn-B5-x4-rgb`: RGB PSNR below bicubic x4: DIV2K-val 26.50 < 26.70 dB" in t3
     assert "larger than `imdn-B4-x4-rgb`" in t3  # and more blocks than B4 for less PSNR
+
+
+def test_seed_runs_show_mean_and_spread(tmp_path: Path) -> None:
+    root = write_paper_like(tmp_path / "runs" / PRESET)
+    for k, psnr in ((1, 29.1512), (2, 29.1012)):  # seeds 1 and 2 of the B8 baseline (seed 0: 29.0512)
+        write_run(root, f"imdn-B8-x4-rgb-seed{k}", "imdn", 8, psnr)
+    ctx = report.build_context(root, PRESET)
+    t3 = ntire.render(ctx, "ntire_table3")
+    row = _rows(t3, "8")[0]
+    assert row["Run"] == "`imdn-B8-x4-rgb`" and row["PSNR"] == "29.10 ± 0.05 (n=3)"
+    assert "sample standard deviation over seeds" in t3 and "seed1" not in t3.split("Notes:")[0]

@@ -32,6 +32,7 @@ from repbench.report.markdown import _delta, _fill_hint, _footer, _header, _md_t
 from repbench.report.cells import mark_notes
 from repbench.report.checks import MARK
 from repbench.report.runs import Run
+from repbench.report.seeds import SPREAD_WORDS, spread
 from repbench.report.values import MISSING, REFERENCE_METHODS, _int, _num, dataset_label, ordered_datasets, relevant_options
 
 SOURCE = "ntire2022"  # repbench/references/ntire2022.yaml
@@ -68,6 +69,8 @@ class NtireRun:
     runtime_forward: bool  # True: mean of per-image forward times; False: eval wall time / images
     declared: tuple[str, ...] | None  # train.json `experiments`, when it names tables itself
     marked: bool = False  # `repbench check` found it under-trained (its rows carry the †)
+    psnr_std: float | None = None  # sample std of the PSNR over seeds (None: one seed)
+    n_seeds: int = 1
 
     @property
     def two_stage(self) -> bool:
@@ -221,6 +224,8 @@ def collect(ctx: ReportContext) -> NtireData:
             runtime_forward=forward,
             declared=tuple(declared) if isinstance(declared, list) else None,
             marked=run.name in marks,
+            psnr_std=spread(row, f"psnr_rgb_{key}")[1] if key else None,
+            n_seeds=spread(row, f"psnr_rgb_{key}")[2] if key else 1,
         ))
     runs.sort(key=lambda r: (METHODS.index(r.method), -(r.blocks or 0), r.patch_size_stage2, r.name))
     return NtireData(key, name, runs, notes, floors, marks)
@@ -325,6 +330,19 @@ def _stage2_patches(ctx: ReportContext) -> list[int]:
 # --------------------------------------------------------------------------- cell helpers
 
 
+def _psnr_cell(run: NtireRun | None) -> str:
+    """The run's PSNR; with several seeds, their mean ± sample std (n)."""
+    if run is None or run.psnr is None:
+        return MISSING
+    if run.n_seeds >= 2:
+        return f"{fmt_float(run.psnr, 2)} ± {fmt_float(run.psnr_std, 2)} (n={run.n_seeds})"
+    return fmt_float(run.psnr, 2)
+
+
+def _seed_words(runs: Iterable[NtireRun | None]) -> str:
+    return f" {SPREAD_WORDS}." if any(r is not None and r.n_seeds >= 2 for r in runs) else ""
+
+
 def _run_cell(run: NtireRun | None) -> str:
     return (f"`{run.name}`" + (f" {MARK}" if run.marked else "")) if run else "no run"
 
@@ -407,6 +425,7 @@ def _runtime_header(runs: Iterable[NtireRun | None]) -> tuple[str, Callable[[Nti
 
 def _conventions(data: NtireData, runs: Iterable[NtireRun | None], costs: bool = True) -> str:
     """The header sentence on PSNR (set, channel, border) and, with `costs`, on params and FLOPs."""
+    runs = list(runs)
     borders = sorted({r.border for r in runs if r is not None and r.border is not None})
     border = ", ".join(str(b) for b in borders) if borders else "= scale"
     where = (f"on **{data.dataset_name}**" if data.dataset else "on the validation set (no run was evaluated yet)")
@@ -414,6 +433,7 @@ def _conventions(data: NtireData, runs: Iterable[NtireRun | None], costs: bool =
         f"*PSNR* is RGB PSNR {where}, border {border} shaved, as in the challenge (the paper scores DIV2K-valid; "
         "a preset without DIV2K-valid evals is scored on its first evaluated set)."
     )
+    text += _seed_words(runs)
     if costs:
         text += (
             " *Params* is the deployed (merged) network's `sum(p.numel())`. *FLOPs* are the MACs of the deployed "
@@ -485,7 +505,7 @@ def render_table2(ctx: ReportContext, data: NtireData | None = None) -> str:
             "Run": _run_cell(run),
             "B": _blocks_text(run.blocks if run else None, b),
             "LR patches": _patch_text(run),
-            "PSNR": fmt_float(psnr, 2),
+            "PSNR": _psnr_cell(run),
             "PSNR paper": fmt_float(paper_psnr, 2),
             "Δ PSNR": fmt_delta(_delta(psnr, paper_psnr), 2),
             "Step": fmt_delta(_delta(psnr, prev[0].psnr if prev[0] else None), 2) if i else "",
@@ -563,7 +583,7 @@ def render_table3(ctx: ReportContext, data: NtireData | None = None) -> str:
                 "Δ Params": fmt_delta(_delta(params, paper_params), 4),
                 f"FLOPs {FLOPS_SIDE}² (G)": fmt_float(run.flops_256 / 1e9 if run and run.flops_256 is not None else None, 2),
                 "FLOPs paper": fmt_float(flops.get(b) if b is not None else None, 2),
-                "PSNR": fmt_float(psnr, 2),
+                "PSNR": _psnr_cell(run),
                 "PSNR paper": fmt_float(paper_psnr, 2),
                 "Δ PSNR": fmt_delta(_delta(psnr, paper_psnr), 2),
             })
@@ -623,7 +643,7 @@ def render_table5(ctx: ReportContext, data: NtireData | None = None) -> str:
             "Run": _run_cell(run),
             "LR patches": _patch_text(run),
             "Patch paper": str(_int(paper.get("patch_size")) or MISSING) if paper else MISSING,
-            "PSNR": fmt_float(psnr, 2),
+            "PSNR": _psnr_cell(run),
             "PSNR paper": fmt_float(paper_psnr, 2),
             "Δ PSNR": fmt_delta(_delta(psnr, paper_psnr), 2),
             "vs stage 1": "" if is_stage1 else fmt_delta(_delta(psnr, stage1.psnr if stage1 else None), 2),
