@@ -265,6 +265,11 @@ def test_table1_and_table6_use_the_papers_rows_and_channel(ctx: report.ReportCon
     w1 = dict(zip(_md_header(t6, "Row"), _md_row(t6, "width multiplier 1")))
     assert w1["Set5 ours"] == "28.70"  # psnr_rgb = 29.10 - 0.4, since the paper's Table 6 is RGB
     assert w1["Set5 Δ"] == "-1.57" and w1["Urban100 paper"] == "24.71"
+    # the floors in the table's own channel: bicubic's RGB PSNR (28.43 Y - 0.3), not its Y PSNR
+    floor = dict(zip(_md_header(t6, "Row"), _md_row(t6, "Bicubic (floor)")))
+    assert floor["Set5 ours"] == "28.13" and floor["Run"] == "`bicubic-x4`" and floor["Set5 paper"] == "–"
+    assert dict(zip(_md_header(t6, "Row"), _md_row(t6, "Nearest (floor)")))["Set5 ours"] == "25.91"
+    assert w1["Iters"] == "20" and "no bicubic floor at x2" in t1  # Table 1 is x2: its floor is missing, and said so
 
 
 def test_bn_diagnostics_are_read_from_the_run_folders(ctx: report.ReportContext) -> None:
