@@ -94,7 +94,8 @@ def check_floors(per_run: pd.DataFrame) -> tuple[list[Finding], list[str]]:
             mine = _num(r.get(f"{metric}_{d}"))
             if mine is None:
                 continue
-            floor = _num(floor_rows[f"{metric}_{d}"].dropna().iloc[0]) if len(floor_rows) and floor_rows[f"{metric}_{d}"].notna().any() else None
+            scored = floor_rows[f"{metric}_{d}"].dropna()
+            floor = _num(scored.iloc[0]) if len(scored) else None
             if floor is None:
                 missing.append(dataset_label(d))
             elif mine < floor:
