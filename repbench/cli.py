@@ -19,6 +19,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "repbench.cli_data",  # `repbench data` and (via repbench.evaluate) `repbench eval`
     "repbench.cli_bn",  # `repbench bn-diagnose`
     "repbench.cli_report",
+    "repbench.cli_check",  # `repbench check`: the results check behind the tables' † marks
 )
 
 

@@ -18,6 +18,12 @@ def _run(args: argparse.Namespace) -> int:
     )
     for path in written:
         print(f"wrote {path}")
+    if args.check:
+        from repbench.cli_check import run_check
+
+        status, text = run_check(args.runs)
+        print(text, end="")
+        return status
     return 0
 
 
@@ -27,10 +33,13 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
         help="render the paper's tables, figures and the leaderboard page from run folders",
         description=(
             "Collect every run under --runs (train.json, measure.json, eval/*.json, metrics.csv, the BN "
-            "diagnostics in bn/; the bicubic baseline in bicubic-x<scale>/eval/) and write table1..table7.md, "
+            "diagnostics in bn/; the bicubic and nearest-neighbour floors in bicubic-x<scale>/eval/ and "
+            "nearest-x<scale>/eval/; seed runs <run>-seed<k>/ are folded into their run's mean and spread) and "
+            "write table1..table7.md, "
             "fig1_tradeoff.png/.svg, fig5_bn_stats.png/.svg (when a BN run has been diagnosed with "
             "`repbench bn-diagnose RUN --dataset SET --out RUN/bn`), fig6_curves.png/.svg, leaderboard.html and "
             "leaderboard.csv into --out; the NTIRE 2022 IMDN tables (ntire_table2/3/5.md) when named in --only. "
+            "Runs that `repbench check` finds under-trained are marked † with the reason. "
             "Files are written atomically."
         ),
     )
@@ -43,4 +52,6 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
              "leaderboard = .html + .csv; a named fig5 without a diagnosed BN run is an error)",
     )
     p.add_argument("--curves", nargs="+", metavar="RUN", help="runs drawn in fig6 (default: Table 2's runs)")
+    p.add_argument("--check", action="store_true",
+                   help="after writing, run `repbench check` on --runs and exit 1 if it finds under-trained runs")
     p.set_defaults(func=_run)

@@ -3,6 +3,8 @@
 How a prediction is turned into the numbers (see repbench.metrics for the metrics):
 
 * bicubic: MATLAB-bicubic upscaling of the uint8 LR (rounded after each pass).
+* nearest: nearest-neighbour upscaling of the same LR (each LR pixel repeated scale x scale times);
+  with bicubic, the floor any trained network must clear.
 * Y models (colors = 1): the input is the LR's BT.601 Y / 255 (unrounded; the intensity
   for a grayscale image); the output Y is clipped to 0..255 and rounded, then scored
   against the HR's Y. For RGB PSNR the SR Y is joined with bicubic-upscaled CbCr of the
@@ -133,12 +135,22 @@ def describe_model(model: Any) -> dict[str, Any]:
     return desc
 
 
+REFERENCE_MODELS = ("bicubic", "nearest")
+
+
+def _upsample(kind: str, pair: Pair) -> np.ndarray:
+    if kind == "nearest":
+        scale = pair.hr.shape[0] // pair.lr.shape[0]
+        return np.repeat(np.repeat(pair.lr, scale, axis=0), scale, axis=1)
+    return imresize(pair.lr, output_shape=pair.hr.shape[:2])
+
+
 def _load_model(spec: str) -> Any:
-    if spec == "bicubic":
+    if spec in REFERENCE_MODELS:
         return spec
     path = Path(spec)
     if not path.is_file():
-        raise RepbenchError(f"model {spec!r} is neither 'bicubic' nor an existing model file")
+        raise RepbenchError(f"model {spec!r} is neither 'bicubic', 'nearest' nor an existing model file")
     import methods
 
     try:
@@ -157,7 +169,7 @@ def evaluate(
     dataset: str | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Score `model` ("bicubic", a model file path, or an nn.Module) on `pairs` at `scale`.
+    """Score `model` ("bicubic", "nearest", a model file path, or an nn.Module) on `pairs` at `scale`.
 
     Returns raw numbers: means `psnr_y`, `ssim_y`, `psnr_rgb`, and `per_image`.
     """
@@ -186,7 +198,7 @@ def evaluate(
         for pair in tqdm(pairs, desc=f"eval x{scale}", unit="img", disable=not progress):
             _check_size(pair, scale)
             if isinstance(model, str):
-                sr = imresize(pair.lr, output_shape=pair.hr.shape[:2])
+                sr = _upsample(model, pair)
                 per_image.append(_score_rgb_or_gray(pair.name, sr, pair.hr, scale))
             else:
                 per_image.append(_score_model(model, int(colors), pair, scale, run_device))  # type: ignore[arg-type]
@@ -239,7 +251,7 @@ def _run(args: argparse.Namespace) -> int:
     scale = args.scale
     if scale is None:
         if isinstance(model, str):
-            raise RepbenchError("--scale is required with --model bicubic")
+            raise RepbenchError(f"--scale is required with --model {model}")
         scale = int(model.build_args["scale"])
     if args.dataset_dir:
         pairs = data.pairs_from_folder(args.dataset_dir, scale)
@@ -261,7 +273,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def add_cli(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="PSNR/SSIM of a model or bicubic on a dataset (JSON output)")
-    p.add_argument("--model", required=True, help="'bicubic' or a model file written by repbench (merged or not)")
+    p.add_argument("--model", required=True,
+                   help="'bicubic', 'nearest' (the floors) or a model file written by repbench (merged or not)")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--dataset", help="a registered dataset name (see `repbench data list`)")
     where.add_argument("--dataset-dir", help="a folder of HR images (LR is made with MATLAB bicubic)")

@@ -29,6 +29,7 @@ class RunSpec:
     options: dict[str, Any]
     recipe: dict[str, Any]
     experiments: tuple[str, ...]
+    seed: int = 0  # seed k >= 1: run id `<id>-seed<k>`, trained with `--set seed=k`
 
 
 @dataclass
@@ -111,6 +112,22 @@ def run_id(method: str, size: str, scale: int, colors: int, tag: str = "") -> st
     return f"{rid}-{tag}" if tag else rid
 
 
+def n_seeds(preset: dict[str, Any], exp: dict[str, Any], entry: dict[str, Any], where: str) -> int:
+    """How many seeds a run entry trains: its own `seeds`, else its experiment's, else the preset's (1)."""
+    value = entry.get("seeds", exp.get("seeds", preset.get("seeds", 1)))
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"seeds must be a whole number >= 1 (experiment {where}: got {value!r})")
+    return value
+
+
+def seed_run(base_rid: str, recipe: dict[str, Any], seed: int) -> tuple[str, dict[str, Any]]:
+    """(run id, recipe) of one seed: seed 0 is the run as it always was; seed k >= 1 is `<id>-seed<k>`
+    and trains with seed k, so the report can fold the seeds back into one row with a spread."""
+    if seed == 0:
+        return base_rid, recipe
+    return f"{base_rid}-seed{seed}", {**recipe, "seed": seed}
+
+
 def plan(preset: dict[str, Any]) -> Plan:
     """Expand experiments into runs; the same run shared by two tables is trained once."""
     import methods
@@ -142,18 +159,20 @@ def plan(preset: dict[str, Any]) -> Plan:
                     raise ValueError(f"experiment {exp_name}, method {method}: {err}") from None
                 check_recipe_keys(entry.get("recipe", {}), f"experiments.{exp_name}.runs[{method} {size}].recipe")
                 recipe = {**base, **by_size.get(size, {}), **exp.get("recipe", {}), **entry.get("recipe", {})}
-                rid = run_id(method, size, scale, colors, entry.get("tag", _tag(options)))
-                check_run_config(rid, method, size, scale, colors, options, recipe)
-                spec = RunSpec(rid, method, size, scale, colors, options, recipe, (exp_name,))
-                if rid in out.runs:
-                    prev = out.runs[rid]
-                    if (prev.options, prev.recipe) != (options, recipe):
-                        raise ValueError(f"run {rid} appears in {prev.experiments} and {exp_name} with different "
-                                         "options or recipe; give one of them a distinct `tag`")
-                    spec = RunSpec(**{**prev.__dict__, "experiments": prev.experiments + (exp_name,)})
-                out.runs[rid] = spec
-                if rid not in out.experiments[exp_name]:
-                    out.experiments[exp_name].append(rid)
+                base_rid = run_id(method, size, scale, colors, entry.get("tag", _tag(options)))
+                check_run_config(base_rid, method, size, scale, colors, options, recipe)
+                for seed in range(n_seeds(preset, exp, entry, exp_name)):
+                    rid, seeded = seed_run(base_rid, recipe, seed)
+                    spec = RunSpec(rid, method, size, scale, colors, options, seeded, (exp_name,), seed)
+                    if rid in out.runs:
+                        prev = out.runs[rid]
+                        if (prev.options, prev.recipe) != (options, seeded):
+                            raise ValueError(f"run {rid} appears in {prev.experiments} and {exp_name} with different "
+                                             "options or recipe; give one of them a distinct `tag`")
+                        spec = RunSpec(**{**prev.__dict__, "experiments": prev.experiments + (exp_name,)})
+                    out.runs[rid] = spec
+                    if rid not in out.experiments[exp_name]:
+                        out.experiments[exp_name].append(rid)
     return out
 
 

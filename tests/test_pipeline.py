@@ -287,3 +287,54 @@ def test_sigterm_to_a_training_job_then_rerun_gives_the_uninterrupted_result(tmp
     a = torch.load(run / "final.pt", weights_only=True)["state_dict"]
     b = torch.load(ref / "final.pt", weights_only=True)["state_dict"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+# --------------------------------------------------------------------------- seeds
+
+
+def test_seeds_expand_each_run_and_keep_seed0s_id() -> None:
+    preset = pipeline_config.load_preset({"preset": "smoke"}, REPO)
+    single = pipeline_config.plan(preset)
+    preset["seeds"] = 3
+    preset["experiments"]["table3"]["seeds"] = 2  # an experiment's own count wins over the preset's ...
+    preset["experiments"]["table2"]["runs"][0]["seeds"] = 1  # ... and a run entry's over its experiment's
+    plan = pipeline_config.plan(preset)
+    assert set(single.runs) <= set(plan.runs)  # seed 0 keeps today's id (and its recipe: no seed is set)
+    assert single.runs["repsr-M1C4-x4"].recipe == plan.runs["repsr-M1C4-x4"].recipe
+    assert [r for r in plan.experiments["table3"] if r.startswith("repsr")] == ["repsr-M1C4-x4", "repsr-M1C4-x4-seed1"]
+    assert "repsr-M1C4-x4-seed2" in plan.experiments["table2"]  # table2 asks for 3 seeds of the shared run
+    assert [r for r in plan.experiments["table2"] if r.startswith("plain-")] == ["plain-M1C4-x4"]
+    assert [r for r in plan.experiments["table6"] if "expand1" in r] == [
+        "repsr-M1C4-x4-rgb-expand1", "repsr-M1C4-x4-rgb-expand1-seed1", "repsr-M1C4-x4-rgb-expand1-seed2"]
+    spec = plan.runs["repsr-M1C4-x4-seed2"]
+    assert spec.seed == 2 and "--set seed=2" in pipeline_config.train_cli_args(spec, plan, preset)
+    assert "seed=" not in pipeline_config.train_cli_args(plan.runs["repsr-M1C4-x4"], plan, preset)
+
+
+@pytest.mark.parametrize("value", [0, -1, "3", True])
+def test_bad_seeds_are_refused(value: object) -> None:
+    preset = pipeline_config.load_preset({"preset": "smoke"}, REPO)
+    preset["seeds"] = value
+    with pytest.raises(ValueError, match="seeds must be a whole number >= 1"):
+        pipeline_config.plan(preset)
+    from snakemake.utils import validate
+
+    with pytest.raises(Exception, match="seeds"):
+        validate(preset, str(REPO / "workflow" / "schemas" / "preset.schema.yaml"))
+
+
+def test_seeds_dry_run_trains_each_seed_and_evaluates_the_floors(tmp_path: Path) -> None:
+    preset = pipeline_config.load_preset({"preset": "smoke"}, REPO)
+    preset["seeds"] = 2
+    path = tmp_path / "seeds.yaml"
+    path.write_text(yaml.safe_dump(preset))
+    result = _snakemake("-n", "--forceall", "--cores", "1", "--configfile", str(path), "--directory", str(REPO))
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = _job_counts(result.stdout)
+    plan = pipeline_config.plan(preset)
+    assert counts["train"] == len(plan.runs) == 2 * len(pipeline_config.plan(
+        pipeline_config.load_preset({"preset": "smoke"}, REPO)).runs)
+    assert "--set seed=1" in result.stdout and "-seed1/train.json" in result.stdout
+    scales = {s.scale for s in plan.runs.values()}
+    assert counts["evaluate_nearest"] == counts["evaluate_bicubic"] == len(scales) * len(plan.test_data)
+    assert "repbench eval --model nearest" in result.stdout

@@ -54,6 +54,9 @@ RUNS: dict[str, dict[str, Any]] = {
     ),
 }
 BICUBIC = {"Set5": (28.43, 0.8113), "Urban100": (23.14, 0.6577)}
+NEAREST = {"Set5": (26.21, 0.7480), "Urban100": (21.70, 0.6011)}
+# A converged validation curve (iteration -> val PSNR): the last interval adds almost nothing.
+FLAT_CURVE = {0: 20.0, 10: 24.97, 20: 25.0}
 # `bn` above: (mean_artifact_score, mean_artifact_db, mean_psnr_population, mean_psnr_image_stats) on Set5,
 # as `repbench bn-diagnose RUN --dataset Set5 --out RUN/bn` writes them.
 BN_RUNS = [name for name, spec in RUNS.items() if "bn" in spec]
@@ -138,13 +141,15 @@ def write_runs(root: Path, bn_diagnostics: bool = True) -> Path:
                    _eval(dataset, spec["scale"], psnr, ssim, spec.get("rgb_offset", -0.3)))
         lines = ["iteration,loss,lr,seconds,val_psnr,event"]
         for it in range(0, 21, 2):
-            val = f"{20 + it / 4:.3f}" if it % 10 == 0 else ""
+            val = f"{FLAT_CURVE[it]:.3f}" if it in FLAT_CURVE else ""
             lines.append(f"{it},{0.2 / (1 + it):.5f},0.0004,{it * 0.1:.2f},{val},{'val' if val else ''}")
         (run / "metrics.csv").write_text("\n".join(lines) + "\n")
         if bn_diagnostics and "bn" in spec:
             write_bn_diagnostics(run, spec["scale"], *spec["bn"])
     for dataset, (psnr, ssim) in BICUBIC.items():
         _write(root / "bicubic-x4" / "eval" / f"{dataset}-x4.json", _eval(dataset, 4, psnr, ssim))
+    for dataset, (psnr, ssim) in NEAREST.items():
+        _write(root / "nearest-x4" / "eval" / f"{dataset}-x4.json", _eval(dataset, 4, psnr, ssim))
     _write(root / "sesr-M5C16-x4" / "train.json", {"method": "sesr", "size": "M5C16", "scale": 4, "colors": 1,
                                                   "status": "running"})
     (root / "notes").mkdir()  # a stray folder without run files is ignored
@@ -179,9 +184,9 @@ def _md_header(text: str, first_cell: str) -> list[str]:
 
 def test_tidy_frame_one_row_per_run_and_dataset(ctx: report.ReportContext) -> None:
     tidy = ctx.tidy
-    assert set(tidy["run"]) == set(RUNS) | {"bicubic-x4"}  # the unfinished run is skipped ...
+    assert set(tidy["run"]) == set(RUNS) | {"bicubic-x4", "nearest-x4"}  # the unfinished run is skipped ...
     assert any("sesr-M5C16-x4" in n and "running" in n for n in ctx.runs.notes)  # ... and said so
-    assert len(tidy) == 2 * (len(RUNS) + 1)
+    assert len(tidy) == 2 * (len(RUNS) + 2)
     row = tidy[(tidy["run"] == "repsr-M4C16-x4") & (tidy["dataset"] == "set5")].iloc[0]
     assert row["psnr_y"] == 31.1034567 and row["params_deployed"] == 11_840 and row["params_paper"] == 11_920
     assert row["throughput"] == 120.5 and row["throughput_device"] == DEVICE  # the failed compile mode is ignored
@@ -237,7 +242,7 @@ def test_table2_numbers_paper_and_deltas(ctx: report.ReportContext) -> None:
     assert "Set5 Δ" in header and "B100 Δ" not in header
     # rows in the paper's regime order, bicubic first; only the preset's x4 Y runs
     order = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")]
-    assert order[:4] == ["Model", "Bicubic", "Plain-M4C8", "ECBSR-M4C16"]
+    assert order[:5] == ["Model", "Nearest", "Bicubic", "Plain-M4C8", "ECBSR-M4C16"]
     assert "EDSR-R1C4" not in text.split("## Paper rows")[0]
     assert "RepSR-M1C4" not in text
     # paper rows we have no run for are listed apart, with the paper's numbers
@@ -260,6 +265,11 @@ def test_table1_and_table6_use_the_papers_rows_and_channel(ctx: report.ReportCon
     w1 = dict(zip(_md_header(t6, "Row"), _md_row(t6, "width multiplier 1")))
     assert w1["Set5 ours"] == "28.70"  # psnr_rgb = 29.10 - 0.4, since the paper's Table 6 is RGB
     assert w1["Set5 Δ"] == "-1.57" and w1["Urban100 paper"] == "24.71"
+    # the floors in the table's own channel: bicubic's RGB PSNR (28.43 Y - 0.3), not its Y PSNR
+    floor = dict(zip(_md_header(t6, "Row"), _md_row(t6, "Bicubic (floor)")))
+    assert floor["Set5 ours"] == "28.13" and floor["Run"] == "`bicubic-x4`" and floor["Set5 paper"] == "–"
+    assert dict(zip(_md_header(t6, "Row"), _md_row(t6, "Nearest (floor)")))["Set5 ours"] == "25.91"
+    assert w1["Iters"] == "20" and "no bicubic floor at x2" in t1  # Table 1 is x2: its floor is missing, and said so
 
 
 def test_bn_diagnostics_are_read_from_the_run_folders(ctx: report.ReportContext) -> None:
@@ -356,8 +366,10 @@ def test_table3_training_time(ctx: report.ReportContext) -> None:
             for line in text.splitlines() if line.startswith("| ") and "M4C16" in line]
     ours = {r["Run"]: r for r in rows if r["Run"] != "no run"}
     repsr = ours["`repsr-M4C16-x4`"]
-    assert repsr["s/iter (measured)"] == "0.0500" and repsr["Projected 1000K it. (h)"] == "13.9"
-    assert repsr["Ours vs ECBSR"] == "-50%"  # 0.05 vs 0.1 s/iter
+    # one definition: the training runs' own s/iter (train.json 0.15 and 0.3), never measure.json's synthetic step
+    assert repsr["s/iter (training run)"] == "0.1500" and repsr["Projected 1000K it. (h)"] == "41.7"
+    assert repsr["Ours vs ECBSR"] == "-50%"  # 0.15 vs 0.3 s/iter
+    assert repsr["Synthetic step s (not in ratio)"] == "0.0500"  # shown apart, labelled
     assert repsr["Paper time"] == "4h54m" and repsr["Paper vs ECBSR"] == "-50%"  # 294 vs 590 min
     assert ours["`ecbsr-M4C16-x4`"]["Paper (h)"] == "9.8"
     assert sum(r["Run"] == "no run" for r in (dict(zip(header, [c.strip() for c in l.strip().strip("|").split("|")]))
@@ -405,7 +417,7 @@ def test_leaderboard_csv_is_raw(runs_root: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["leaderboard.csv", "leaderboard.html"]
     csv = pd.read_csv(out / "leaderboard.csv")
     runs = csv[csv["kind"] == "run"].set_index("run")
-    assert len(runs) == len(RUNS) + 1
+    assert len(runs) == len(RUNS) + 2  # the floors are rows too
     assert runs.loc["repsr-M4C16-x4", "params_deployed"] == 11_840
     assert runs.loc["repsr-M4C16-x4", "psnr_y_set5"] == 31.1034567
     assert runs.loc["repsr-M4C16-x4", "macs"] == 681_984_000
@@ -422,8 +434,8 @@ def test_leaderboard_html_is_self_contained(runs_root: Path, tmp_path: Path) -> 
     report.build_report(runs_root, tmp_path, preset=PRESET, only=["leaderboard"])
     page = (tmp_path / "leaderboard.html").read_text()
     assert '<table id="leaderboard">' in page and 'id="filter"' in page
-    assert page.count('data-kind="run"') == len(RUNS) + 1
-    assert page.count('<details id="run-') == len(RUNS) + 1
+    assert page.count('data-kind="run"') == len(RUNS) + 2
+    assert page.count('<details id="run-') == len(RUNS) + 2
     assert "<svg" in page and "<polyline" in page  # the trade-off plot and the run curves, inline
     assert not re.search(r"""(src|href)=["'](https?:)?//""", page)
     assert not re.search(r"<link|@import|url\(http", page)
@@ -523,7 +535,7 @@ def test_bad_inputs_are_named(runs_root: Path, tmp_path: Path) -> None:
         report.build_report(runs_root, tmp_path, only=["fig6"], curves=["nope"])
     (runs_root / "plain-M4C8-x4" / "measure.json").write_text("{not json")
     runs = report.load_runs(runs_root)  # one broken run is skipped and named; the others still report
-    assert "plain-M4C8-x4" not in {r.name for r in runs.runs} and len(runs.runs) == len(RUNS)
+    assert "plain-M4C8-x4" not in {r.name for r in runs.runs} and len(runs.runs) == len(RUNS) + 1
     assert any(re.search(r"plain-M4C8-x4.*measure.json is not valid JSON.*rerun", n) for n in runs.notes)
     assert "plain-M4C8-x4" in tables.render_table2(report.build_context(runs_root))
 

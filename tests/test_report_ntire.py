@@ -266,3 +266,33 @@ def test_cli_renders_exactly_the_named_ntire_tables(tmp_path: Path, capsys: pyte
     assert before == {p.name: p.read_bytes() for p in out.iterdir()}
     assert set(report.NTIRE_TABLES) == set(ntire.RENDERERS) and set(report.NTIRE_TABLES) <= set(report.TARGETS)
     assert not set(report.NTIRE_TABLES) & set(report.check_targets(None))  # opt-in: only when named
+
+
+def test_floors_and_under_trained_marks_in_every_ntire_table(tmp_path: Path) -> None:
+    root = write_paper_like(tmp_path / "runs" / PRESET)
+    for method, psnr in (("bicubic", 26.70), ("nearest", 25.10)):
+        _write(root / f"{method}-x4" / "eval" / "DIV2K-valid-x4.json",
+               {"dataset": "DIV2K-valid", "scale": 4, "psnr_y": psnr + 1.5, "ssim_y": 0.7, "psnr_rgb": psnr, "n_images": 2})
+    write_run(root, "imdn-B5-x4-rgb", "imdn", 5, 26.5)  # below bicubic's RGB PSNR: under-trained
+    ctx = report.build_context(root, PRESET)
+    data = ntire.collect(ctx)
+    for table, first in (("ntire_table2", "Row"), ("ntire_table3", "B"), ("ntire_table5", "Row")):
+        text = ntire.render(ctx, table, data)
+        bicubic = _rows(text, "Bicubic (floor)")[0]
+        assert bicubic["PSNR"] == "26.70" and bicubic["Run"] == "`bicubic-x4`"  # RGB, like the runs beside it
+        assert _rows(text, "Nearest (floor)")[0]["PSNR"] == "25.10"
+    t3 = ntire.render(ctx, "ntire_table3", data)
+    assert _rows(t3, "5")[0]["Run"] == "`imdn-B5-x4-rgb` †"
+    assert "† `imdn-B5-x4-rgb`: RGB PSNR below bicubic x4: DIV2K-val 26.50 < 26.70 dB" in t3
+    assert "larger than `imdn-B4-x4-rgb`" in t3  # and more blocks than B4 for less PSNR
+
+
+def test_seed_runs_show_mean_and_spread(tmp_path: Path) -> None:
+    root = write_paper_like(tmp_path / "runs" / PRESET)
+    for k, psnr in ((1, 29.1512), (2, 29.1012)):  # seeds 1 and 2 of the B8 baseline (seed 0: 29.0512)
+        write_run(root, f"imdn-B8-x4-rgb-seed{k}", "imdn", 8, psnr)
+    ctx = report.build_context(root, PRESET)
+    t3 = ntire.render(ctx, "ntire_table3")
+    row = _rows(t3, "8")[0]
+    assert row["Run"] == "`imdn-B8-x4-rgb`" and row["PSNR"] == "29.10 ± 0.05 (n=3)"
+    assert "sample standard deviation over seeds" in t3 and "seed1" not in t3.split("Notes:")[0]

@@ -5,12 +5,16 @@ Data flow (every step is a plain function, testable on its own):
     runs.load_runs(runs_root)   every run folder: train.json, measure.json, eval/*.json, metrics.csv, bn/
     runs.tidy_frame(runs)       one row per run x test set, raw numbers only (ints, seconds, dB)
     runs.wide_frame(tidy)       one row per run, `psnr_y_<set>` / `ssim_y_<set>` / `psnr_rgb_<set>` columns
+    seeds.aggregate(wide)       one row per base run: seed runs `<id>-seed<k>` folded into mean, std, n
+    checks.check_results        under-trained runs (below bicubic, size inversions, still improving): the † marks
     tables.render_*             Tables 1-7: Markdown via pandas + tabulate, the paper's numbers and deltas beside ours
     ntire.render                the NTIRE 2022 companion paper's Tables 2, 3 and 5
     figures.figure_*            matplotlib (Agg), PNG + SVG; Figure 5 from the BN runs' diagnostics (see `bn`)
     leaderboard.render_leaderboard  one self-contained HTML page (jinja2 template) + a raw CSV
 
-The other modules hold what these share: `values` (number coercion, test-set and method names),
+Every table shows the nearest and bicubic floors (`nearest-x<s>/`, `bicubic-x<s>/` eval folders) in
+the channel of the rows beside them. The other modules hold what these share: `cells` (spread, tie
+and † cells), `values` (number coercion, test-set and method names),
 `references` (the published numbers, repbench/references/*.yaml), `markdown` (cell formatting and
 table layout), `context` (ReportContext: what every renderer reads) and `bn` (the runs with BatchNorm
 and their `repbench bn-diagnose` results, for Table 1, Figure 5 and the leaderboard).
@@ -27,6 +31,7 @@ from typing import Iterable, Sequence
 
 from repbench.errors import RepbenchError
 from repbench.report import ntire
+from repbench.report import checks, seeds
 from repbench.report.bn import BnRun, bn_runs, fig5_absence, fig5_profiles
 from repbench.report.context import ReportContext, build_context
 from repbench.report.figures import (
@@ -101,7 +106,7 @@ __all__ = [
     "INT_COLUMNS", "LARGE_METHODS", "METHOD_LABELS", "METHOD_ORDER", "METRICS", "MISSING", "NTIRE_TABLES",
     "PAPER_ITERATIONS", "REFERENCES_DIR", "RUN_COLUMNS", "TABLES", "TARGETS", "AblationSpec", "BnRun", "Column",
     "Reference", "ReportContext", "Run", "RunSet", "artifact_datasets", "bn_runs", "bn_strategy", "build_context",
-    "build_report", "check_targets", "curve_svg", "dataset_key", "dataset_label", "figure_bn", "figure_curves",
+    "build_report", "check_targets", "checks", "seeds", "curve_svg", "dataset_key", "dataset_label", "figure_bn", "figure_curves",
     "figure_svg_text", "figure_tradeoff", "fmt_delta", "fmt_duration", "fmt_float", "fmt_g", "fmt_int", "fmt_k",
     "frame_datasets", "inline_svg", "leaderboard_columns", "leaderboard_csv", "leaderboard_frame",
     "load_bn_diagnostics", "load_reference", "load_run", "load_runs", "measure_fields", "members", "model_label",

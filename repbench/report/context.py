@@ -1,4 +1,8 @@
-"""Everything a renderer reads: the runs, their frames, the preset and where the references live."""
+"""Everything a renderer reads: the runs, their frames, the preset, the results check and where the
+references live.
+
+`wide` has one row per base run (seed runs `<id>-seed<k>` folded into their base id, see `seeds`), with
+`undertrained` / `undertrained_reasons` from `checks`; `per_run` keeps one row per run folder."""
 from __future__ import annotations
 
 import os
@@ -8,8 +12,10 @@ from typing import Sequence
 
 import pandas as pd
 
+from repbench.report.checks import CheckResult, check_results
 from repbench.report.references import REFERENCES_DIR, Reference, load_reference
 from repbench.report.runs import RunSet, load_runs, tidy_frame, wide_frame
+from repbench.report.seeds import aggregate
 
 
 @dataclass
@@ -20,6 +26,12 @@ class ReportContext:
     preset: str
     references_dir: Path = REFERENCES_DIR
     curves: list[str] | None = None  # Figure 6 runs; None: Table 2's
+    per_run: pd.DataFrame | None = None  # one row per run folder (seed runs apart)
+    check: CheckResult | None = None
+
+    def marks(self) -> dict[str, list[str]]:
+        """Base run id -> why its rows are marked under-trained (empty when nothing was found)."""
+        return self.check.marks() if self.check else {}
 
     def ref(self, table: str, source: str = "repsr2022") -> Reference:
         return load_reference(source, table, self.references_dir)
@@ -29,6 +41,12 @@ def build_context(runs_root: str | os.PathLike, preset: str | None = None, curve
                   references_dir: Path = REFERENCES_DIR) -> ReportContext:
     runs = load_runs(runs_root)
     tidy = tidy_frame(runs)
-    return ReportContext(runs, tidy, wide_frame(tidy), preset or Path(runs_root).resolve().name,
-                         references_dir, list(curves) if curves else None)
+    per_run = wide_frame(tidy)
+    groups = aggregate(per_run)
+    check = check_results(runs.runs, per_run, groups)
+    marks = check.marks()
+    groups["undertrained"] = groups["run"].map(lambda r: r in marks)
+    groups["undertrained_reasons"] = groups["run"].map(lambda r: "; ".join(marks.get(r, [])).replace("`", "") or None)
+    return ReportContext(runs, tidy, groups, preset or Path(runs_root).resolve().name,
+                         references_dir, list(curves) if curves else None, per_run, check)
 

@@ -17,7 +17,9 @@ import pandas as pd
 from repbench.errors import RepbenchError
 from repbench.report.bn import BnRun, fig5_profiles
 from repbench.report.context import ReportContext
+from repbench.report.checks import MARK
 from repbench.report.runs import Run, members, primary_dataset
+from repbench.report.seeds import base_id, seed_of
 from repbench.report.values import METHOD_LABELS, _int, _method_rank, _num, dataset_label, model_label, write_atomic
 
 
@@ -75,6 +77,7 @@ def figure_tradeoff(ctx: ReportContext) -> Any:
     else:
         data = data.iloc[0:0]
     devices = sorted({str(d) for d in data.get("throughput_device", pd.Series(dtype=object)).dropna()})
+    marks = ctx.marks()
     setting = sorted({
         f"{r['throughput_dtype']}, batch {_int(r['throughput_batch'])}, {_int(r['throughput_lr_width'])}x{_int(r['throughput_lr_height'])} LR"
         for r in data.to_dict("records") if r.get("throughput_dtype")
@@ -92,7 +95,8 @@ def figure_tradeoff(ctx: ReportContext) -> Any:
             ax.scatter(part["throughput"], part[f"psnr_y_{dataset}"], s=48, marker=_MARKERS[i % len(_MARKERS)],
                        color=cmap(i % 10), label=METHOD_LABELS.get(method, method), zorder=3)
             for r in part.to_dict("records"):
-                ax.annotate(f"{r['size']} x{_int(r['scale'])}{' RGB' if _int(r.get('colors')) == 3 else ''}" if r.get("size") else r["run"],
+                text = f"{r['size']} x{_int(r['scale'])}{' RGB' if _int(r.get('colors')) == 3 else ''}" if r.get("size") else r["run"]
+                ax.annotate(text + (f" {MARK}" if r["run"] in marks else ""),
                             (r["throughput"], r[f"psnr_y_{dataset}"]), textcoords="offset points", xytext=(5, 4), fontsize=7)
         for (scale, colors), group in data.groupby(["scale", "colors"], dropna=False):
             front = group[pareto_mask(list(-group["throughput"]), list(group[f"psnr_y_{dataset}"]))]
@@ -108,6 +112,8 @@ def figure_tradeoff(ctx: ReportContext) -> Any:
         if setting:
             title += "\n" + "; ".join(setting)
         title += f" — preset {ctx.preset}"
+        if any(r in marks for r in data["run"]):
+            title += f"\n{MARK}: under-trained (`repbench check`), not a result"
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
@@ -130,6 +136,7 @@ def _curve_runs(ctx: ReportContext) -> list[Run]:
 def figure_curves(ctx: ReportContext) -> Any:
     plt = _matplotlib()
     runs = _curve_runs(ctx)
+    marks = ctx.marks()
     fig, (ax_loss, ax_psnr) = plt.subplots(1, 2, figsize=(11, 4.2))
     drawn = 0
     for i, run in enumerate(runs):
@@ -138,6 +145,7 @@ def figure_curves(ctx: ReportContext) -> Any:
             continue
         color = plt.get_cmap("tab10")(i % 10)
         label = model_label(run.method, run.size, run.train.get("options")) + f" x{run.scale}"
+        label += (f" seed {seed_of(run.name)}" if seed_of(run.name) else "") + (f" {MARK}" if base_id(run.name) in marks else "")
         loss = m[m["loss"].notna()] if "loss" in m else m.iloc[0:0]
         val = m[m["val_psnr"].notna()] if "val_psnr" in m else m.iloc[0:0]
         if len(loss):
@@ -164,7 +172,8 @@ def figure_curves(ctx: ReportContext) -> Any:
         ax.grid(True, alpha=0.3)
         if drawn:
             ax.legend(fontsize=7)
-    fig.suptitle(f"Training curves (dotted: BN frozen) — preset {ctx.preset}", fontsize=10)
+    flagged = f"; {MARK}: under-trained (`repbench check`)" if any(base_id(r.name) in marks for r in runs) else ""
+    fig.suptitle(f"Training curves (dotted: BN frozen{flagged}) — preset {ctx.preset}", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -16,12 +16,16 @@ from typing import Any, Sequence
 import pandas as pd
 
 from repbench.report.bn import BnRun, bn_runs
+from repbench.report.cells import mark_notes
+from repbench.report.seeds import spread
+from repbench.report.checks import MARK
 from repbench.report.context import ReportContext
 from repbench.report.figures import pareto_mask
 from repbench.report.markdown import fmt_delta, fmt_duration, fmt_float, fmt_g, fmt_int, fmt_k
 from repbench.report.runs import Run, primary_dataset
 from repbench.report.values import (
     MISSING,
+    REFERENCE_METHODS,
     _int,
     _is_blank,
     _method_rank,
@@ -51,6 +55,7 @@ def leaderboard_columns(datasets: Sequence[str]) -> list[Column]:
         Column("macs", "MACs (G)", "number", "fvcore MACs of the deployed network for a 1280x720 output"),
         Column("flops_paper", "FLOPs (paper conv., G)", "number", "paper-convention params x LR pixels; reference rows: as printed"),
         Column("n_conv", "#Conv", "number"),
+        Column("n_seeds", "Seeds", "number", "training seeds behind the row: scores are their mean, ± their sample std"),
     ]
     for d in datasets:
         label = dataset_label(d)
@@ -238,10 +243,12 @@ INT_COLUMNS = (
 
 
 def leaderboard_csv(frame: pd.DataFrame) -> str:
-    front = ["kind", "run", "paper_id", "label", "method", "size", "scale", "colors", "pareto"]
+    front = ["kind", "run", "paper_id", "label", "method", "size", "scale", "colors", "pareto", "undertrained",
+             "undertrained_reasons", "n_seeds", "seed_runs"]
     cols = [c for c in front if c in frame] + [c for c in frame.columns if c not in front]
     out = frame[cols].copy()
-    for column in list(INT_COLUMNS) + [c for c in out.columns if c.startswith("artifact_images_")]:
+    counts = [c for c in out.columns if c.startswith(("artifact_images_", "n_psnr_", "n_ssim_", "n_sec_", "n_train_", "n_final_"))]
+    for column in list(INT_COLUMNS) + ["n_seeds"] + counts:
         if column in out:
             values = pd.to_numeric(out[column], errors="coerce")
             if values.dropna().map(lambda v: float(v).is_integer()).all():
@@ -290,7 +297,8 @@ def render_leaderboard(ctx: ReportContext, tradeoff_svg: str, fig5_svg: str = ""
         is_run = r["kind"] == "run"
         colors = _int(r.get("colors"))
         cells = {
-            "method": {"value": str(r.get("label") or r["method"]), "text": str(r.get("label") or r["method"])},
+            "method": {"value": str(r.get("label") or r["method"]),
+                       "text": str(r.get("label") or r["method"]) + (f" {MARK}" if is_run and r.get("undertrained") is True else "")},
             "size": _cell(r.get("size"), str(r.get("size") or "")),
             "scale": _cell(r.get("scale"), f"x{_int(r['scale'])}" if _int(r.get("scale")) else ""),
             "colors": _cell({1: "Y", 3: "RGB"}.get(colors or 0), {1: "Y", 3: "RGB"}.get(colors or 0, "")),
@@ -299,6 +307,8 @@ def render_leaderboard(ctx: ReportContext, tradeoff_svg: str, fig5_svg: str = ""
             "macs": _cell(r.get("macs"), fmt_float(_num(r.get("macs")) and r["macs"] / 1e9, 3)),
             "flops_paper": _cell(r.get("flops_paper"), fmt_float(_num(r.get("flops_paper")) and r["flops_paper"] / 1e9, 2)),
             "n_conv": _cell(r.get("n_conv"), fmt_int(r.get("n_conv"))),
+            "n_seeds": _cell(r.get("n_seeds") if is_run and r["method"] not in REFERENCE_METHODS else None,
+                             fmt_int(r.get("n_seeds"))),
             "throughput": _cell(r.get("throughput"), fmt_float(r.get("throughput"), 1)),
             "device": _cell(_device_text(r) or None, _device_text(r)),
             "train_seconds": _cell(r.get("train_seconds"), fmt_duration(r.get("train_seconds"))),
@@ -306,7 +316,8 @@ def render_leaderboard(ctx: ReportContext, tradeoff_svg: str, fig5_svg: str = ""
             "tables": _cell(r.get("tables") or None, str(r.get("tables") or "").replace(",", ", ")),
         }
         for d in datasets:
-            cells[f"psnr_{d}"] = _cell(r.get(f"psnr_y_{d}"), fmt_float(r.get(f"psnr_y_{d}"), 2))
+            mean, std, n = spread(r, f"psnr_y_{d}")
+            cells[f"psnr_{d}"] = _cell(r.get(f"psnr_y_{d}"), fmt_float(mean, 2) + (f" ± {fmt_float(std, 2)}" if n >= 2 else ""))
             cells[f"ssim_{d}"] = _cell(r.get(f"ssim_y_{d}"), fmt_float(r.get(f"ssim_y_{d}"), 4))
         for cell in cells.values():
             if cell["text"] == MISSING:
@@ -354,6 +365,7 @@ def render_leaderboard(ctx: ReportContext, tradeoff_svg: str, fig5_svg: str = ""
         artifacts=artifact_rows(bn_list, by_name),
         fig5_svg=Markup(fig5_svg),
         fig5_images=[(r.label, r.profile_image) for r in bn_list if r.profile],
-        notes=[n.replace("`", "") for n in ctx.runs.notes],  # the notes are Markdown; the page shows plain text
+        # the notes are Markdown; the page shows plain text
+        notes=[n.replace("`", "") for n in mark_notes(frame["run"].dropna(), ctx.marks()) + ctx.runs.notes],
     )
     return page, leaderboard_csv(frame)

@@ -29,8 +29,11 @@ import yaml
 from repbench.errors import RepbenchError
 from repbench.report.context import ReportContext
 from repbench.report.markdown import _delta, _fill_hint, _footer, _header, _md_table, fmt_delta, fmt_float, fmt_int
+from repbench.report.cells import mark_notes
+from repbench.report.checks import MARK
 from repbench.report.runs import Run
-from repbench.report.values import MISSING, _int, _num, dataset_label, ordered_datasets, relevant_options
+from repbench.report.seeds import SPREAD_WORDS, spread
+from repbench.report.values import MISSING, REFERENCE_METHODS, _int, _num, dataset_label, ordered_datasets, relevant_options
 
 SOURCE = "ntire2022"  # repbench/references/ntire2022.yaml
 METHODS = ("imdn", "imdn-clb")
@@ -65,6 +68,9 @@ class NtireRun:
     runtime_s: float | None  # seconds per image
     runtime_forward: bool  # True: mean of per-image forward times; False: eval wall time / images
     declared: tuple[str, ...] | None  # train.json `experiments`, when it names tables itself
+    marked: bool = False  # `repbench check` found it under-trained (its rows carry the †)
+    psnr_std: float | None = None  # sample std of the PSNR over seeds (None: one seed)
+    n_seeds: int = 1
 
     @property
     def two_stage(self) -> bool:
@@ -81,6 +87,8 @@ class NtireData:
     dataset_name: str
     runs: list[NtireRun]
     notes: list[str] = field(default_factory=list)
+    floors: list[tuple[str, str, float | None]] = field(default_factory=list)  # (label, folder, RGB PSNR)
+    marks: dict[str, list[str]] = field(default_factory=dict)  # base run id -> why it is under-trained
 
     def of(self, table: str) -> list[NtireRun]:
         """The runs a table may use: those declaring it, or every run that declares nothing."""
@@ -184,6 +192,10 @@ def collect(ctx: ReportContext) -> NtireData:
     rows = [r for r in ctx.wide.to_dict("records") if _is_candidate(r) and r["run"] in by_name]
     key, name = _choose_dataset(by_name[r["run"]] for r in rows)
     notes: list[str] = []
+    marks = ctx.marks()
+    floor_frame = ctx.wide[ctx.wide["method"].isin(REFERENCE_METHODS) & (ctx.wide["scale"] == SCALE)]
+    floors = sorted(((str(r["label"]), str(r["run"]), _num(r.get(f"psnr_rgb_{key}")) if key else None)
+                     for r in floor_frame.to_dict("records")), key=lambda f: f[0] != "Nearest")
     runs = []
     for row in rows:
         run = by_name[row["run"]]
@@ -211,9 +223,12 @@ def collect(ctx: ReportContext) -> NtireData:
             runtime_s=runtime,
             runtime_forward=forward,
             declared=tuple(declared) if isinstance(declared, list) else None,
+            marked=run.name in marks,
+            psnr_std=spread(row, f"psnr_rgb_{key}")[1] if key else None,
+            n_seeds=spread(row, f"psnr_rgb_{key}")[2] if key else 1,
         ))
     runs.sort(key=lambda r: (METHODS.index(r.method), -(r.blocks or 0), r.patch_size_stage2, r.name))
-    return NtireData(key, name, runs, notes)
+    return NtireData(key, name, runs, notes, floors, marks)
 
 
 # --------------------------------------------------------------------------- paper side
@@ -315,8 +330,38 @@ def _stage2_patches(ctx: ReportContext) -> list[int]:
 # --------------------------------------------------------------------------- cell helpers
 
 
+def _psnr_cell(run: NtireRun | None) -> str:
+    """The run's PSNR; with several seeds, their mean ± sample std (n)."""
+    if run is None or run.psnr is None:
+        return MISSING
+    if run.n_seeds >= 2:
+        return f"{fmt_float(run.psnr, 2)} ± {fmt_float(run.psnr_std, 2)} (n={run.n_seeds})"
+    return fmt_float(run.psnr, 2)
+
+
+def _seed_words(runs: Iterable[NtireRun | None]) -> str:
+    return f" {SPREAD_WORDS}." if any(r is not None and r.n_seeds >= 2 for r in runs) else ""
+
+
 def _run_cell(run: NtireRun | None) -> str:
-    return f"`{run.name}`" if run else "no run"
+    return (f"`{run.name}`" + (f" {MARK}" if run.marked else "")) if run else "no run"
+
+
+def _with_floors(rows: list[dict[str, str]], data: NtireData, first: str) -> list[dict[str, str]]:
+    """The nearest and bicubic floors (RGB PSNR on the same set, x4) above the runs' rows."""
+    if not rows:
+        return rows
+    floors = [{k: "" for k in rows[0]} | {first: f"{label} (floor)", "Run": f"`{folder}`", "PSNR": fmt_float(psnr, 2)}
+              for label, folder, psnr in data.floors]
+    return floors + rows
+
+
+def _floor_notes(data: NtireData, runs: Iterable[NtireRun | None]) -> list[str]:
+    notes = mark_notes((r.name for r in runs if r is not None), data.marks)
+    if not data.floors:
+        notes.append(f"no floor rows: `repbench eval --model bicubic --scale {SCALE} --dataset SET --out "
+                     f"RUNS/bicubic-x{SCALE}/eval/SET-x{SCALE}.json` (and `--model nearest`) add them")
+    return notes
 
 
 def _patch_text(run: NtireRun | None) -> str:
@@ -380,6 +425,7 @@ def _runtime_header(runs: Iterable[NtireRun | None]) -> tuple[str, Callable[[Nti
 
 def _conventions(data: NtireData, runs: Iterable[NtireRun | None], costs: bool = True) -> str:
     """The header sentence on PSNR (set, channel, border) and, with `costs`, on params and FLOPs."""
+    runs = list(runs)
     borders = sorted({r.border for r in runs if r is not None and r.border is not None})
     border = ", ".join(str(b) for b in borders) if borders else "= scale"
     where = (f"on **{data.dataset_name}**" if data.dataset else "on the validation set (no run was evaluated yet)")
@@ -387,6 +433,7 @@ def _conventions(data: NtireData, runs: Iterable[NtireRun | None], costs: bool =
         f"*PSNR* is RGB PSNR {where}, border {border} shaved, as in the challenge (the paper scores DIV2K-valid; "
         "a preset without DIV2K-valid evals is scored on its first evaluated set)."
     )
+    text += _seed_words(runs)
     if costs:
         text += (
             " *Params* is the deployed (merged) network's `sum(p.numel())`. *FLOPs* are the MACs of the deployed "
@@ -458,7 +505,7 @@ def render_table2(ctx: ReportContext, data: NtireData | None = None) -> str:
             "Run": _run_cell(run),
             "B": _blocks_text(run.blocks if run else None, b),
             "LR patches": _patch_text(run),
-            "PSNR": fmt_float(psnr, 2),
+            "PSNR": _psnr_cell(run),
             "PSNR paper": fmt_float(paper_psnr, 2),
             "Δ PSNR": fmt_delta(_delta(psnr, paper_psnr), 2),
             "Step": fmt_delta(_delta(psnr, prev[0].psnr if prev[0] else None), 2) if i else "",
@@ -493,8 +540,8 @@ def render_table2(ctx: ReportContext, data: NtireData | None = None) -> str:
     if not any(r for _, r in picked):
         lines += [_fill_hint("ntire_table2", "x4 RGB runs of imdn (the baseline depth and the pruned one) and "
                              "imdn-clb at the pruned depth, one-stage and two-stage (config.yaml patch_size_stage2 > 0)"), ""]
-    lines += _table_lines(rows, ("Row", "Run", "B", "LR patches"))
-    notes = list(ref.notes)
+    lines += _table_lines(_with_floors(rows, data, "Row"), ("Row", "Run", "B", "LR patches"))
+    notes = _floor_notes(data, (r for _, r in picked)) + list(ref.notes)
     used = {r.name for _, r in picked if r}
     others = [r.name for r in runs if r.two_stage and r.name not in used and r.method == "imdn-clb"]
     if others:
@@ -536,7 +583,7 @@ def render_table3(ctx: ReportContext, data: NtireData | None = None) -> str:
                 "Δ Params": fmt_delta(_delta(params, paper_params), 4),
                 f"FLOPs {FLOPS_SIDE}² (G)": fmt_float(run.flops_256 / 1e9 if run and run.flops_256 is not None else None, 2),
                 "FLOPs paper": fmt_float(flops.get(b) if b is not None else None, 2),
-                "PSNR": fmt_float(psnr, 2),
+                "PSNR": _psnr_cell(run),
                 "PSNR paper": fmt_float(paper_psnr, 2),
                 "Δ PSNR": fmt_delta(_delta(psnr, paper_psnr), 2),
             })
@@ -552,8 +599,8 @@ def render_table3(ctx: ReportContext, data: NtireData | None = None) -> str:
     )
     if not runs:
         lines += [_fill_hint("ntire_table3", "one-stage x4 RGB imdn runs at sizes B8, B7, B6, B5, B4"), ""]
-    lines += _table_lines(rows, ("B", "Run"))
-    notes = list(ref.notes) + _missing_notes(shown) + data.notes + ctx.runs.notes
+    lines += _table_lines(_with_floors(rows, data, "B"), ("B", "Run"))
+    notes = _floor_notes(data, shown) + list(ref.notes) + _missing_notes(shown) + data.notes + ctx.runs.notes
     if not ref.found:
         notes.append(f"no reference numbers found for table3 in {ctx.references_dir}/{SOURCE}.yaml")
     return _finish(lines, notes)
@@ -596,7 +643,7 @@ def render_table5(ctx: ReportContext, data: NtireData | None = None) -> str:
             "Run": _run_cell(run),
             "LR patches": _patch_text(run),
             "Patch paper": str(_int(paper.get("patch_size")) or MISSING) if paper else MISSING,
-            "PSNR": fmt_float(psnr, 2),
+            "PSNR": _psnr_cell(run),
             "PSNR paper": fmt_float(paper_psnr, 2),
             "Δ PSNR": fmt_delta(_delta(psnr, paper_psnr), 2),
             "vs stage 1": "" if is_stage1 else fmt_delta(_delta(psnr, stage1.psnr if stage1 else None), 2),
@@ -621,8 +668,8 @@ def render_table5(ctx: ReportContext, data: NtireData | None = None) -> str:
     if not runs:
         lines += [_fill_hint("ntire_table5", "x4 RGB imdn-clb runs at one depth: a one-stage run and two-stage runs "
                              "with different config.yaml patch_size_stage2"), ""]
-    lines += _table_lines(rows, ("Row", "Run", "LR patches"))
-    notes = list(ref.notes)
+    lines += _table_lines(_with_floors(rows, data, "Row"), ("Row", "Run", "LR patches"))
+    notes = _floor_notes(data, (r for _, r in matched)) + list(ref.notes)
     others = sorted({r.name for r in clb} - {r.name for r in runs})
     if others:
         notes.append(f"imdn-clb runs at other depths than B{depth} (not shown): " + ", ".join(f"`{n}`" for n in others))

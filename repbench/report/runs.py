@@ -23,6 +23,7 @@ import pandas as pd
 from repbench.errors import RepbenchError
 from repbench.report.values import (
     DEFAULT_OPTIONS,
+    REFERENCE_METHODS,
     _first,
     _int,
     _is_blank,
@@ -52,7 +53,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 _RUN_NAME = re.compile(r"^(?P<method>.+?)-(?P<size>[A-Z][A-Za-z0-9]*)-x(?P<scale>\d)(?:-(?P<tag>.+))?$")
-_BICUBIC_NAME = re.compile(r"^bicubic-x(?P<scale>\d)$")
+_BICUBIC_NAME = re.compile(r"^(?P<method>bicubic|nearest)-x(?P<scale>\d)$")
 
 
 @dataclass
@@ -84,7 +85,7 @@ class RunSet:
 
 def _parse_name(name: str) -> dict[str, Any]:
     if m := _BICUBIC_NAME.match(name):
-        return {"method": "bicubic", "size": None, "scale": int(m.group("scale")), "tag": None}
+        return {"method": m.group("method"), "size": None, "scale": int(m.group("scale")), "tag": None}
     if m := _RUN_NAME.match(name):
         tag = m.group("tag")
         return {"method": m.group("method"), "size": m.group("size"), "scale": int(m.group("scale")), "tag": tag}
@@ -132,7 +133,7 @@ def load_run(folder: Path) -> Run | None:
         run.evals[dataset_key(name)] = record
         if run.scale is None:
             run.scale = _int(record.get("scale"))
-        if run.colors is None and method != "bicubic":
+        if run.colors is None and method not in REFERENCE_METHODS:
             run.colors = _int(record.get("colors"))
     model = run.measure.get("model") if isinstance(run.measure.get("model"), dict) else {}
     run.size = run.size or model.get("size")
@@ -334,7 +335,7 @@ def _declared_experiments(train: dict[str, Any]) -> list[str] | None:
 
 def tables_of(row: dict[str, Any]) -> list[str]:
     """The paper tables a run fills: as its train.json declares, else as inferred from the run itself."""
-    if row["method"] == "bicubic":
+    if row["method"] in REFERENCE_METHODS:
         return []
     declared = row.get("declared_experiments")
     if declared:
@@ -347,7 +348,7 @@ def tables_of(row: dict[str, Any]) -> list[str]:
 
 RUN_COLUMNS = (
     "run", "method", "size", "scale", "colors", "tag", "label", "tables", "options", "status", "iterations",
-    "train_seconds", "sec_per_iter", "train_device", "seed", "torch", "final_val_psnr", "bn_frozen_at",
+    "train_seconds", "sec_per_iter", "lr_pixels", "val_data", "train_device", "seed", "torch", "final_val_psnr", "bn_frozen_at",
     "bn_strategy", "variant", "expand", "branches", "params_deployed", "params_train", "params_paper",
     "paper_convention", "macs", "flops_paper", "n_conv", "throughput", "throughput_unmerged",
     "throughput_device", "throughput_dtype", "throughput_mode", "throughput_batch", "throughput_lr_height",
@@ -355,6 +356,23 @@ RUN_COLUMNS = (
     "train_speed_batch", "train_speed_patch", "projected_hours",
 )
 EVAL_COLUMNS = ("dataset", "dataset_name", "psnr_y", "ssim_y", "psnr_rgb", "ssim_rgb", "n_images")
+
+
+def budget_fields(train: dict[str, Any]) -> dict[str, Any]:
+    """What a run spent on training, from its train.json: `budget` (iterations, LR pixels seen, seconds)
+    when present, else the top-level `iterations` / `train_seconds`.
+
+    `sec_per_iter` is THE training time per iteration of every table (Table 3's ratios included):
+    train.json's own `sec_per_iter`, else seconds / iterations of the budget."""
+    budget = train.get("budget") if isinstance(train.get("budget"), dict) else {}
+    iterations = _int(_first(budget, "iterations")) or _int(train.get("iterations"))
+    seconds = _num(_first(budget, "train_seconds"))
+    seconds = seconds if seconds is not None else _num(train.get("train_seconds"))
+    spi = _num(train.get("sec_per_iter"))
+    if spi is None and seconds is not None and iterations:
+        spi = seconds / iterations
+    return {"iterations": iterations, "train_seconds": seconds, "sec_per_iter": spi,
+            "lr_pixels": _int(budget.get("lr_pixels")), "val_data": train.get("val_data") or None}
 
 
 def _run_record(run: Run) -> dict[str, Any]:
@@ -370,9 +388,7 @@ def _run_record(run: Run) -> dict[str, Any]:
         "options_dict": options,
         "options": json.dumps(options, sort_keys=True) if t else None,
         "status": t.get("status"),
-        "iterations": _int(t.get("iterations")),
-        "train_seconds": _num(t.get("train_seconds")),
-        "sec_per_iter": _num(t.get("sec_per_iter")),
+        **budget_fields(t),
         "train_device": t.get("device"),
         "seed": t.get("seed"),
         "torch": t.get("torch"),

@@ -26,11 +26,14 @@ _DATASET_ALIASES = {
     "div2kval": "div2k_val", "div2kvalid": "div2k_val", "div2kvalidation": "div2k_val",
     "set5": "set5", "set14": "set14", "urban100": "urban100", "manga109": "manga109",
 }
-METHOD_ORDER: tuple[str, ...] = ("bicubic", "plain", "repvgg", "ecbsr", "sesr", "repsr", "edsr", "imdn", "imdn-clb")
+METHOD_ORDER: tuple[str, ...] = ("nearest", "bicubic", "plain", "repvgg", "ecbsr", "sesr", "repsr", "edsr", "imdn", "imdn-clb")
 METHOD_LABELS = {
-    "bicubic": "Bicubic", "plain": "Plain", "repvgg": "RepVGG", "ecbsr": "ECBSR", "sesr": "SESR",
+    "nearest": "Nearest", "bicubic": "Bicubic", "plain": "Plain", "repvgg": "RepVGG", "ecbsr": "ECBSR", "sesr": "SESR",
     "repsr": "RepSR", "edsr": "EDSR", "imdn": "IMDN", "imdn-clb": "IMDN-CLB",
 }
+# Fixed upsamplers scored like a model (`repbench eval --model bicubic|nearest`): the floors a
+# trained network must clear. Their folders are `<method>-x<scale>/`; they fill no table as runs.
+REFERENCE_METHODS: tuple[str, ...] = ("bicubic", "nearest")
 # Build defaults (methods.options_of); repeated here so that reporting never imports torch.
 # `collapsed` only changes how a linear block trains, not the model, so it never splits a row.
 DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {

@@ -39,7 +39,8 @@ def run_outputs(run_ids, kinds=("train", "measure", "eval")):
 
 
 def bicubic_outputs(scales):
-    return [f"{RUNS}/bicubic-x{s}/eval/{d}-x{s}.json" for s in sorted(scales) for d in PLAN.test_data]
+    """The floors of every table at these scales: bicubic and nearest-neighbour upsampling, evaluated."""
+    return [f"{RUNS}/{m}-x{s}/eval/{d}-x{s}.json" for m in ("bicubic", "nearest") for s in sorted(scales) for d in PLAN.test_data]
 
 
 def bn_outputs(run_ids):

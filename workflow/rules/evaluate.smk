@@ -1,4 +1,4 @@
-# PSNR/SSIM of every deployed model and of the bicubic baseline on each test set.
+# PSNR/SSIM of every deployed model and of the floors (bicubic, nearest neighbour) on each test set.
 
 
 rule evaluate:
@@ -22,6 +22,16 @@ rule evaluate_bicubic:
         f"{RUNS}/bicubic-x{{scale}}/eval/{{dataset}}-x{{scale}}.log",
     shell:
         "repbench eval --model bicubic --dataset {wildcards.dataset} --scale {wildcards.scale} "
+        "--out {output} > {log} 2>&1"
+
+
+rule evaluate_nearest:
+    output:
+        f"{RUNS}/nearest-x{{scale}}/eval/{{dataset}}-x{{scale}}.json",
+    log:
+        f"{RUNS}/nearest-x{{scale}}/eval/{{dataset}}-x{{scale}}.log",
+    shell:
+        "repbench eval --model nearest --dataset {wildcards.dataset} --scale {wildcards.scale} "
         "--out {output} > {log} 2>&1"
 
 

@@ -1,0 +1,217 @@
+"""`repbench check` and what the report does with its findings: floors, seed spreads, † marks.
+
+One test trains a real smoke-preset run (4 iterations of a tiny network on the embedded images): it is
+under-trained on purpose, so the check must name it. The others build small runs folders by hand."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from repbench import pipeline_config, report
+from repbench.cli import main
+from repbench.report import checks, tables
+
+REPO = Path(__file__).resolve().parent.parent
+BICUBIC = {"Set5": 28.43, "Urban100": 23.14}
+NEAREST = {"Set5": 26.21, "Urban100": 21.70}
+FLAT = [(0, 20.0), (500, 27.80), (1000, 27.99), (1500, 28.00)]  # converged: +0.01 dB in the last interval
+
+
+def _write(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj))
+
+
+def _floors(root: Path, scale: int = 4) -> None:
+    for method, scores in (("bicubic", BICUBIC), ("nearest", NEAREST)):
+        for dataset, psnr in scores.items():
+            _write(root / f"{method}-x{scale}" / "eval" / f"{dataset}-x{scale}.json",
+                   {"dataset": dataset, "scale": scale, "psnr_y": psnr, "ssim_y": 0.8, "psnr_rgb": psnr - 0.5, "n_images": 5})
+
+
+def add_run(root: Path, name: str, method: str, size: str, macs: int, psnr: dict[str, float],
+            curve: list[tuple[int, float]] = FLAT, seed: int = 0, colors: int = 1, **train: Any) -> Path:
+    """A finished run folder as train / measure / eval leave it (Y runs score psnr_y, RGB runs psnr_rgb)."""
+    run = root / name
+    _write(run / "train.json", {"method": method, "size": size, "scale": 4, "colors": colors, "options": {},
+                                "status": "complete", "seed": seed, "val_data": "Set5", "device": "cpu",
+                                "iterations": 1500, "train_seconds": 300.0, "sec_per_iter": 0.2, **train})
+    _write(run / "measure.json", {"counts": {"deployed_params": macs // 1000, "macs": macs, "convs": 6}})
+    for dataset, value in psnr.items():
+        _write(run / "eval" / f"{dataset}-x4.json", {"dataset": dataset, "scale": 4, "psnr_y": value, "ssim_y": 0.85,
+                                                      "psnr_rgb": value - 0.4, "n_images": 5})
+    rows = ["iteration,loss,lr,seconds,val_psnr,event"] + [f"{it},0.05,0.0001,{it / 10},{v},val" for it, v in curve]
+    (run / "metrics.csv").write_text("\n".join(rows) + "\n")
+    return run
+
+
+def _check(root: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-m", "repbench.cli", "check", str(root)], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+# --------------------------------------------------------------------------- the check
+
+
+def test_a_realistic_runs_folder_passes(tmp_path: Path) -> None:
+    root = tmp_path / "runs" / "good"
+    _floors(root)
+    add_run(root, "repsr-M4C8-x4", "repsr", "M4C8", 200_000_000, {"Set5": 30.1, "Urban100": 24.2})
+    add_run(root, "repsr-M4C16-x4", "repsr", "M4C16", 680_000_000, {"Set5": 30.6, "Urban100": 24.6})
+    result = _check(root)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no findings in 2 trained run(s)" in result.stdout
+
+
+def test_each_finding_names_the_run_and_why(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "runs" / "bad"
+    _floors(root)
+    add_run(root, "plain-M4C8-x4", "plain", "M4C8", 200_000_000, {"Set5": 27.43, "Urban100": 24.0})  # Set5 < bicubic
+    add_run(root, "ecbsr-M4C8-x4", "ecbsr", "M4C8", 200_000_000, {"Set5": 30.0, "Urban100": 24.3})
+    add_run(root, "ecbsr-M4C16-x4", "ecbsr", "M4C16", 680_000_000, {"Set5": 29.7, "Urban100": 24.4})  # inverted on Set5
+    steep = [(0, 20.0), (500, 26.0), (1000, 27.5), (1500, 28.6)]  # +1.1 dB of 8.6 in the last interval
+    add_run(root, "repsr-M4C8-x4", "repsr", "M4C8", 200_000_000, {"Set5": 30.2, "Urban100": 24.3}, curve=steep)
+    # RGB runs are held to bicubic's RGB PSNR (27.93 on Set5): 28.1 - 0.4 = 27.7 is below it, 28.6 - 0.4 is not
+    add_run(root, "repsr-M1C4-x4-rgb", "repsr", "M1C4", 20_000_000, {"Set5": 28.1}, colors=3)
+
+    assert main(["check", str(root)]) == 1
+    out = capsys.readouterr().out
+    sections = out.split("\n\n")
+    floor = next(s for s in sections if s.startswith("below the bicubic floor"))
+    assert "plain-M4C8-x4: Y PSNR below bicubic x4: Set5 27.43 < 28.43 dB" in floor
+    assert "repsr-M1C4-x4-rgb: RGB PSNR below bicubic x4: Set5 27.70 < 27.93 dB" in floor
+    assert "ecbsr" not in floor and "Urban100" not in floor.split("plain-M4C8-x4")[1].splitlines()[0]
+    inversion = next(s for s in sections if s.startswith("size inversions"))
+    assert "ecbsr-M4C16-x4: larger than `ecbsr-M4C8-x4`" in inversion and "Set5 29.70 < 30.00 dB" in inversion
+    assert "Urban100" not in inversion  # the larger network is better there
+    curve = next(s for s in sections if s.startswith("still improving"))
+    assert "repsr-M4C8-x4: validation PSNR still rising: +1.10 dB" in curve and "13% of" in curve
+    assert "ecbsr-M4C8-x4" not in out.replace("`ecbsr-M4C8-x4`", "")  # the sound run is never named
+
+    # the tables mark exactly those runs, with the reasons in a footnote
+    ctx = report.build_context(root)
+    assert set(ctx.marks()) == {"plain-M4C8-x4", "repsr-M1C4-x4-rgb", "ecbsr-M4C16-x4", "repsr-M4C8-x4"}
+    t2 = tables.render_table2(ctx)
+    assert "| Plain-M4C8 †" in t2 and "| ECBSR-M4C8 " in t2 and "| ECBSR-M4C16 †" in t2
+    assert "† `ecbsr-M4C16-x4`: larger than `ecbsr-M4C8-x4`" in t2 and checks.DEFINITION in t2
+    # ... and so do the leaderboard page (label and footer) and its CSV
+    report.build_report(root, tmp_path / "out", only=["leaderboard"])
+    page = (tmp_path / "out" / "leaderboard.html").read_text()
+    assert "Plain-M4C8 †" in page and "ECBSR-M4C8 †" not in page and "† plain-M4C8-x4: Y PSNR below bicubic" in page
+    csv = pd.read_csv(tmp_path / "out" / "leaderboard.csv").set_index("run")
+    assert csv.loc["plain-M4C8-x4", "undertrained"] and not csv.loc["ecbsr-M4C8-x4", "undertrained"]
+    assert "below bicubic" in csv.loc["plain-M4C8-x4", "undertrained_reasons"]
+
+
+def test_seed_spread_decides_size_inversions(tmp_path: Path) -> None:
+    root = tmp_path / "runs" / "seeds"
+    _floors(root)
+    for k, (small, large) in enumerate([(30.00, 29.95), (30.10, 30.15), (29.90, 29.90)]):
+        suffix = f"-seed{k}" if k else ""
+        add_run(root, f"repsr-M4C8-x4{suffix}", "repsr", "M4C8", 200_000_000, {"Set5": small}, seed=k)
+        add_run(root, f"repsr-M4C16-x4{suffix}", "repsr", "M4C16", 680_000_000, {"Set5": large}, seed=k)
+    # means 30.000 vs 30.000 - 0.0167: lower, but well within the seeds' spread (0.1 + 0.125)
+    assert _check(root).returncode == 0
+    # the larger network consistently lower: 29.65 +- 0.05 vs 30.00 +- 0.10, a gap beyond the spread
+    for k, large in enumerate([29.60, 29.70, 29.65]):
+        suffix = f"-seed{k}" if k else ""
+        add_run(root, f"repsr-M4C16-x4{suffix}", "repsr", "M4C16", 680_000_000, {"Set5": large}, seed=k)
+    result = _check(root)
+    assert result.returncode == 1
+    assert "repsr-M4C16-x4: larger than `repsr-M4C8-x4`" in result.stdout
+    assert "Set5 29.65 < 30.00 dB (n=3 vs 3, spread 0.15)" in result.stdout
+
+
+def test_bad_input_exits_2(tmp_path: Path) -> None:
+    result = _check(tmp_path / "missing")
+    assert result.returncode == 2 and "does not exist" in result.stderr and "Traceback" not in result.stderr
+    (tmp_path / "empty").mkdir()
+    result = _check(tmp_path / "empty")
+    assert result.returncode == 2 and "no runs found" in result.stderr
+
+
+def test_a_smoke_run_is_named_under_trained(tmp_path: Path) -> None:
+    """A real run of the smoke preset's recipe (4 iterations) with its real bicubic floor."""
+    preset = pipeline_config.load_preset({"preset": "smoke"}, REPO)
+    plan = pipeline_config.plan(preset)
+    spec = plan.runs["plain-M1C4-x4"]
+    root = tmp_path / "runs" / "smoke"
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-m", "repbench.cli"]
+    args = pipeline_config.train_cli_args(spec, plan, preset).split()
+    trained = subprocess.run(cmd + ["train", "--run-dir", str(root / spec.run_id), *args, "--set", "threads=1"],
+                             capture_output=True, text=True, env=env, timeout=300)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    for model, out in (("bicubic", root / "bicubic-x4"), (str(root / spec.run_id / "deployed.pt"), root / spec.run_id)):
+        scored = subprocess.run(cmd + ["eval", "--model", model, "--dataset", plan.val_data, "--scale", "4", "--quiet",
+                                       "--out", str(out / "eval" / f"{plan.val_data}-x4.json")],
+                                capture_output=True, text=True, env=env, timeout=300)
+        assert scored.returncode == 0, scored.stderr[-2000:]
+    result = _check(root)
+    assert result.returncode == 1, result.stdout
+    assert "plain-M1C4-x4: Y PSNR below bicubic x4" in result.stdout
+    # `repbench report --check` writes the tables and then fails the same way
+    reported = subprocess.run(cmd + ["report", "--runs", str(root), "--out", str(tmp_path / "out"), "--only", "table2",
+                                     "--check"], capture_output=True, text=True, env=env, timeout=300)
+    assert reported.returncode == 1 and "plain-M1C4-x4" in reported.stdout
+    assert "| Plain-M1C4 †" in (tmp_path / "out" / "table2.md").read_text()
+
+
+# --------------------------------------------------------------------------- floors and seeds in the report
+
+
+def test_nearest_is_a_floor_below_bicubic(tmp_path: Path) -> None:
+    scores = {}
+    for model in ("nearest", "bicubic"):
+        out = tmp_path / f"{model}.json"
+        assert main(["eval", "--model", model, "--dataset", "skimage-test", "--scale", "4", "--out", str(out), "--quiet"]) == 0
+        scores[model] = json.loads(out.read_text())
+    near, bic = scores["nearest"], scores["bicubic"]
+    assert near["model"]["name"] == "nearest" and near["n_images"] == bic["n_images"] > 0
+    assert near["psnr_y"] < bic["psnr_y"] and near["psnr_rgb"] < bic["psnr_rgb"]  # both channel conventions
+    assert main(["eval", "--model", "nearest", "--dataset", "skimage-test"]) == 2  # no scale: an error, not a guess
+
+
+def test_seed_runs_fold_into_mean_spread_and_ties(tmp_path: Path) -> None:
+    root = tmp_path / "runs" / "seeds"
+    _floors(root)
+    for k, (ecb, rep) in enumerate([(30.00, 30.05), (30.10, 30.08), (30.20, 30.14)]):
+        suffix = f"-seed{k}" if k else ""
+        add_run(root, f"ecbsr-M4C16-x4{suffix}", "ecbsr", "M4C16", 680_000_000, {"Set5": ecb}, seed=k)
+        add_run(root, f"repsr-M4C16-x4{suffix}", "repsr", "M4C16", 680_000_000, {"Set5": rep}, seed=k,
+                sec_per_iter=None, budget={"iterations": 1500, "lr_pixels": 1500 * 16 * 48 * 48, "train_seconds": 150.0})
+    add_run(root, "plain-M4C16-x4", "plain", "M4C16", 680_000_000, {"Set5": 29.0})
+    ctx = report.build_context(root)
+    wide = ctx.wide.set_index("run")
+    assert list(ctx.per_run["run"]).count("repsr-M4C16-x4-seed2") == 1 and "repsr-M4C16-x4-seed2" not in wide.index
+    assert wide.loc["repsr-M4C16-x4", "n_seeds"] == 3
+    assert wide.loc["repsr-M4C16-x4", "psnr_y_set5"] == pytest.approx(30.09)
+    assert wide.loc["ecbsr-M4C16-x4", "std_psnr_y_set5"] == pytest.approx(0.1)
+    t2 = tables.render_table2(ctx)
+    header = [c.strip() for c in next(l for l in t2.splitlines() if l.startswith("| Model")).strip("|").split("|")]
+    cell = lambda model, col: dict(zip(header, [c.strip() for c in next(  # noqa: E731
+        l for l in t2.splitlines() if l.startswith(f"| {model} ")).strip("|").split("|")]))[col]
+    assert cell("ECBSR-M4C16", "Set5 PSNR / SSIM") == "30.10 ± 0.10 (n=3) / 0.8500"
+    assert cell("RepSR-M4C16", "Set5 PSNR / SSIM") == "30.09 ± 0.05 (n=3) ≈ / 0.8500"  # vs the best 30.10: within the spread
+    assert cell("Plain-M4C16", "Set5 PSNR / SSIM") == "29.00 / 0.8500"  # one seed: no spread, no tie claimed
+    assert cell("Bicubic", "Set5 PSNR / SSIM") == "28.43 / 0.8000" and cell("Nearest", "Set5 PSNR / SSIM") == "26.21 / 0.8000"
+    assert cell("RepSR-M4C16", "Iters") == "1,500" and cell("RepSR-M4C16", "Train s") == "150"  # budget wins
+    assert "validated on Set5" in t2 and "sample standard deviation over seeds" in t2
+    # Table 3: one s/iter definition, the runs' own (budget 150 s / 1500 it = 0.1 vs ECBSR's train.json 0.2)
+    t3 = tables.render_table3(ctx)
+    repsr_row = t3.split("`repsr-M4C16-x4`")[1].split("\n")[0]
+    assert "0.1000 ± 0.0000 (n=3)" in repsr_row and " 27.8 |" in repsr_row and repsr_row.count("-50%") == 2
+    # the leaderboard CSV carries n and the spread; the page marks nothing here
+    report.build_report(root, tmp_path / "out", only=["leaderboard"])
+    csv = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    row = csv[csv["run"] == "ecbsr-M4C16-x4"].iloc[0]
+    assert row["n_seeds"] == 3 and row["std_psnr_y_set5"] == pytest.approx(0.1) and row["n_psnr_y_set5"] == 3
+    assert "ecbsr-M4C16-x4-seed1" in row["seed_runs"] and not row["undertrained"]
