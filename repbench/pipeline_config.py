@@ -134,7 +134,9 @@ def plan(preset: dict[str, Any]) -> Plan:
 
     out = Plan()
     out.train_data, out.test_data, out.data_mode = _resolve_data(preset["data"])
-    out.val_data = out.test_data[0]
+    # Validation never uses a test set: images held out of the training data (fewer for the small embedded set).
+    data = preset["data"]
+    out.val_data = str(data.get("val", "holdout:10") if out.data_mode == "real" else data.get("fallback_val", "holdout:2"))
     base = preset.get("recipe", {})
     by_size = preset.get("size_recipe", {})
     check_recipe_keys(base, "recipe")

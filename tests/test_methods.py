@@ -145,6 +145,9 @@ def test_collapsed_mode_refuses_bn_blocks() -> None:
 
 def test_freeze_bn_stops_running_stat_updates() -> None:
     model = methods.build("repsr", "M4C8")
+    # The output layer starts at zero, which blocks every gradient before the first step;
+    # give it weights so the check below sees what a trained network's BNs get.
+    model.convs[-1].init_(1.0)
     model.train()
     model(torch.rand(4, 1, 10, 10))
     methods.freeze_bn(model)
