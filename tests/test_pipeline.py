@@ -46,7 +46,8 @@ def test_every_preset_file_is_listed_and_plans() -> None:
         preset = pipeline_config.load_preset({"preset": name}, REPO)
         plan = pipeline_config.plan(preset)
         assert plan.experiments.keys() <= set(pipeline_config.TABLES)
-        assert plan.runs and plan.test_data and plan.val_data in plan.test_data
+        assert plan.runs and plan.test_data and plan.val_data.startswith("holdout:")  # never a test set
+        assert plan.val_data not in plan.test_data
 
 
 def test_cpu_preset_covers_every_table2_method_and_size() -> None:

@@ -151,8 +151,8 @@ def test_a_smoke_run_is_named_under_trained(tmp_path: Path) -> None:
                              capture_output=True, text=True, env=env, timeout=300)
     assert trained.returncode == 0, trained.stderr[-2000:]
     for model, out in (("bicubic", root / "bicubic-x4"), (str(root / spec.run_id / "deployed.pt"), root / spec.run_id)):
-        scored = subprocess.run(cmd + ["eval", "--model", model, "--dataset", plan.val_data, "--scale", "4", "--quiet",
-                                       "--out", str(out / "eval" / f"{plan.val_data}-x4.json")],
+        scored = subprocess.run(cmd + ["eval", "--model", model, "--dataset", plan.test_data[0], "--scale", "4", "--quiet",
+                                       "--out", str(out / "eval" / f"{plan.test_data[0]}-x4.json")],
                                 capture_output=True, text=True, env=env, timeout=300)
         assert scored.returncode == 0, scored.stderr[-2000:]
     result = _check(root)
