@@ -72,7 +72,8 @@ def test_rows_sort_filter_offline(page: tuple[Any, list[str]], tmp_path: Path) -
     pg, requests = page
     n_paper = len(references.load_reference("repsr2022", "table2").rows)
     rows = pg.locator("table#leaderboard tbody tr")
-    assert rows.count() == len(RUNS) + 1 + n_paper  # every run, the bicubic baseline, every paper row
+    # every run, the two floors (bicubic and nearest-neighbour), every paper row
+    assert rows.count() == len(RUNS) + 2 + n_paper
     assert pg.locator('tr[data-kind="paper"]').count() == n_paper
     assert pg.locator('tr[data-method="repsr"][data-kind="run"]').count() == 2
     assert pg.locator("#preset").inner_text() == PRESET
