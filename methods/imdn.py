@@ -92,6 +92,31 @@ class IMDN(nn.Module):
         self.body_conv = nn.Conv2d(channels, channels, 3, padding=1)
         self.upsample = nn.Conv2d(channels, colors * scale * scale, 3, padding=1)
         self.shuffle = nn.PixelShuffle(scale)
+        self.start_at_nearest_()
+
+    @torch.no_grad()
+    def start_at_nearest_(self) -> None:
+        """Make the untrained network output exactly the nearest-neighbour upscaling of its input.
+
+        IMDN has no image skip, so with the reference init it starts from a near-constant image
+        and spends a short run learning to copy its input. Here the first `colors` head channels
+        carry the input unchanged, the body's last conv starts at zero (so the global residual
+        is the head alone) and the upsampler copies those channels to every sub-pixel: the same
+        start as the networks with an explicit skip, with the architecture untouched. The other
+        weights keep PyTorch's default init.
+        """
+        colors = self.head.in_channels
+        s2 = self.scale * self.scale
+        for k in range(colors):
+            self.head.weight[k].zero_()
+            self.head.weight[k, k, 1, 1] = 1.0
+            self.head.bias[k] = 0.0
+        self.body_conv.weight.zero_()
+        self.body_conv.bias.zero_()
+        self.upsample.weight.zero_()
+        self.upsample.bias.zero_()
+        for k in range(colors):
+            self.upsample.weight[k * s2:(k + 1) * s2, k, 1, 1] = 1.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = self.head(x)

@@ -26,6 +26,19 @@ def test_every_network_with_a_skip_starts_at_nearest_neighbour(method: str, size
     assert torch.equal(net(x), F.interpolate(x, scale_factor=4, mode="nearest"))
 
 
+
+@pytest.mark.parametrize("method", ["imdn", "imdn-clb"])
+def test_imdn_starts_at_nearest_neighbour_without_an_image_skip(method: str) -> None:
+    # No skip in the architecture: the head passes the input through and the upsampler copies it.
+    torch.manual_seed(0)
+    net = methods.build(method, "B2", scale=4, colors=3)
+    x = torch.rand(2, 3, 12, 10)
+    assert torch.equal(net(x), F.interpolate(x, scale_factor=4, mode="nearest"))
+    # ...and it still learns through every layer: one step moves the body, not only the output.
+    F.l1_loss(net(x), F.interpolate(x, scale_factor=4, mode="bicubic")).backward()
+    assert net.upsample.weight.grad.abs().sum() > 0
+    assert net.body_conv.weight.grad.abs().sum() > 0
+
 @pytest.mark.parametrize("method", ["plain", "repvgg", "ecbsr"])
 def test_activations_keep_their_scale_through_depth(method: str) -> None:
     torch.manual_seed(0)
