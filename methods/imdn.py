@@ -30,8 +30,6 @@ from typing import Callable
 import torch
 from torch import nn
 
-SIZE_FORMAT = "B{b}"
-MERGEABLE = True  # already its own inference network: merge() returns a plain copy
 DEFAULT_COLORS = 3  # the challenge works on RGB; methods.build's own default is 1
 NEGATIVE_SLOPE = 0.05
 DISTILL_RATE = 0.25
@@ -99,6 +97,6 @@ class IMDN(nn.Module):
         return self.shuffle(self.upsample(y))
 
 
-def build(b: int, scale: int, colors: int, channels: int = 64) -> nn.Module:
+def build(b: int, scale: int, colors: int, *, channels: int) -> nn.Module:
     """channels: feature width (64 in the challenge baseline; a multiple of 4)."""
     return IMDN(b, scale, colors, channels)

@@ -16,16 +16,13 @@ from torch import nn
 from methods.blocks import ConvBranch, RepBlock
 from methods.imdn import DEFAULT_COLORS, IMDN  # noqa: F401  (DEFAULT_COLORS re-exported)
 
-SIZE_FORMAT = "B{b}"
-MERGEABLE = True
-
 
 def collapsible_linear_block(in_ch: int, out_ch: int, collapsed: bool = False) -> RepBlock:
     branches = [ConvBranch(in_ch, out_ch, 3), ConvBranch(in_ch, out_ch, 1)]
     return RepBlock(in_ch, out_ch, branches, k=3, identity=None, collapsed=collapsed)
 
 
-def build(b: int, scale: int, colors: int, channels: int = 64, collapsed: bool = False) -> nn.Module:
+def build(b: int, scale: int, colors: int, *, channels: int, collapsed: bool) -> nn.Module:
     """channels: feature width (64 in the paper; a multiple of 4).
     collapsed: train with each block's kernel merged at every step (same function, one conv)."""
     return IMDN(b, scale, colors, channels, conv=partial(collapsible_linear_block, collapsed=collapsed))

@@ -1,4 +1,4 @@
-"""`repbench eval` and `evaluate()`: PSNR/SSIM of a model (or bicubic) on HR/LR pairs.
+"""`evaluate()`: PSNR/SSIM of a model (or bicubic) on HR/LR pairs.
 
 How a prediction is turned into the numbers (see repbench.metrics for the metrics):
 
@@ -16,15 +16,17 @@ How a prediction is turned into the numbers (see repbench.metrics for the metric
 """
 from __future__ import annotations
 
-import argparse
-import math
 import os
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
 
+import methods
 from repbench import atomic
 from repbench.data import Pair
 from repbench.device import resolve_device
@@ -81,8 +83,6 @@ def _score_rgb_or_gray(name: str, sr: np.ndarray, hr: np.ndarray, scale: int) ->
 
 def _predict(model: Any, x: np.ndarray, device: Any) -> np.ndarray:
     """Run the model on one CxHxW float image in [0, 1]; returns CxH'xW' float64 on 0..255."""
-    import torch
-
     with torch.inference_mode():
         inp = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None].to(device)
         out = model(inp)
@@ -145,13 +145,13 @@ def _upsample(kind: str, pair: Pair) -> np.ndarray:
     return imresize(pair.lr, output_shape=pair.hr.shape[:2])
 
 
-def _load_model(spec: str) -> Any:
+def load_model(spec: str) -> nn.Module | str:
+    """'bicubic' or 'nearest' as they are, else the model file at `spec`."""
     if spec in REFERENCE_MODELS:
         return spec
     path = Path(spec)
     if not path.is_file():
         raise RepbenchError(f"model {spec!r} is neither 'bicubic', 'nearest' nor an existing model file")
-    import methods
 
     try:
         return methods.load(path)
@@ -173,12 +173,10 @@ def evaluate(
 
     Returns raw numbers: means `psnr_y`, `ssim_y`, `psnr_rgb`, and `per_image`.
     """
-    from tqdm import tqdm
-
     if not pairs:
         raise RepbenchError("no images to evaluate")
     if isinstance(model, str):
-        model = _load_model(model)
+        model = load_model(model)
     run_device: Any = None
     was_training = False
     if not isinstance(model, str):
@@ -226,60 +224,6 @@ def evaluate(
     }
 
 
-def _json_safe(value: Any) -> Any:
-    # PSNR of identical images is infinite; JSON has no infinity, so it is written as null.
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return _json_safe(value.item())
-    return value
-
-
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Atomic JSON write; non-finite numbers become null (strict JSON)."""
-    return atomic.write_json(path, _json_safe(obj), allow_nan=False)
-
-
-def _run(args: argparse.Namespace) -> int:
-    from repbench import data
-
-    model = _load_model(args.model)
-    scale = args.scale
-    if scale is None:
-        if isinstance(model, str):
-            raise RepbenchError(f"--scale is required with --model {model}")
-        scale = int(model.build_args["scale"])
-    if args.dataset_dir:
-        pairs = data.pairs_from_folder(args.dataset_dir, scale)
-        dataset = str(args.dataset_dir)
-    else:
-        pairs = data.load_pairs(args.dataset, scale)
-        dataset = data.get_dataset(args.dataset).name
-    result = evaluate(model, pairs, scale, device=args.device, dataset=dataset, progress=not args.quiet)
-    result["model"]["source"] = args.model
-    if args.out:
-        write_json(args.out, result)
-    print(
-        f"{result['model']['name']} on {dataset} x{scale}: PSNR-Y {result['psnr_y']:.4f} dB, "
-        f"SSIM-Y {result['ssim_y']:.4f}, PSNR-RGB {result['psnr_rgb']:.4f} dB ({result['n_images']} images)"
-        + (f" -> {args.out}" if args.out else "")
-    )
-    return 0
-
-
-def add_cli(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="PSNR/SSIM of a model or bicubic on a dataset (JSON output)")
-    p.add_argument("--model", required=True,
-                   help="'bicubic', 'nearest' (the floors) or a model file written by repbench (merged or not)")
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--dataset", help="a registered dataset name (see `repbench data list`)")
-    where.add_argument("--dataset-dir", help="a folder of HR images (LR is made with MATLAB bicubic)")
-    p.add_argument("--scale", type=int, choices=(2, 3, 4), help="upscaling factor (default: the model's)")
-    p.add_argument("--out", help="write the raw per-image and mean numbers to this JSON file")
-    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU; the default), cpu or cuda[:N]")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_run)
+    return atomic.write_json(path, obj, strict=True)

@@ -47,11 +47,13 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def stored_config(run_dir: Path, fields: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The folder's config.yaml; for a finished run without one, the config fields train.json records."""
+def stored_config(run_dir: Path, fields: Mapping[str, Any],
+                  renamed: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """The folder's config.yaml, fields renamed since it was written under their new names; for a
+    finished run without one, the config fields train.json records."""
     stored = _read_yaml(run_dir / "config.yaml")
     if stored is not None:
-        return stored
+        return {(renamed or {}).get(k, k): v for k, v in stored.items()}
     record = _read_json(run_dir / "train.json")
     if record is not None:
         return {k: v for k, v in record.items() if k in fields}
@@ -115,6 +117,7 @@ def check_run_dir(
     runtime_fields: frozenset[str],
     on_config_change: str,
     log: Callable[[str], None],
+    renamed: Mapping[str, str] | None = None,
 ) -> dict[str, Any] | None:
     """Decide what to do with `run_dir` before training into it (call with the run lock held).
 
@@ -126,7 +129,7 @@ def check_run_dir(
         raise RepbenchError(f"on_config_change must be one of {', '.join(ON_CONFIG_CHANGE)}, got {on_config_change!r}")
     record = _read_json(run_dir / "train.json")
     complete = bool(record and record.get("status") == "complete")
-    stored = stored_config(run_dir, config)
+    stored = stored_config(run_dir, config, renamed)
     diff = config_diff(stored, config, defaults, runtime_fields) if stored is not None else {}
     if not diff:
         if complete:

@@ -22,7 +22,8 @@ import methods
 from repbench import cli, data, runlock
 from repbench.errors import RepbenchError
 from repbench.images import write_image
-from repbench.train import resolve_config, train
+from repbench.training.config import resolve_config
+from repbench.training.loop import train
 
 REPO = Path(__file__).resolve().parents[1]
 

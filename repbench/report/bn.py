@@ -66,7 +66,7 @@ def bn_runs(ctx: ReportContext) -> list[BnRun]:
 
 
 def fig5_profiles(runs: list[BnRun]) -> dict[str, list[dict[str, Any]]]:
-    """label -> per-layer profile, the input of bn_diagnose.plot_bn_profile: one profile per BN run."""
+    """label -> per-layer profile, the input of repbench.bn.stats.plot_bn_profile: one profile per BN run."""
     return {r.label: r.profile for r in runs if r.profile}
 
 

@@ -179,20 +179,20 @@ def figure_curves(ctx: ReportContext) -> Any:
 
 
 def figure_bn(runs: Sequence[BnRun]) -> dict[str, bytes]:
-    """Figure 5 as {".png": bytes, ".svg": bytes}, drawn by bn_diagnose.plot_bn_profile (one labelled
+    """Figure 5 as {".png": bytes, ".svg": bytes}, drawn by repbench.bn.stats.plot_bn_profile (one labelled
     profile per BN run); {} when no run has a profile.
 
     plot_bn_profile writes files itself, so it draws into a temporary folder and the caller writes the
     bytes atomically. Its SVG carries the save time and the matplotlib version: both are dropped, like
     the other figures' metadata, so that a rerun on unchanged runs gives an identical file."""
-    from repbench.bn_diagnose import plot_bn_profile
+    from repbench.bn import stats as bn_stats
 
     profiles = fig5_profiles(list(runs))
     if not profiles:
         return {}
     _matplotlib()  # the deterministic SVG settings apply to plot_bn_profile's figure too
     with tempfile.TemporaryDirectory(prefix="repbench-fig5-") as tmp:
-        paths = plot_bn_profile(profiles, Path(tmp) / "fig5_bn_stats")
+        paths = bn_stats.plot_bn_profile(profiles, Path(tmp) / "fig5_bn_stats")
         files = {path.suffix: path.read_bytes() for path in paths}
     svg = files[".svg"].decode("utf-8")
     svg = re.sub(r"\n *<dc:date>[^<]*</dc:date>", "", svg)

@@ -17,7 +17,7 @@ def run_check(runs_dir: str | Path) -> tuple[int, str]:
     return (1 if ctx.check.findings else 0), format_result(ctx.check, runs_dir)
 
 
-def _run(args: argparse.Namespace) -> int:
+def check(args: argparse.Namespace) -> int:
     status, text = run_check(args.runs_dir)
     print(text, end="")
     return status
@@ -37,4 +37,4 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("runs_dir", metavar="RUNS_DIR", help="a preset's runs folder, e.g. results/runs/cpu")
-    p.set_defaults(func=_run)
+    p.set_defaults(func=check)

@@ -3,14 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-# Kept in sync with repbench.report.TARGETS; listed here so `--help` needs no pandas/matplotlib import.
-_TARGETS = (
-    "table1", "table2", "table3", "table4", "table5", "table6", "table7",
-    "ntire_table2", "ntire_table3", "ntire_table5", "fig1", "fig5", "fig6", "leaderboard",
-)
+from repbench.targets import TARGETS
 
 
-def _run(args: argparse.Namespace) -> int:
+def report(args: argparse.Namespace) -> int:
     from repbench import report
 
     written = report.build_report(
@@ -19,7 +15,7 @@ def _run(args: argparse.Namespace) -> int:
     for path in written:
         print(f"wrote {path}")
     if args.check:
-        from repbench.cli_check import run_check
+        from repbench.cli.check import run_check
 
         status, text = run_check(args.runs)
         print(text, end="")
@@ -48,10 +44,10 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", metavar="NAME", help="preset named in every header (default: the runs folder's name)")
     p.add_argument(
         "--only", nargs="+", metavar="TARGET",
-        help=f"render only these targets: {', '.join(_TARGETS)} (default: all but the ntire_* tables; "
+        help=f"render only these targets: {', '.join(TARGETS)} (default: all but the ntire_* tables; "
              "leaderboard = .html + .csv; a named fig5 without a diagnosed BN run is an error)",
     )
     p.add_argument("--curves", nargs="+", metavar="RUN", help="runs drawn in fig6 (default: Table 2's runs)")
     p.add_argument("--check", action="store_true",
                    help="after writing, run `repbench check` on --runs and exit 1 if it finds under-trained runs")
-    p.set_defaults(func=_run)
+    p.set_defaults(func=report)

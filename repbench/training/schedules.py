@@ -22,8 +22,7 @@ from typing import Sequence
 import torch
 
 from repbench.errors import RepbenchError
-
-SCHEDULES = ("multistep", "cosine", "constant")
+from repbench.training.config import SCHEDULE_NAMES as SCHEDULES  # one list: the config validates these names
 
 
 class Schedule:

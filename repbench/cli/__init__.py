@@ -1,8 +1,8 @@
-"""The `repbench` command. Each feature module registers its own subcommand(s).
+"""The `repbench` command: one module of this package per subcommand.
 
-Modules are listed explicitly (no import-everything magic); each has
-`add_cli(subparsers)` and sets `func` on its parser. Heavy imports (torch) happen
-inside the handlers so `repbench --help` stays fast.
+Modules are listed explicitly (no import-everything magic); each has `add_cli(subparsers)`
+and sets `func` on its parser. A handler imports the domain module it drives when it runs,
+so `repbench --help` and `repbench methods` never load torch.
 """
 from __future__ import annotations
 
@@ -13,17 +13,21 @@ import sys
 from repbench.errors import RepbenchError
 
 _COMMAND_MODULES: tuple[str, ...] = (
-    "repbench.cli_methods",
-    "repbench.cli_train",
-    "repbench.cli_measure",
-    "repbench.cli_data",  # `repbench data` and (via repbench.evaluate) `repbench eval`
-    "repbench.cli_bn",  # `repbench bn-diagnose`
-    "repbench.cli_report",
-    "repbench.cli_check",  # `repbench check`: the results check behind the tables' † marks
+    "repbench.cli.methods",
+    "repbench.cli.train",
+    "repbench.cli.merge",
+    "repbench.cli.upscale",
+    "repbench.cli.measure",
+    "repbench.cli.data",
+    "repbench.cli.evaluate",  # `repbench eval`
+    "repbench.cli.bn_diagnose",
+    "repbench.cli.report",
+    "repbench.cli.check",  # the results check behind the tables' † marks
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `repbench` parser with every subcommand registered."""
     parser = argparse.ArgumentParser(
         prog="repbench",
         description="Benchmark harness for re-parameterizable VGG-style super-resolution networks.",
@@ -35,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand; a RepbenchError is a clear message and exit status 2, never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -49,6 +54,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"repbench {args.command}: interrupted", file=sys.stderr)
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,13 +1,16 @@
-"""`repbench train`, `repbench merge` and `repbench upscale`."""
+"""`repbench train`: train a method into a run folder (resumes an unfinished one)."""
 from __future__ import annotations
 
 import argparse
 
 
-def _train(args: argparse.Namespace) -> int:
-    from repbench import train as engine
+def train(args: argparse.Namespace) -> int:
+    from repbench.training import config
+    from repbench.training.loop import train as run_training
 
-    layers = [engine.load_yaml_config(args.config)] if args.config else []
+    layers = [config.config_from_json(args.config_json)] if args.config_json else []
+    if args.config:
+        layers.append(config.load_yaml_config(args.config))
     flags = {
         "method": args.method,
         "size": args.size,
@@ -17,9 +20,9 @@ def _train(args: argparse.Namespace) -> int:
         "val_data": args.val_data,
     }
     layers.append({k: v for k, v in flags.items() if v is not None})
-    layers.append(engine.parse_set(args.set))
-    cfg = engine.resolve_config(*layers)
-    record = engine.train(cfg, args.run_dir, stop_after=args.stop_after, on_config_change=args.on_config_change)
+    layers.append(config.parse_set(args.set))
+    cfg = config.resolve_config(*layers)
+    record = run_training(cfg, args.run_dir, stop_after=args.stop_after, on_config_change=args.on_config_change)
     if record.get("signal"):
         # Stopped by Ctrl-C or SIGTERM: the shell's code for that signal (130, 143), so a
         # scheduler never takes the checkpointed-but-unfinished run for a finished one.
@@ -27,26 +30,12 @@ def _train(args: argparse.Namespace) -> int:
     return 130 if record.get("status") == "interrupted" and args.stop_after is None else 0
 
 
-def _merge(args: argparse.Namespace) -> int:
-    from repbench.train import merge_run
-
-    merge_run(args.run_dir, opset=args.opset)
-    return 0
-
-
-def _upscale(args: argparse.Namespace) -> int:
-    from repbench.upscale import upscale_files
-
-    upscale_files(args.model, args.input, args.output, tile=args.tile, overlap=args.overlap, device=args.device)
-    return 0
-
-
 def add_cli(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
         help="train a method into a run folder (resumes an unfinished one)",
-        description="Train a method with the paper's recipe. Layers, later wins: recipe defaults, --config FILE, "
-        "the flags below, --set. Rerunning on a run folder resumes it; a complete run is left alone. "
+        description="Train a method with the paper's recipe. Layers, later wins: recipe defaults, --config-json, "
+        "--config FILE, the flags below, --set. Rerunning on a run folder resumes it; a complete run is left alone. "
         "Ctrl-C or SIGTERM checkpoints after the current step (exit 130 / 143; rerun to resume). "
         "One trainer per run folder: a second one exits with an error naming the first's PID.",
     )
@@ -57,7 +46,10 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train-data", help="training dataset name, e.g. DIV2K-train, T91, skimage-train")
     p.add_argument("--val-data", help="validation dataset name, e.g. Set5, skimage-test")
     p.add_argument("--run-dir", required=True, help="the run folder, e.g. results/runs/cpu/repsr-M4C16-x4")
-    p.add_argument("--config", metavar="FILE.yaml", help="YAML mapping of config fields (see repbench/train.py TrainConfig)")
+    p.add_argument("--config-json", metavar="JSON|FILE",
+                   help="a whole training config as one JSON object, inline or in a file (what the pipeline passes)")
+    p.add_argument("--config", metavar="FILE.yaml",
+                   help="YAML mapping of config fields (see repbench/training/config.py TrainConfig)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override one config field (repeatable), e.g. --set iterations=2000 --set options.expand=3")
     p.add_argument("--stop-after", type=int, metavar="N",
@@ -65,19 +57,4 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--on-config-change", choices=("refuse", "supersede"), default="refuse",
                    help="when the run folder holds work of another config: refuse (default), or supersede: "
                    "move the old run to RUN_DIR/superseded/<time>-<hash>/ and train afresh (what the pipeline does)")
-    p.set_defaults(func=_train)
-
-    p = sub.add_parser("merge", help="write a run's deployable network (deployed.pt) and its ONNX export")
-    p.add_argument("run_dir", help="a run folder written by `repbench train`")
-    p.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
-    p.set_defaults(func=_merge)
-
-    p = sub.add_parser("upscale", help="super-resolve images with a trained model")
-    p.add_argument("--model", required=True, help="a model file (deployed.pt) or a run folder")
-    p.add_argument("input", help="an image, or a folder of images")
-    p.add_argument("output", help="the output image, or a folder (images are written as <name>.png)")
-    p.add_argument("--tile", type=int, default=512, help="tile side in input pixels for large images; 0 = no tiling")
-    p.add_argument("--overlap", type=int, default=None,
-                   help="extra input pixels around each tile (default: the network's receptive radius)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
-    p.set_defaults(func=_upscale)
+    p.set_defaults(func=train)

@@ -1,16 +1,12 @@
-"""`repbench data list`, `repbench data prepare NAME [--scales 2 3 4] [--path DIR]`, and `repbench eval`.
-
-`repbench eval` lives in repbench.evaluate; it is registered from here so that the
-command list in repbench.cli names one module per feature.
-"""
+"""`repbench data list` and `repbench data prepare NAME [--scales 2 3 4] [--path DIR]`."""
 from __future__ import annotations
 
 import argparse
 
-from repbench import data, evaluate
+from repbench import data
 
 
-def _list(args: argparse.Namespace) -> int:
+def list_datasets(args: argparse.Namespace) -> int:
     rows = list(data.iter_status())
     print(f"{'name':14s} {'role':5s} {'source':9s} {'prepared':9s} location")
     for row in rows:
@@ -20,7 +16,7 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prepare(args: argparse.Namespace) -> int:
+def prepare_dataset(args: argparse.Namespace) -> int:
     name = data.get_dataset(args.name).name
     dirs = data.prepare(name, args.scales, path=args.path, progress=not args.quiet)
     for scale, folder in sorted(dirs.items()):
@@ -33,11 +29,10 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="list and prepare datasets (HR + MATLAB-bicubic LR cache)")
     dsub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
     lp = dsub.add_parser("list", help="registered datasets, their source and what is prepared")
-    lp.set_defaults(func=_list)
+    lp.set_defaults(func=list_datasets)
     pp = dsub.add_parser("prepare", help="download/read HR, modcrop, make LR for each scale (idempotent)")
     pp.add_argument("name", help="a registered dataset (see `repbench data list`)")
     pp.add_argument("--scales", type=int, nargs="+", default=list(data.SCALES), choices=data.SCALES)
     pp.add_argument("--path", help="use this folder of HR images instead of the registered source")
     pp.add_argument("--quiet", action="store_true", help="no progress bars")
-    pp.set_defaults(func=_prepare)
-    evaluate.add_cli(sub)
+    pp.set_defaults(func=prepare_dataset)
