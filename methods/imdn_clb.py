@@ -14,7 +14,7 @@ from functools import partial
 from torch import nn
 
 from methods.blocks import ConvBranch, RepBlock
-from methods.imdn import DEFAULT_COLORS, IMDN  # noqa: F401  (DEFAULT_COLORS re-exported)
+from methods.imdn import IMDN
 
 
 def collapsible_linear_block(in_ch: int, out_ch: int, collapsed: bool = False) -> RepBlock:

@@ -20,7 +20,7 @@ def prepare_dataset(args: argparse.Namespace) -> int:
     name = data.get_dataset(args.name).name
     dirs = data.prepare(name, args.scales, path=args.path, progress=not args.quiet)
     for scale, folder in sorted(dirs.items()):
-        manifest = data._read_manifest(name, scale) or {}
+        manifest = data.read_manifest(name, scale) or {}
         print(f"x{scale}: {len(manifest.get('images', []))} HR/LR pairs in {folder}")
     return 0
 

@@ -48,7 +48,7 @@ def _pair(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _peaks(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from repbench.devices import DevicePeak, load_yaml
+    from repbench.peaks import DevicePeak, load_yaml
 
     extra = tuple(load_yaml(args.devices)) if args.devices else ()
     given = (args.peak_tflops, args.bandwidth_gbs)
@@ -188,7 +188,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     th.add_argument("--threads", type=int, help="CPU threads (torch.set_num_threads)")
     th.add_argument("--peak-tflops", type=float, help="device peak, TFLOP/s, for the roofline (with --bandwidth-gbs)")
     th.add_argument("--bandwidth-gbs", type=float, help="device memory bandwidth, GB/s, for the roofline")
-    th.add_argument("--devices", metavar="YAML", help="extra device peaks (see repbench.devices.load_yaml)")
+    th.add_argument("--devices", metavar="YAML", help="extra device peaks (see repbench.peaks.load_yaml)")
 
     tr = p.add_argument_group("training speed (default: the paper's batch 32, LR patch 64)")
     tr.add_argument("--train-speed", action="store_true", help="time forward + backward + Adam steps")

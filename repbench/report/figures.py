@@ -20,7 +20,7 @@ from repbench.report.context import ReportContext
 from repbench.report.checks import MARK
 from repbench.report.runs import Run, members, primary_dataset
 from repbench.report.seeds import base_id, seed_of
-from repbench.report.values import METHOD_LABELS, _int, _method_rank, _num, dataset_label, model_label, write_atomic
+from repbench.report.values import method_label, _int, _method_rank, _num, dataset_label, model_label, write_atomic
 
 
 def _matplotlib() -> Any:
@@ -93,7 +93,7 @@ def figure_tradeoff(ctx: ReportContext) -> Any:
         for i, method in enumerate(methods):
             part = data[data["method"] == method]
             ax.scatter(part["throughput"], part[f"psnr_y_{dataset}"], s=48, marker=_MARKERS[i % len(_MARKERS)],
-                       color=cmap(i % 10), label=METHOD_LABELS.get(method, method), zorder=3)
+                       color=cmap(i % 10), label=method_label(method), zorder=3)
             for r in part.to_dict("records"):
                 text = f"{r['size']} x{_int(r['scale'])}{' RGB' if _int(r.get('colors')) == 3 else ''}" if r.get("size") else r["run"]
                 ax.annotate(text + (f" {MARK}" if r["run"] in marks else ""),

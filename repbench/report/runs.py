@@ -20,9 +20,10 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
+from methods import registry
 from repbench.errors import RepbenchError
 from repbench.report.values import (
-    DEFAULT_OPTIONS,
+    default_options,
     REFERENCE_METHODS,
     _first,
     _int,
@@ -34,9 +35,15 @@ from repbench.report.values import (
     relevant_options,
 )
 
-TABLES: tuple[str, ...] = ("table1", "table2", "table3", "table4", "table5", "table6", "table7")
-PAPER_ITERATIONS = 1_000_000  # the paper trains every model for 1000K iterations (Table 3 projects to it)
-LARGE_METHODS = ("plain", "repvgg", "ecbsr", "edsr", "repsr")
+from repbench.targets import PAPER_TABLES
+from repbench.training.config import PAPER_ITERATIONS  # Table 3 projects training time to it
+
+TABLES: tuple[str, ...] = PAPER_TABLES
+
+
+def large_methods() -> tuple[str, ...]:
+    """The methods of the paper's Table 4 (its large RGB networks), as the registry marks them."""
+    return tuple(m for m in registry.methods() if registry.info(m).large)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -294,7 +301,7 @@ def measure_fields(measure: dict[str, Any]) -> dict[str, Any]:
 
 def _option(row: dict[str, Any], name: str) -> Any:
     options = row.get("options_dict") or {}
-    return options.get(name, DEFAULT_OPTIONS.get(row.get("method", ""), {}).get(name))
+    return options.get(name, default_options(row.get("method", "")).get(name))
 
 
 def bn_strategy(row: dict[str, Any]) -> str:
@@ -319,7 +326,7 @@ _MEMBERSHIP: dict[str, Callable[[dict[str, Any]], bool]] = {
     "table1": lambda r: r["method"] == "edsr" and r["scale"] == 2,
     "table2": lambda r: r["scale"] == 4 and r["colors"] == 1,
     "table3": lambda r: r["method"] in ("ecbsr", "repsr") and r["scale"] == 4 and r["colors"] == 1,
-    "table4": lambda r: r["method"] in LARGE_METHODS and r["scale"] == 4 and r["colors"] == 3 and _default_except(r),
+    "table4": lambda r: r["method"] in large_methods() and r["scale"] == 4 and r["colors"] == 3 and _default_except(r),
     "table5": lambda r: r["method"] == "repsr" and r["scale"] == 4 and r["colors"] == 3 and _default_except(r, "variant"),
     "table6": lambda r: r["method"] == "repsr" and r["scale"] == 4 and r["colors"] == 3 and _default_except(r, "expand"),
     "table7": lambda r: r["method"] == "repsr" and r["scale"] == 4 and r["colors"] == 3 and _default_except(r, "branches"),

@@ -32,7 +32,7 @@ from repbench.report.references import Reference
 from repbench.report.seeds import SPREAD_WORDS
 from repbench.report.runs import PAPER_ITERATIONS, artifact_datasets, frame_datasets, members
 from repbench.report.values import (
-    METHOD_LABELS,
+    method_label,
     MISSING,
     REFERENCE_METHODS,
     _int,
@@ -225,7 +225,7 @@ ABLATIONS: dict[str, AblationSpec] = {
     ),
     "table4": AblationSpec(
         "table4", "Table 4: re-parameterization methods vs EDSR, large models (x4)",
-        run_key=lambda r: r["method"], ref_key=lambda row: row.get("method"), key_text=lambda k: METHOD_LABELS.get(str(k), str(k)),
+        run_key=lambda r: r["method"], ref_key=lambda row: row.get("method"), key_text=lambda k: method_label(str(k)),
         needs="x4 RGB (colors 3) runs of plain, repvgg, ecbsr, edsr and repsr with default options",
     ),
     "table5": AblationSpec(
@@ -418,7 +418,7 @@ def render_table3(ctx: ReportContext) -> str:
         for r in by_key.get(key, [None]):  # type: ignore[list-item]
             synthetic = _num(r.get("train_speed_sec_per_iter")) if r else None
             row = {
-                "Method": METHOD_LABELS.get(method, method) if paper is None else str(paper.get("label", method)),
+                "Method": method_label(method) if paper is None else str(paper.get("label", method)),
                 "Size": size,
                 "Run": f"`{r['run']}`" if r else "no run",
                 "s/iter (training run)": (fmt_spread(r, "sec_per_iter", 4) if with_seeds else fmt_float(r.get("sec_per_iter"), 4)) if r else MISSING,

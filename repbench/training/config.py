@@ -24,6 +24,9 @@ import yaml
 from methods import registry
 from repbench.errors import RepbenchError
 
+PAPER_ITERATIONS = 1_000_000  # every model of the papers trains for 1000K iterations
+
+
 @dataclass
 class TrainConfig:
     # --- what to train ---
@@ -39,7 +42,7 @@ class TrainConfig:
 
     # --- the recipe; defaults are the paper's tiny-model recipe (docs/conventions.md, "Training recipe") ---
     profile: str = "tiny"  # tiny, large or short: fills in every recipe field not set explicitly (see RECIPES)
-    iterations: int = 1_000_000  # optimizer steps (the paper: 1000K)
+    iterations: int = PAPER_ITERATIONS  # optimizer steps
     batch_size: int = 32
     patch_size: int = 64  # LR patch side in pixels; HR patches are scale x larger (large recipe: 48)
     patch_size_stage2: int = 0  # two-stage training (IMDN + CLB): LR patch side from stage2_start on; 0 = off

@@ -71,7 +71,7 @@ def load_yaml(path: str | Path) -> list[DevicePeak]:
     except yaml.YAMLError as err:
         raise RepbenchError(f"device table {path} is not valid YAML: {err}") from err
     if not isinstance(entries, list):
-        raise RepbenchError(f"device table {path} must be a YAML list of devices (see repbench.devices.load_yaml)")
+        raise RepbenchError(f"device table {path} must be a YAML list of devices (see repbench.peaks.load_yaml)")
     return [_entry(e, path, i) for i, e in enumerate(entries)]
 
 
