@@ -1,4 +1,4 @@
-"""IMDN as the NTIRE 2022 Efficient SR challenge baseline (SPEC section 3; Wang et al. NTIRE 2022).
+"""IMDN as the NTIRE 2022 Efficient SR challenge baseline (docs/conventions.md section 3; Wang et al. NTIRE 2022).
 
 The simplified IMDN of the AIM 2019 constrained-SR winner, without contrast-aware attention:
 

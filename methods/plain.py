@@ -1,4 +1,4 @@
-"""PlainSR, the Mx-Cy VGG-style network every mergeable method deploys to (SPEC section 1).
+"""PlainSR, the Mx-Cy VGG-style network every mergeable method deploys to (docs/conventions.md section 1).
 
     head : conv3x3(c -> C) + PReLU(C)
     body : M x [conv3x3(C -> C) + PReLU(C)]

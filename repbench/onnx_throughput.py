@@ -163,7 +163,7 @@ def _time(run: Callable[[], Any], cfg: Any, rec: Any) -> None:
         for _ in range(iters):
             run()
         samples.append(cfg.batch * iters / (time.perf_counter() - start))
-    spread = timing.spread(samples)
+    spread = timing.sample_spread(samples)
     rec.iters_per_repeat = iters
     rec.samples = samples
     rec.images_per_s = spread["median"]

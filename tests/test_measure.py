@@ -14,7 +14,7 @@ from repbench import measure, peaks
 from repbench.cli import main as cli_main
 from repbench.errors import RepbenchError
 
-# SPEC section 3: Y channel, x4, true deployed count and the paper's Table 2 columns.
+# docs/conventions.md section 3: Y channel, x4, true deployed count and the paper's Table 2 columns.
 TABLE2 = {
     "M4C8": (3_624, 3_664, "3.7K / 0.21G"),
     "M4C16": (11_840, 11_920, "11.9K / 0.69G"),
@@ -34,7 +34,7 @@ def test_table2_counts_both_conventions(size: str) -> None:
     assert counts.paper_params == paper and counts.paper_convention == "mxcy"
     assert counts.paper_flops == paper * 57_600
     assert counts.paper_text == text
-    # MACs three ways: fvcore, the closed form of SPEC section 1, torch's FlopCounterMode / 2.
+    # MACs three ways: fvcore, the closed form of docs/conventions.md section 1, torch's FlopCounterMode / 2.
     assert counts.macs == counts.macs_closed_form == counts.macs_flop_counter
     assert counts.macs_by_operator == {"conv": counts.macs}
     m = int(size[1:].split("C")[0])

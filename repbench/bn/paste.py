@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,65 @@ def _mean_or_none(values: np.ndarray) -> float | None:
     return float(values.mean()) if values.size else None
 
 
+@dataclass(frozen=True)
+class Paste:
+    """Where a patch comes from and where it lands, in LR pixels, and the merged images."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    dx: int
+    dy: int
+    scale: int
+    merged_lr: np.ndarray
+    merged_hr: np.ndarray
+
+    def box_src(self) -> tuple[slice, slice]:
+        s = self.scale
+        return slice(self.y * s, (self.y + self.h) * s), slice(self.x * s, (self.x + self.w) * s)
+
+    def box_dst(self) -> tuple[slice, slice]:
+        s = self.scale
+        return slice(self.dy * s, (self.dy + self.h) * s), slice(self.dx * s, (self.dx + self.w) * s)
+
+    def hr_box(self) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1) of the pasted region in the merged HR image."""
+        s = self.scale
+        return self.dx * s, self.dy * s, (self.dx + self.w) * s, (self.dy + self.h) * s
+
+
+def _paste(source: Any, target: Any, src: tuple[np.ndarray, np.ndarray], dst: tuple[np.ndarray, np.ndarray],
+           patch: tuple[int, int, int, int], scale: int) -> Paste:
+    """Paste the LR patch (and the matching HR patch) into the centre of the target."""
+    (src_lr, src_hr), (dst_lr, dst_hr) = src, dst
+    x, y, w, h = (int(v) for v in patch)
+    sh, sw = src_lr.shape[:2]
+    if x + w > sw or y + h > sh:
+        raise RepbenchError(f"patch x={x},y={y},w={w},h={h} does not fit into {source.name}'s {sw}x{sh} LR image")
+    th, tw = dst_lr.shape[:2]
+    if w > tw or h > th:
+        raise RepbenchError(f"a {w}x{h} patch does not fit into {target.name}'s {tw}x{th} LR image; use a smaller --patch")
+    dx, dy, s = (tw - w) // 2, (th - h) // 2, scale
+    merged_lr = dst_lr.copy()
+    merged_lr[dy : dy + h, dx : dx + w] = src_lr[y : y + h, x : x + w]
+    merged_hr = dst_hr.copy()
+    merged_hr[dy * s : (dy + h) * s, dx * s : (dx + w) * s] = src_hr[y * s : (y + h) * s, x * s : (x + w) * s]
+    return Paste(x, y, w, h, dx, dy, s, merged_lr, merged_hr)
+
+
+def _regions(paste: Paste, shape: tuple[int, int], margin: int) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the pasted region less a margin, and of everything outside it plus the margin (less
+    the scoring border): the network mixes inside and outside near the boundary."""
+    s, (H, W) = paste.scale, shape
+    x0, y0, x1, y1 = paste.hr_box()
+    yy, xx = np.mgrid[0:H, 0:W]
+    inside = (yy >= y0 + margin) & (yy < y1 - margin) & (xx >= x0 + margin) & (xx < x1 - margin)
+    near = (yy >= y0 - margin) & (yy < y1 + margin) & (xx >= x0 - margin) & (xx < x1 + margin)
+    shaved = (yy >= s) & (yy < H - s) & (xx >= s) & (xx < W - s)  # the scoring border, as in PSNR
+    return inside, ~near & shaved
+
+
 def paste_experiment(
     model: Any,
     source: Any,
@@ -101,49 +161,23 @@ def paste_experiment(
     """
     src_lr, dst_lr = _match_channels(np.asarray(source.lr), np.asarray(target.lr))
     src_hr, dst_hr = _match_channels(np.asarray(source.hr), np.asarray(target.hr))
-    if patch is None:
-        patch, patch_source = flattest_patch(src_lr), "flattest window (lowest Y variance) of the source"
-    else:
-        patch_source = "given"
-    x, y, w, h = (int(v) for v in patch)
-    sh, sw = src_lr.shape[:2]
-    if x + w > sw or y + h > sh:
-        raise RepbenchError(f"patch x={x},y={y},w={w},h={h} does not fit into {source.name}'s {sw}x{sh} LR image")
-    th, tw = dst_lr.shape[:2]
-    if w > tw or h > th:
-        raise RepbenchError(f"a {w}x{h} patch does not fit into {target.name}'s {tw}x{th} LR image; use a smaller --patch")
-    dx, dy = (tw - w) // 2, (th - h) // 2
-    s = scale
-
-    merged_lr = dst_lr.copy()
-    merged_lr[dy : dy + h, dx : dx + w] = src_lr[y : y + h, x : x + w]
-    merged_hr = dst_hr.copy()
-    merged_hr[dy * s : (dy + h) * s, dx * s : (dx + w) * s] = src_hr[y * s : (y + h) * s, x * s : (x + w) * s]
+    patch_source = "given" if patch is not None else "flattest window (lowest Y variance) of the source"
+    paste = _paste(source, target, (src_lr, src_hr), (dst_lr, dst_hr), patch or flattest_patch(src_lr), scale)
+    s, w, h = paste.scale, paste.w, paste.h
 
     src = sr_outputs(model, src_lr, src_hr.shape[:2])
     dst = sr_outputs(model, dst_lr, dst_hr.shape[:2])
-    pop_m, pop_m_y = sr_images(predict(model, merged_lr), merged_lr, merged_hr.shape[:2])
+    pop_m, pop_m_y = sr_images(predict(model, paste.merged_lr), paste.merged_lr, paste.merged_hr.shape[:2])
     ref_m_y = dst["own_y"].copy()
-    box_src = (slice(y * s, (y + h) * s), slice(x * s, (x + w) * s))
-    box_dst = (slice(dy * s, (dy + h) * s), slice(dx * s, (dx + w) * s))
-    ref_m_y[box_dst] = src["own_y"][box_src]
-
+    ref_m_y[paste.box_dst()] = src["own_y"][paste.box_src()]
     art_src = np.abs(src["pop_y"] - src["own_y"])
-    art_dst = np.abs(dst["pop_y"] - dst["own_y"])
     art_m = np.abs(pop_m_y - ref_m_y)
-    err_m = np.abs(pop_m_y - _luma(merged_hr))
+    err_m = np.abs(pop_m_y - _luma(paste.merged_hr))
 
     margin = max(1, min(w, h) // 8) * s
-    H, W = art_m.shape
-    yy, xx = np.mgrid[0:H, 0:W]
-    y0, y1, x0, x1 = dy * s, (dy + h) * s, dx * s, (dx + w) * s
-    inside = (yy >= y0 + margin) & (yy < y1 - margin) & (xx >= x0 + margin) & (xx < x1 - margin)
-    near = (yy >= y0 - margin) & (yy < y1 + margin) & (xx >= x0 - margin) & (xx < x1 + margin)
-    shaved = (yy >= s) & (yy < H - s) & (xx >= s) & (xx < W - s)  # the scoring border, as in PSNR
-    outside = ~near & shaved
-    src_inside = art_src[box_src][margin : h * s - margin, margin : w * s - margin]
-    m_inside = art_m[box_dst][margin : h * s - margin, margin : w * s - margin]
-
+    inside, outside = _regions(paste, art_m.shape, margin)
+    core = (slice(margin, h * s - margin), slice(margin, w * s - margin))
+    src_inside, m_inside = art_src[paste.box_src()][core], art_m[paste.box_dst()][core]
     corr = None
     if src_inside.size > 1 and src_inside.std() > 0 and m_inside.std() > 0:
         corr = float(np.corrcoef(src_inside.ravel(), m_inside.ravel())[0, 1])
@@ -152,39 +186,46 @@ def paste_experiment(
         "source": source.name,
         "target": target.name,
         "scale": s,
-        "patch_lr": {"x": x, "y": y, "w": w, "h": h},
+        "patch_lr": {"x": paste.x, "y": paste.y, "w": w, "h": h},
         "patch_source": patch_source,
-        "pasted_at_lr": {"x": dx, "y": dy, "w": w, "h": h},
+        "pasted_at_lr": {"x": paste.dx, "y": paste.dy, "w": w, "h": h},
         "margin_hr_pixels": margin,
         "artifact_inside": inside_mean,
         "artifact_outside": outside_mean,
         "artifact_inside_over_outside": (inside_mean / outside_mean) if inside_mean is not None and outside_mean else None,
         "artifact_source_patch": _mean_or_none(src_inside),
-        "artifact_target_region_before": _mean_or_none(
-            art_dst[box_dst][margin : h * s - margin, margin : w * s - margin]
-        ),
+        "artifact_target_region_before": _mean_or_none(np.abs(dst["pop_y"] - dst["own_y"])[paste.box_dst()][core]),
         "artifact_pattern_correlation": corr,
         "error_vs_hr_inside": _mean_or_none(err_m[inside]),
         "error_vs_hr_outside": _mean_or_none(err_m[outside]),
         "artifact_definition": "mean |Y(population-stats output) - Y(own-stats reference)| on 0..255, see paste_experiment",
     }
     if out_dir is not None:
-        out_dir = Path(out_dir)
-        write_image(out_dir / "fig4_merged_lr.png", merged_lr)
-        write_image(out_dir / "fig4_merged_sr_population.png", pop_m)
-        path = out_dir / "fig4_crop_paste.png"
-        figure_panels(
-            path,
-            [
-                (imresize(merged_lr, output_shape=merged_hr.shape[:2]), f"{target.name} + {source.name} patch (bicubic)"),
-                (pop_m, "population statistics"),
-                (art_src, f"artifact map, {source.name}"),
-                (art_m, f"artifact map, merged: in {inside_mean:.2f} / out {outside_mean:.2f}"
-                 if inside_mean is not None and outside_mean is not None else "artifact map, merged"),
-            ],
-            boxes={0: (x0, y0, x1, y1), 1: (x0, y0, x1, y1), 2: (x * s, y * s, (x + w) * s, (y + h) * s), 3: (x0, y0, x1, y1)},
-            heat_vmax=heat_scale(art_src, art_m),
-        )
-        result["files"] = {"figure": str(path), "merged_lr": str(out_dir / "fig4_merged_lr.png"),
-                           "merged_sr_population": str(out_dir / "fig4_merged_sr_population.png")}
+        result["files"] = _paste_figure(Path(out_dir), paste, pop_m, art_src, art_m, (source.name, target.name),
+                                        (inside_mean, outside_mean))
     return result
+
+
+def _paste_figure(out_dir: Path, paste: Paste, pop_m: np.ndarray, art_src: np.ndarray, art_m: np.ndarray,
+                  names: tuple[str, str], means: tuple[float | None, float | None]) -> dict[str, str]:
+    """fig4_crop_paste.png and the merged LR and SR images; returns their paths."""
+    (source, target), (inside_mean, outside_mean), s = names, means, paste.scale
+    write_image(out_dir / "fig4_merged_lr.png", paste.merged_lr)
+    write_image(out_dir / "fig4_merged_sr_population.png", pop_m)
+    path = out_dir / "fig4_crop_paste.png"
+    box = paste.hr_box()
+    src_box = (paste.x * s, paste.y * s, (paste.x + paste.w) * s, (paste.y + paste.h) * s)
+    figure_panels(
+        path,
+        [
+            (imresize(paste.merged_lr, output_shape=paste.merged_hr.shape[:2]), f"{target} + {source} patch (bicubic)"),
+            (pop_m, "population statistics"),
+            (art_src, f"artifact map, {source}"),
+            (art_m, f"artifact map, merged: in {inside_mean:.2f} / out {outside_mean:.2f}"
+             if inside_mean is not None and outside_mean is not None else "artifact map, merged"),
+        ],
+        boxes={0: box, 1: box, 2: src_box, 3: box},
+        heat_vmax=heat_scale(art_src, art_m),
+    )
+    return {"figure": str(path), "merged_lr": str(out_dir / "fig4_merged_lr.png"),
+            "merged_sr_population": str(out_dir / "fig4_merged_sr_population.png")}

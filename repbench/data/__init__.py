@@ -42,7 +42,7 @@ from repbench.data.download import (
 from repbench.data.sources import (
     Resolved,
     embedded_folder,
-    fingerprint,
+    source_fingerprint,
     hr_images,
     resolve,
 )
@@ -77,7 +77,7 @@ __all__ = [
     "downloads_root",
     "embedded_folder",
     "extract",
-    "fingerprint",
+    "source_fingerprint",
     "get_dataset",
     "hr_images",
     "iter_status",

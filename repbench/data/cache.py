@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from repbench.data.download import archive_path
 from repbench.data.registry import SCALES, Dataset, Pair, cache_root, get_dataset, load_registry, locked, override_env_var
-from repbench.data.sources import Resolved, fingerprint, hr_images, resolve
+from repbench.data.sources import Resolved, hr_images, resolve, source_fingerprint
 from repbench.errors import RepbenchError
 from repbench.images import list_images, read_image, write_image
 from repbench.imresize import imresize, modcrop
@@ -56,7 +56,7 @@ def prepare(
     ds = get_dataset(name)
     scales = sorted({_check_scale(s) for s in scales})
     resolved = resolve(ds, path)
-    fingerprint = fingerprint(ds, resolved)
+    fingerprint = source_fingerprint(ds, resolved)
     dirs = {s: _scale_dir(ds.name, s) for s in scales}
     # One preparer per dataset at a time (parallel pipeline jobs): the second waits, then finds it done.
     with locked(cache_root() / ds.name / ".lock"):
@@ -147,7 +147,7 @@ def _stale(ds: Dataset, scale: int, manifest: dict) -> bool:
         return False  # the source is gone but the cache is whole: keep using it
     if resolved.source.kind == "download" and not archive_path(resolved.source).is_file():
         return False  # never start a download just to refresh a cache that is whole
-    return manifest.get("fingerprint") != fingerprint(ds, resolved)
+    return manifest.get("fingerprint") != source_fingerprint(ds, resolved)
 
 
 def load_pairs(name: str, scale: int, path: str | os.PathLike | None = None) -> list[Pair]:

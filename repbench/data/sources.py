@@ -55,7 +55,7 @@ def embedded_folder() -> Path:
     return Path(skimage.data.__file__).parent
 
 
-def fingerprint(ds: Dataset, resolved: Resolved) -> str:
+def source_fingerprint(ds: Dataset, resolved: Resolved) -> str:
     """Changes whenever the images a prepare would read change."""
     src = resolved.source
     if src.kind == "local":

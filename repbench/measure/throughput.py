@@ -15,7 +15,7 @@ from repbench.peaks import DevicePeak, lookup
 from repbench.errors import RepbenchError
 from repbench.measure.models import ModelPair
 from repbench.measure.roofline import Roofline, conv_traffic, roofline
-from repbench.measure.timing import dtype_name, spread, sync, parse_dtype
+from repbench.measure.timing import dtype_name, parse_dtype, sample_spread, sync
 
 # --------------------------------------------------------------------------- throughput
 
@@ -227,7 +227,7 @@ def _time_interleaved(
                 sync(device)
                 samples[k].append(cfg.batch * iters[k] / (time.perf_counter() - start))
     for k in runs:
-        rec, spread = records[k], spread(samples[k])
+        rec, spread = records[k], sample_spread(samples[k])
         rec.iters_per_repeat = iters[k]
         rec.samples = samples[k]
         rec.images_per_s = spread["median"]

@@ -27,7 +27,7 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def spread(samples: list[float]) -> dict[str, float]:
+def sample_spread(samples: list[float]) -> dict[str, float]:
     q1, _, q3 = statistics.quantiles(samples, n=4, method="inclusive") if len(samples) > 1 else samples * 3
     return {"median": statistics.median(samples), "q1": q1, "q3": q3, "min": min(samples), "max": max(samples)}
 

@@ -12,7 +12,7 @@ from torch import nn
 from repbench.device import device_name, resolve_device
 from repbench.errors import RepbenchError
 from repbench.training.config import PAPER_ITERATIONS
-from repbench.measure.timing import spread, sync
+from repbench.measure.timing import sample_spread, sync
 
 @dataclass
 class TrainSpeedConfig:
@@ -76,7 +76,7 @@ def measure_train_speed(model: nn.Module, colors: int, scale: int, cfg: TrainSpe
             step()
             sync(device)
             samples.append(time.perf_counter() - start)
-        spread = spread(samples)
+        spread = sample_spread(samples)
         return TrainSpeedRecord(
             device=device.type,
             device_name=device_name(device),
