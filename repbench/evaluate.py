@@ -33,11 +33,13 @@ from repbench.device import resolve_device
 from repbench.errors import RepbenchError
 from repbench.imresize import imresize
 from repbench.metrics import (
+    LUMA_WEIGHTS,
     SSIM_WINDOW,
     psnr_plane,
     psnr_rgb,
     psnr_y,
     rgb_to_ycbcr,
+    round_u8,
     ssim_plane,
     ssim_y,
     to_y,
@@ -51,11 +53,6 @@ CONVENTIONS = {
     "ssim": "Wang et al. 2004: Gaussian 11x11, sigma 1.5, K1 0.01, K2 0.03, L 255, valid window positions",
     "lr": "MATLAB imresize(modcrop(HR, s), 1/s, 'bicubic'), symmetric border, uint8 after each pass",
 }
-_LUMA = np.array([65.481, 128.553, 24.966]) / 219.0  # = (0.299, 0.587, 0.114)
-
-
-def _round_u8(x: np.ndarray) -> np.ndarray:
-    return np.floor(np.clip(x, 0.0, 255.0) + 0.5).astype(np.uint8)
 
 
 def _check_size(pair: Pair, scale: int) -> None:
@@ -95,7 +92,7 @@ def _score_model(model: Any, colors: int, pair: Pair, scale: int, device: Any) -
     if colors == 1:
         out = _predict(model, to_y(lr)[None] / 255.0, device)
         _check_output(pair, out, 1, scale)
-        sr_y = _round_u8(out[0]).astype(np.float64)
+        sr_y = round_u8(out[0]).astype(np.float64)
         hr_y = to_y(hr)
         scores = {"name": pair.name, "psnr_y": psnr_plane(sr_y, hr_y, scale), "ssim_y": ssim_plane(sr_y, hr_y, scale)}
         if gray:
@@ -103,16 +100,16 @@ def _score_model(model: Any, colors: int, pair: Pair, scale: int, device: Any) -
         else:
             # Chroma comes from bicubic upscaling of the LR's CbCr (float, no rounding in between).
             cbcr = imresize(rgb_to_ycbcr(lr)[:, :, 1:], output_shape=hr.shape[:2])
-            sr_rgb = _round_u8(ycbcr_to_rgb(np.dstack([sr_y, cbcr])))
+            sr_rgb = round_u8(ycbcr_to_rgb(np.dstack([sr_y, cbcr])))
             scores["psnr_rgb"] = psnr_rgb(sr_rgb, hr, scale)
         return scores
 
     rgb_in = np.repeat(lr, 3, axis=2) if gray else lr
     out = _predict(model, rgb_in.transpose(2, 0, 1) / 255.0, device)
     _check_output(pair, out, 3, scale)
-    sr = _round_u8(out.transpose(1, 2, 0))
+    sr = round_u8(out.transpose(1, 2, 0))
     if gray:
-        sr = _round_u8(sr.astype(np.float64) @ _LUMA)[:, :, None]
+        sr = round_u8(sr.astype(np.float64) @ LUMA_WEIGHTS)[:, :, None]
     return _score_rgb_or_gray(pair.name, sr, hr, scale)
 
 

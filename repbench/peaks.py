@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from repbench.errors import RepbenchError
+from repbench.yamlfile import read_yaml
 
 
 @dataclass(frozen=True)
@@ -61,15 +62,8 @@ def load_yaml(path: str | Path) -> list[DevicePeak]:
           bandwidth_gbs: 864
           match: [l40s]
     """
-    import yaml
-
     path = Path(path)
-    if not path.is_file():
-        raise RepbenchError(f"device table {path} does not exist")
-    try:
-        entries = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise RepbenchError(f"device table {path} is not valid YAML: {err}") from err
+    entries = read_yaml(path, "device table")
     if not isinstance(entries, list):
         raise RepbenchError(f"device table {path} must be a YAML list of devices (see repbench.peaks.load_yaml)")
     return [_entry(e, path, i) for i, e in enumerate(entries)]

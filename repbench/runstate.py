@@ -19,6 +19,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+import torch
+import yaml
+
 from repbench.errors import RepbenchError
 from repbench.runlock import LOCK_NAME
 
@@ -29,8 +32,6 @@ _PROGRESS = ("checkpoints", "final.pt", "deployed.pt", "train.json")
 
 
 def _read_yaml(path: Path) -> dict[str, Any] | None:
-    import yaml
-
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError):
@@ -153,8 +154,6 @@ def check_run_dir(
 
 
 def _tensors(obj: Any, prefix: str) -> Any:
-    import torch
-
     if isinstance(obj, torch.Tensor):
         yield prefix, obj
     elif isinstance(obj, Mapping):
@@ -167,8 +166,6 @@ def _tensors(obj: Any, prefix: str) -> Any:
 
 def nonfinite_tensors(state: Mapping[str, Any], keys: tuple[str, ...] = ("model", "optimizer")) -> list[str]:
     """Names of the floating-point tensors under `keys` of a checkpoint that hold inf or NaN."""
-    import torch
-
     bad = []
     for key in keys:
         for name, t in _tensors(state.get(key, {}), key):

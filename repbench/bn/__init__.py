@@ -43,9 +43,3 @@ from repbench.bn.layers import (
 from repbench.bn.paste import flattest_patch, parse_patch, paste_experiment
 from repbench.bn.scores import artifact_scores
 from repbench.bn.stats import bn_stat_profile, capture_bn_stats, plot_bn_profile
-
-__all__ = [
-    "ARTIFACT_SCORE_DEFINITION", "BN_MODELS_HINT", "artifact_scores", "bn_layers", "bn_stat_profile", "capture_bn_stats",
-    "diagnose_image", "eval_mode", "flattest_patch", "image_statistics", "load_bn_model", "model_colors", "model_input",
-    "parse_patch", "paste_experiment", "plot_bn_profile", "predict", "require_bn", "sr_images",
-]

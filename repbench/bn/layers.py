@@ -11,7 +11,7 @@ from torch import nn
 from repbench.device import model_device
 from repbench.errors import RepbenchError
 from repbench.imresize import imresize
-from repbench.metrics import rgb_to_ycbcr, to_y, ycbcr_to_rgb
+from repbench.metrics import LUMA_WEIGHTS, rgb_to_ycbcr, round_u8, to_y, ycbcr_to_rgb
 
 BN_MODELS_HINT = (
     "the BN diagnostics need a model with BatchNorm layers, e.g. `edsr` trained with options.bn=true, "
@@ -127,13 +127,6 @@ def predict(model: Any, lr: np.ndarray) -> np.ndarray:
     return out[0].detach().to("cpu", torch.float64).numpy() * 255.0
 
 
-def _round_u8(x: np.ndarray) -> np.ndarray:
-    return np.floor(np.clip(x, 0.0, 255.0) + 0.5).astype(np.uint8)
-
-
-_LUMA = np.array([65.481, 128.553, 24.966]) / 219.0  # BT.601 luma weights (0.299, 0.587, 0.114)
-
-
 def sr_images(out: np.ndarray, lr: np.ndarray, hr_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 HxWxC image to look at, float64 Y plane that is scored) from a model output.
 
@@ -143,12 +136,12 @@ def sr_images(out: np.ndarray, lr: np.ndarray, hr_shape: tuple[int, int]) -> tup
     """
     gray = lr.shape[2] == 1
     if out.shape[0] == 1:
-        y = _round_u8(out[0]).astype(np.float64)
+        y = round_u8(out[0]).astype(np.float64)
         if gray:
             return y.astype(np.uint8)[:, :, None], y
         cbcr = imresize(rgb_to_ycbcr(lr)[:, :, 1:], output_shape=hr_shape)
-        return _round_u8(ycbcr_to_rgb(np.dstack([y, cbcr]))), y
-    sr = _round_u8(out.transpose(1, 2, 0))
+        return round_u8(ycbcr_to_rgb(np.dstack([y, cbcr]))), y
+    sr = round_u8(out.transpose(1, 2, 0))
     if gray:
-        sr = _round_u8(sr.astype(np.float64) @ _LUMA)[:, :, None]
+        sr = round_u8(sr.astype(np.float64) @ LUMA_WEIGHTS)[:, :, None]
     return sr, to_y(sr)

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from repbench.device import resolve_device
 from repbench.errors import RepbenchError
 
 
@@ -23,6 +22,7 @@ def bn_diagnose(args: argparse.Namespace) -> int:
     import torch
 
     from repbench.bn import diagnose, parse_patch, require_bn
+    from repbench.device import resolve_device
     from repbench.evaluate import describe_model, write_json
 
     if not args.image and not args.dataset:

@@ -17,10 +17,15 @@ def run_check(runs_dir: str | Path) -> tuple[int, str]:
     return (1 if ctx.check.findings else 0), format_result(ctx.check, runs_dir)
 
 
-def check(args: argparse.Namespace) -> int:
-    status, text = run_check(args.runs_dir)
+def print_check(runs_dir: str | Path) -> int:
+    """Print the list of under-trained runs; returns the exit status."""
+    status, text = run_check(runs_dir)
     print(text, end="")
     return status
+
+
+def check(args: argparse.Namespace) -> int:
+    return print_check(args.runs_dir)
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:

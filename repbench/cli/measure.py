@@ -60,7 +60,7 @@ def _peaks(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return peak, extra
 
 
-def _run(args: argparse.Namespace) -> int:
+def measure_model(args: argparse.Namespace) -> int:
     from repbench import measure
 
     # Throughput flags are checked even without --throughput: a bad value must not pass silently.
@@ -196,4 +196,4 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--train-patch", type=int, default=64, help="LR patch side")
     tr.add_argument("--train-warmup", type=int, default=3)
     tr.add_argument("--train-iters", type=int, default=10)
-    p.set_defaults(func=_run)
+    p.set_defaults(func=measure_model)

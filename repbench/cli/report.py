@@ -15,11 +15,9 @@ def report(args: argparse.Namespace) -> int:
     for path in written:
         print(f"wrote {path}")
     if args.check:
-        from repbench.cli.check import run_check
+        from repbench.cli.check import print_check
 
-        status, text = run_check(args.runs)
-        print(text, end="")
-        return status
+        return print_check(args.runs)
     return 0
 
 

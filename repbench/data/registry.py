@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-import yaml
 
 from repbench.errors import RepbenchError
+from repbench.yamlfile import read_yaml
 
 ROLES = ("train", "test")
 KINDS = ("local", "download", "embedded")
@@ -121,14 +121,10 @@ def _parse_source(ds_name: str, raw: object) -> Source:
 
 def load_registry() -> tuple[dict[str, Dataset], dict[str, list[str]]]:
     """All registered datasets (in file order) and the per-role default lists."""
-
     path = registry_path()
     if not path.is_file():
         raise RepbenchError(f"dataset registry {path} not found; run from the repbench checkout or set REPBENCH_DATASETS_YAML")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise RepbenchError(f"dataset registry {path} is not valid YAML: {err}") from err
+    raw = read_yaml(path, "dataset registry") or {}
     entries = raw.get("datasets")
     if not isinstance(entries, dict) or not entries:
         raise RepbenchError(f"dataset registry {path} has no 'datasets:' mapping")

@@ -52,12 +52,3 @@ from repbench.measure.throughput import (
 )
 from repbench.measure.timing import environment, parse_dtype
 from repbench.measure.train_speed import TrainSpeedConfig, TrainSpeedRecord, measure_train_speed
-
-__all__ = [
-    "CONVENTIONS", "EDSR_NOTE", "MODES", "OUTPUT_HEIGHT", "OUTPUT_WIDTH", "ROOFLINE_NOTE", "ConvTraffic", "Counts",
-    "Measurement", "ModelPair", "Roofline", "ThroughputConfig", "ThroughputRecord", "TrainSpeedConfig",
-    "TrainSpeedRecord", "build_pair", "closed_form_macs", "conv_layers", "conv_traffic", "environment",
-    "flop_counter_macs", "fvcore_macs", "load_pair", "lr_size", "measure_counts", "measure_throughput",
-    "measure_train_speed", "multi_branch", "paper_params", "parse_dtype", "render_paper", "resolve_device", "roofline",
-    "throughput_pair",
-]

@@ -55,28 +55,25 @@ from repbench.report.leaderboard import (
 )
 from repbench.report.markdown import fmt_delta, fmt_duration, fmt_float, fmt_g, fmt_int, fmt_k
 from repbench.report.references import REFERENCES_DIR, Reference, load_reference
+from repbench.report.measure_fields import measure_fields
+from repbench.report.membership import TABLES, bn_strategy, large_methods, tables_of
 from repbench.report.runs import (
     EVAL_COLUMNS,
-    large_methods,
     METRICS,
-    PAPER_ITERATIONS,
     RUN_COLUMNS,
-    TABLES,
     Run,
     RunSet,
     artifact_datasets,
-    bn_strategy,
     frame_datasets,
     load_bn_diagnostics,
     load_run,
     load_runs,
-    measure_fields,
     members,
     primary_dataset,
-    tables_of,
     tidy_frame,
     wide_frame,
 )
+from repbench.training.config import PAPER_ITERATIONS
 from repbench.report.tables import ABLATIONS, AblationSpec, render_ablation, render_table2, render_table3
 from repbench.report.values import (
     DATASET_LABELS,

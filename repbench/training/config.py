@@ -23,6 +23,7 @@ import yaml
 
 from methods import registry
 from repbench.errors import RepbenchError
+from repbench.yamlfile import read_yaml
 
 PAPER_ITERATIONS = 1_000_000  # every model of the papers trains for 1000K iterations
 
@@ -167,13 +168,7 @@ def parse_set(items: list[str]) -> dict[str, Any]:
 
 def load_yaml_config(path: str | os.PathLike) -> dict[str, Any]:
     """A YAML mapping of config fields (`repbench train --config FILE`)."""
-    path = Path(path)
-    if not path.is_file():
-        raise RepbenchError(f"config file {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise RepbenchError(f"config file {path} is not valid YAML: {err}") from err
+    data = read_yaml(path, "config file") or {}
     if not isinstance(data, dict):
         raise RepbenchError(f"config file {path} must be a YAML mapping of config fields (e.g. `iterations: 2000`)")
     return data
