@@ -17,10 +17,10 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from repbench.cli_measure import parse_wxh
+from methods.registry import TABLE2_SIZES
+from repbench.cli.measure import parse_wxh
 from repbench.errors import RepbenchError
 
-TABLE2_SIZES = ("M4C8", "M4C16", "M10C16", "M10C32", "M16C64")
 
 
 def main(argv: list[str] | None = None) -> int:

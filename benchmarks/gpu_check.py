@@ -157,7 +157,8 @@ def part_train(plan: Plan, device: Any, runs_root: Path, checks: Checks, dry: bo
     import methods
     from repbench import data
     from repbench.evaluate import evaluate
-    from repbench.train import resolve_config, train, validate_model
+    from repbench.training.config import resolve_config
+    from repbench.training.loop import train, validate_model
 
     val_pairs = data.load_pairs("skimage-test", 4)[: plan.check_images]
     records = []

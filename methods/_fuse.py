@@ -1,4 +1,4 @@
-"""The merge math shared by every re-parameterizable block (SPEC section 2).
+"""The merge math shared by every re-parameterizable block (docs/conventions.md section 2).
 
 Kernels are (out, in, k, k) tensors, biases (out,). Every function is
 differentiable, so the same code serves the one-off merge and the "collapsed"

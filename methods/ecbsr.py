@@ -12,9 +12,6 @@ from torch import nn
 from methods.blocks import ConvBranch, EdgeBranch, ExpandSqueeze, RepBlock
 from methods.plain import PlainSR
 
-SIZE_FORMAT = "M{m}C{c}"
-MERGEABLE = True
-
 
 def ecb(in_ch: int, out_ch: int, depth_multiplier: int = 2, collapsed: bool = False) -> RepBlock:
     branches = [
@@ -27,7 +24,7 @@ def ecb(in_ch: int, out_ch: int, depth_multiplier: int = 2, collapsed: bool = Fa
     return RepBlock(in_ch, out_ch, branches, collapsed=collapsed)
 
 
-def build(m: int, c: int, scale: int, colors: int, depth_multiplier: int = 2, collapsed: bool = False) -> nn.Module:
+def build(m: int, c: int, scale: int, colors: int, *, depth_multiplier: int, collapsed: bool) -> nn.Module:
     """depth_multiplier: width of the 1x1 -> 3x3 branch (x out channels).
     collapsed: train with the kernel merged at every step (same function, faster)."""
     return PlainSR(m, c, scale, colors, block=partial(ecb, depth_multiplier=depth_multiplier, collapsed=collapsed))

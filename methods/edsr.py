@@ -12,8 +12,6 @@ import math
 import torch
 from torch import nn
 
-SIZE_FORMAT = "R{r}C{c}"
-MERGEABLE = False
 _RGB_MEAN = (0.4488, 0.4371, 0.4040)  # DIV2K mean, as in EDSR
 _Y_MEAN = (0.4420,)
 
@@ -58,6 +56,6 @@ class EDSR(nn.Module):
         return self.tail(h + self.body(h)) + self.mean
 
 
-def build(r: int, c: int, scale: int, colors: int, bn: bool = False, res_scale: float = 1.0) -> nn.Module:
+def build(r: int, c: int, scale: int, colors: int, *, bn: bool, res_scale: float) -> nn.Module:
     """bn: BN in the residual blocks (Table 1). res_scale: residual scaling (EDSR uses 0.1 for large models)."""
     return EDSR(r, c, scale, colors, bn=bn, res_scale=res_scale)

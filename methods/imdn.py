@@ -1,4 +1,4 @@
-"""IMDN as the NTIRE 2022 Efficient SR challenge baseline (SPEC section 3; Wang et al. NTIRE 2022).
+"""IMDN as the NTIRE 2022 Efficient SR challenge baseline (docs/conventions.md section 3; Wang et al. NTIRE 2022).
 
 The simplified IMDN of the AIM 2019 constrained-SR winner, without contrast-aware attention:
 
@@ -30,8 +30,6 @@ from typing import Callable
 import torch
 from torch import nn
 
-SIZE_FORMAT = "B{b}"
-MERGEABLE = True  # already its own inference network: merge() returns a plain copy
 DEFAULT_COLORS = 3  # the challenge works on RGB; methods.build's own default is 1
 NEGATIVE_SLOPE = 0.05
 DISTILL_RATE = 0.25
@@ -124,6 +122,6 @@ class IMDN(nn.Module):
         return self.shuffle(self.upsample(y))
 
 
-def build(b: int, scale: int, colors: int, channels: int = 64) -> nn.Module:
+def build(b: int, scale: int, colors: int, *, channels: int) -> nn.Module:
     """channels: feature width (64 in the challenge baseline; a multiple of 4)."""
     return IMDN(b, scale, colors, channels)

@@ -14,10 +14,7 @@ from functools import partial
 from torch import nn
 
 from methods.blocks import ConvBranch, RepBlock
-from methods.imdn import DEFAULT_COLORS, IMDN  # noqa: F401  (DEFAULT_COLORS re-exported)
-
-SIZE_FORMAT = "B{b}"
-MERGEABLE = True
+from methods.imdn import IMDN
 
 
 def collapsible_linear_block(in_ch: int, out_ch: int, collapsed: bool = False) -> RepBlock:
@@ -25,7 +22,7 @@ def collapsible_linear_block(in_ch: int, out_ch: int, collapsed: bool = False) -
     return RepBlock(in_ch, out_ch, branches, k=3, identity=None, collapsed=collapsed)
 
 
-def build(b: int, scale: int, colors: int, channels: int = 64, collapsed: bool = False) -> nn.Module:
+def build(b: int, scale: int, colors: int, *, channels: int, collapsed: bool) -> nn.Module:
     """channels: feature width (64 in the paper; a multiple of 4).
     collapsed: train with each block's kernel merged at every step (same function, one conv)."""
     return IMDN(b, scale, colors, channels, conv=partial(collapsible_linear_block, collapsed=collapsed))

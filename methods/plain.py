@@ -1,4 +1,4 @@
-"""PlainSR, the Mx-Cy VGG-style network every mergeable method deploys to (SPEC section 1).
+"""PlainSR, the Mx-Cy VGG-style network every mergeable method deploys to (docs/conventions.md section 1).
 
     head : conv3x3(c -> C) + PReLU(C)
     body : M x [conv3x3(C -> C) + PReLU(C)]
@@ -21,9 +21,6 @@ from torch import nn
 
 from methods.blocks import RepBlock, init_layer_
 
-SIZE_FORMAT = "M{m}C{c}"
-TABLE2_SIZES = ("M4C8", "M4C16", "M10C16", "M10C32", "M16C64")
-MERGEABLE = True
 
 BlockFactory = Callable[[int, int], nn.Module]
 PRELU_INIT = 0.25

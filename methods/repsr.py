@@ -17,8 +17,6 @@ from torch import nn
 from methods.blocks import ConvBranch, ExpandSqueeze, RepBlock
 from methods.plain import PlainSR
 
-SIZE_FORMAT = "M{m}C{c}"
-MERGEABLE = True
 VARIANTS = ("repsr", "no_residual", "residual_bn", "c3bn_c1bn", "c3bnc1bn", "c1bnc3")
 
 
@@ -33,7 +31,7 @@ def repsr_block(in_ch: int, out_ch: int, expand: int = 2, branches: int = 2, var
     return RepBlock(in_ch, out_ch, paths, identity=identity)
 
 
-def build(m: int, c: int, scale: int, colors: int, expand: int = 2, branches: int = 2, variant: str = "repsr") -> nn.Module:
+def build(m: int, c: int, scale: int, colors: int, *, expand: int, branches: int, variant: str) -> nn.Module:
     """expand: width multiplier of the expand-and-squeeze paths (Table 6).
     branches: number of expand-and-squeeze paths (Table 7). variant: Table 5 ablation."""
     if variant not in VARIANTS:

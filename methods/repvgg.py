@@ -6,9 +6,6 @@ from torch import nn
 from methods.blocks import ConvBranch, RepBlock
 from methods.plain import PlainSR
 
-SIZE_FORMAT = "M{m}C{c}"
-MERGEABLE = True
-
 
 def repvgg_block(in_ch: int, out_ch: int) -> RepBlock:
     branches = [ConvBranch(in_ch, out_ch, 3, bn=True), ConvBranch(in_ch, out_ch, 1, bn=True)]

@@ -17,10 +17,6 @@ from torch import nn
 from methods.blocks import ExpandSqueeze, RepBlock, init_layer_
 from methods.plain import PRELU_INIT, prelu_gain
 
-SIZE_FORMAT = "M{m}C{c}"
-TABLE2_SIZES = ("M5C16", "M11C16", "M11C32")
-MERGEABLE = True
-
 
 def linear_block(in_ch: int, out_ch: int, k: int, width: int, collapsed: bool) -> RepBlock:
     branch = ExpandSqueeze(in_ch, out_ch, k, mid=width, order="kxk_1x1", bias=False)
@@ -51,7 +47,7 @@ class SESR(nn.Module):
         return self.shuffle(y)
 
 
-def build(m: int, c: int, scale: int, colors: int, width: int | None = None, collapsed: bool = False) -> nn.Module:
+def build(m: int, c: int, scale: int, colors: int, *, width: int | None, collapsed: bool) -> nn.Module:
     """width: expansion width F of the linear blocks (default 256 for m <= 5, else 64).
     collapsed: train with each block's kernel merged at every step."""
     return SESR(m, c, scale, colors, width or (256 if m <= 5 else 64), collapsed)

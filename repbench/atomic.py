@@ -6,11 +6,14 @@ old file or the new one, never half of one.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Iterator
+
+import numpy as np
 
 
 def default_mode() -> int:
@@ -50,5 +53,23 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return Path(path)
 
 
-def write_json(path: str | os.PathLike, obj: Any, allow_nan: bool = True) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, allow_nan=allow_nan) + "\n")
+def json_safe(value: Any) -> Any:
+    """Plain JSON values: numpy scalars to Python, non-finite floats to None.
+
+    PSNR of identical images is infinite, and strict JSON has no infinity: it is written as null."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def write_json(path: str | os.PathLike, obj: Any, strict: bool = False) -> Path:
+    """Indented JSON, atomically. strict: numpy scalars made plain and non-finite numbers written as null."""
+    if strict:
+        return write_text(path, json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n")
+    return write_text(path, json.dumps(obj, indent=2) + "\n")

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import functools
 import platform
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import torch
 
 from repbench.errors import RepbenchError
-
-if TYPE_CHECKING:  # torch is imported on first use: `repbench --help` and the CLI parsers stay fast
-    import torch
 
 DEFAULT = "auto"
 
@@ -28,8 +27,6 @@ def resolve_device(spec: str | torch.device | None = DEFAULT, flag: str = "--dev
 
     `flag` is the option the user set the spec with; error messages name it.
     """
-    import torch
-
     if isinstance(spec, torch.device):
         spec_text = str(spec)
     else:
@@ -60,8 +57,6 @@ def resolve_device(spec: str | torch.device | None = DEFAULT, flag: str = "--dev
 
 def device_name(device: torch.device) -> str:
     """A human-readable name stored next to every number: the GPU's name, or the CPU model and threads."""
-    import torch
-
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     return f"CPU {cpu_model()} ({torch.get_num_threads()} threads)"
@@ -81,8 +76,6 @@ def cpu_model() -> str:
 
 def model_device(model: Any) -> torch.device:
     """The device of a model's first parameter (or buffer); CPU for a model with neither."""
-    import torch
-
     for tensor in model.parameters():
         return tensor.device
     for tensor in model.buffers():

@@ -1,4 +1,4 @@
-"""`repbench eval` and `evaluate()`: PSNR/SSIM of a model (or bicubic) on HR/LR pairs.
+"""`evaluate()`: PSNR/SSIM of a model (or bicubic) on HR/LR pairs.
 
 How a prediction is turned into the numbers (see repbench.metrics for the metrics):
 
@@ -16,26 +16,30 @@ How a prediction is turned into the numbers (see repbench.metrics for the metric
 """
 from __future__ import annotations
 
-import argparse
-import math
 import os
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
 
+import methods
 from repbench import atomic
 from repbench.data import Pair
 from repbench.device import resolve_device
 from repbench.errors import RepbenchError
 from repbench.imresize import imresize
 from repbench.metrics import (
+    LUMA_WEIGHTS,
     SSIM_WINDOW,
     psnr_plane,
     psnr_rgb,
     psnr_y,
     rgb_to_ycbcr,
+    round_u8,
     ssim_plane,
     ssim_y,
     to_y,
@@ -49,11 +53,6 @@ CONVENTIONS = {
     "ssim": "Wang et al. 2004: Gaussian 11x11, sigma 1.5, K1 0.01, K2 0.03, L 255, valid window positions",
     "lr": "MATLAB imresize(modcrop(HR, s), 1/s, 'bicubic'), symmetric border, uint8 after each pass",
 }
-_LUMA = np.array([65.481, 128.553, 24.966]) / 219.0  # = (0.299, 0.587, 0.114)
-
-
-def _round_u8(x: np.ndarray) -> np.ndarray:
-    return np.floor(np.clip(x, 0.0, 255.0) + 0.5).astype(np.uint8)
 
 
 def _check_size(pair: Pair, scale: int) -> None:
@@ -81,8 +80,6 @@ def _score_rgb_or_gray(name: str, sr: np.ndarray, hr: np.ndarray, scale: int) ->
 
 def _predict(model: Any, x: np.ndarray, device: Any) -> np.ndarray:
     """Run the model on one CxHxW float image in [0, 1]; returns CxH'xW' float64 on 0..255."""
-    import torch
-
     with torch.inference_mode():
         inp = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None].to(device)
         out = model(inp)
@@ -95,7 +92,7 @@ def _score_model(model: Any, colors: int, pair: Pair, scale: int, device: Any) -
     if colors == 1:
         out = _predict(model, to_y(lr)[None] / 255.0, device)
         _check_output(pair, out, 1, scale)
-        sr_y = _round_u8(out[0]).astype(np.float64)
+        sr_y = round_u8(out[0]).astype(np.float64)
         hr_y = to_y(hr)
         scores = {"name": pair.name, "psnr_y": psnr_plane(sr_y, hr_y, scale), "ssim_y": ssim_plane(sr_y, hr_y, scale)}
         if gray:
@@ -103,16 +100,16 @@ def _score_model(model: Any, colors: int, pair: Pair, scale: int, device: Any) -
         else:
             # Chroma comes from bicubic upscaling of the LR's CbCr (float, no rounding in between).
             cbcr = imresize(rgb_to_ycbcr(lr)[:, :, 1:], output_shape=hr.shape[:2])
-            sr_rgb = _round_u8(ycbcr_to_rgb(np.dstack([sr_y, cbcr])))
+            sr_rgb = round_u8(ycbcr_to_rgb(np.dstack([sr_y, cbcr])))
             scores["psnr_rgb"] = psnr_rgb(sr_rgb, hr, scale)
         return scores
 
     rgb_in = np.repeat(lr, 3, axis=2) if gray else lr
     out = _predict(model, rgb_in.transpose(2, 0, 1) / 255.0, device)
     _check_output(pair, out, 3, scale)
-    sr = _round_u8(out.transpose(1, 2, 0))
+    sr = round_u8(out.transpose(1, 2, 0))
     if gray:
-        sr = _round_u8(sr.astype(np.float64) @ _LUMA)[:, :, None]
+        sr = round_u8(sr.astype(np.float64) @ LUMA_WEIGHTS)[:, :, None]
     return _score_rgb_or_gray(pair.name, sr, hr, scale)
 
 
@@ -145,13 +142,13 @@ def _upsample(kind: str, pair: Pair) -> np.ndarray:
     return imresize(pair.lr, output_shape=pair.hr.shape[:2])
 
 
-def _load_model(spec: str) -> Any:
+def load_model(spec: str) -> nn.Module | str:
+    """'bicubic' or 'nearest' as they are, else the model file at `spec`."""
     if spec in REFERENCE_MODELS:
         return spec
     path = Path(spec)
     if not path.is_file():
         raise RepbenchError(f"model {spec!r} is neither 'bicubic', 'nearest' nor an existing model file")
-    import methods
 
     try:
         return methods.load(path)
@@ -173,12 +170,10 @@ def evaluate(
 
     Returns raw numbers: means `psnr_y`, `ssim_y`, `psnr_rgb`, and `per_image`.
     """
-    from tqdm import tqdm
-
     if not pairs:
         raise RepbenchError("no images to evaluate")
     if isinstance(model, str):
-        model = _load_model(model)
+        model = load_model(model)
     run_device: Any = None
     was_training = False
     if not isinstance(model, str):
@@ -226,60 +221,6 @@ def evaluate(
     }
 
 
-def _json_safe(value: Any) -> Any:
-    # PSNR of identical images is infinite; JSON has no infinity, so it is written as null.
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        return _json_safe(value.item())
-    return value
-
-
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Atomic JSON write; non-finite numbers become null (strict JSON)."""
-    return atomic.write_json(path, _json_safe(obj), allow_nan=False)
-
-
-def _run(args: argparse.Namespace) -> int:
-    from repbench import data
-
-    model = _load_model(args.model)
-    scale = args.scale
-    if scale is None:
-        if isinstance(model, str):
-            raise RepbenchError(f"--scale is required with --model {model}")
-        scale = int(model.build_args["scale"])
-    if args.dataset_dir:
-        pairs = data.pairs_from_folder(args.dataset_dir, scale)
-        dataset = str(args.dataset_dir)
-    else:
-        pairs = data.load_pairs(args.dataset, scale)
-        dataset = data.get_dataset(args.dataset).name
-    result = evaluate(model, pairs, scale, device=args.device, dataset=dataset, progress=not args.quiet)
-    result["model"]["source"] = args.model
-    if args.out:
-        write_json(args.out, result)
-    print(
-        f"{result['model']['name']} on {dataset} x{scale}: PSNR-Y {result['psnr_y']:.4f} dB, "
-        f"SSIM-Y {result['ssim_y']:.4f}, PSNR-RGB {result['psnr_rgb']:.4f} dB ({result['n_images']} images)"
-        + (f" -> {args.out}" if args.out else "")
-    )
-    return 0
-
-
-def add_cli(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="PSNR/SSIM of a model or bicubic on a dataset (JSON output)")
-    p.add_argument("--model", required=True,
-                   help="'bicubic', 'nearest' (the floors) or a model file written by repbench (merged or not)")
-    where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--dataset", help="a registered dataset name (see `repbench data list`)")
-    where.add_argument("--dataset-dir", help="a folder of HR images (LR is made with MATLAB bicubic)")
-    p.add_argument("--scale", type=int, choices=(2, 3, 4), help="upscaling factor (default: the model's)")
-    p.add_argument("--out", help="write the raw per-image and mean numbers to this JSON file")
-    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU; the default), cpu or cuda[:N]")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_run)
+    return atomic.write_json(path, obj, strict=True)

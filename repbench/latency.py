@@ -8,12 +8,17 @@ by perf_counter, and the record says which timer was used.
 """
 from __future__ import annotations
 
+import copy
 import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
+import torch
+
+from repbench.device import device_name, resolve_device
+from repbench.metrics import to_y
 
 LABEL = "NTIRE ESR protocol: fp32, batch 1, one image at a time at its own size, mean over images"
 
@@ -39,8 +44,6 @@ class LatencyRecord:
 
 def lr_inputs(pairs: Sequence[Any], colors: int) -> list[tuple[str, np.ndarray]]:
     """(name, CxHxW float32 in [0, 1]) LR inputs of a dataset's pairs: Y for colors=1, RGB for 3."""
-    from repbench.metrics import to_y
-
     out = []
     for pair in pairs:
         lr = pair.lr
@@ -55,12 +58,6 @@ def lr_inputs(pairs: Sequence[Any], colors: int) -> list[tuple[str, np.ndarray]]
 def ntire_latency(model: Any, inputs: Sequence[tuple[str, np.ndarray]], device: Any, net: str = "merged",
                   warmup: int = 5) -> LatencyRecord:
     """Mean per-image latency of `model` (a copy, fp32, eval) over `inputs`, one at a time."""
-    import copy
-
-    import torch
-
-    from repbench.device import device_name, resolve_device
-
     if not inputs:
         raise ValueError("no images to time")
     device = resolve_device(device)

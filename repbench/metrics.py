@@ -31,6 +31,9 @@ _YCBCR = np.array(
 _YCBCR_OFFSET = np.array([16.0, 128.0, 128.0])
 _YCBCR_INV = np.linalg.inv(_YCBCR)
 
+# Full-range BT.601 luma weights (0.299, 0.587, 0.114): a gray image's intensity from an RGB output.
+LUMA_WEIGHTS = np.array([65.481, 128.553, 24.966]) / 219.0
+
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5
 SSIM_K1 = 0.01
@@ -61,6 +64,11 @@ def ycbcr_to_rgb(img: np.ndarray) -> np.ndarray:
     if ycc.shape[2] != 3:
         raise RepbenchError(f"ycbcr_to_rgb needs 3 channels, got {ycc.shape[2]}")
     return (ycc - _YCBCR_OFFSET) @ _YCBCR_INV.T
+
+
+def round_u8(x: np.ndarray) -> np.ndarray:
+    """Clip to 0..255 and round half up to uint8: what a saved PNG of an SR output holds."""
+    return np.floor(np.clip(x, 0.0, 255.0) + 0.5).astype(np.uint8)
 
 
 def to_y(img: np.ndarray) -> np.ndarray:

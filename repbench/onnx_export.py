@@ -6,11 +6,14 @@ largest absolute difference to PyTorch, the number the export is judged by.
 """
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 import warnings
 from pathlib import Path
 from typing import Iterable
+
+import torch
 
 from repbench.errors import RepbenchError
 
@@ -19,10 +22,6 @@ OPSET = 17
 
 def export_onnx(model, path: str | os.PathLike, opset: int = OPSET) -> Path:
     """Write `model` (a copy, on CPU, in eval mode) to `path` atomically."""
-    import copy
-
-    import torch
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     colors = model.build_args["colors"]
@@ -56,12 +55,8 @@ def export_onnx(model, path: str | os.PathLike, opset: int = OPSET) -> Path:
 
 def check_onnx(model, path: str | os.PathLike, shapes: Iterable[tuple[int, int, int]] = ((1, 48, 40), (2, 23, 37))) -> float:
     """Max |onnxruntime - PyTorch| over random inputs of the given (batch, H, W) shapes."""
-    import copy
-
     import numpy as np
     import onnxruntime as ort
-    import torch
-
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     colors = model.build_args["colors"]
     model = copy.deepcopy(model).cpu().eval()

@@ -18,7 +18,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import torch
+
+from repbench.device import resolve_device
 from repbench.errors import RepbenchError
+from repbench.measure import throughput, timing
+from repbench.onnx_export import export_onnx
 
 # Short names used in the records' mode ("onnxruntime-cpu") and on the command line.
 PROVIDERS = {
@@ -59,18 +64,12 @@ def onnx_throughput(
     iters, threads); its `modes` and `channels_last` do not apply (ONNX graphs are NCHW).
     A provider that fails to build or run is recorded with its error, not raised.
     """
-    import torch
-
-    from repbench import measure
-    from repbench.device import resolve_device
-    from repbench.onnx_export import export_onnx
-
     try:
         import onnxruntime  # noqa: F401
     except ImportError:
         raise RepbenchError("onnxruntime is not installed; install it (pip install onnxruntime) to time ONNX Runtime") from None
     device = resolve_device(cfg.device)
-    dtype = measure.parse_dtype(cfg.dtype) if cfg.dtype else (torch.float16 if device.type == "cuda" else torch.float32)
+    dtype = timing.parse_dtype(cfg.dtype) if cfg.dtype else (torch.float16 if device.type == "cuda" else torch.float32)
     have = available_providers()
     chosen = list(providers) if providers else default_providers(device.type)
     for p in chosen:
@@ -99,7 +98,7 @@ def onnx_throughput(
         for p in chosen:
             run_dtype = torch.float16 if (p == "tensorrt" and dtype == torch.float16) else torch.float32
             run_device = torch.device("cpu") if p == "cpu" else device
-            rec = measure._record(net, f"onnxruntime-{p}", run_device, run_dtype, False, scale, cfg, "")
+            rec = throughput.make_record(net, f"onnxruntime-{p}", run_device, run_dtype, False, scale, cfg, "")
             rec.label = f"ONNX Runtime {PROVIDERS[p]}, " + rec.label
             rec.cudnn_benchmark = None
             try:
@@ -120,7 +119,6 @@ def _session_runner(
 ) -> tuple[Callable[[], Any], int]:
     """A no-argument callable running one batch, with input and output bound on the provider's device."""
     import onnxruntime as ort
-    import torch
 
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -156,20 +154,16 @@ def _time(run: Callable[[], Any], cfg: Any, rec: Any) -> None:
     onnxruntime's run returns once the outputs are ready (it synchronises its own stream), so
     wall-clock time around the loop is the device time plus launch overhead, as in eager PyTorch.
     """
-    import torch
-
-    from repbench import measure
-
     for _ in range(max(cfg.warmup, 1)):  # the first runs build the provider's engine / kernels
         run()
-    iters = cfg.iters or measure._calibrate(run, torch.device("cpu"), cfg.min_repeat_s)
+    iters = cfg.iters or throughput.calibrate(run, torch.device("cpu"), cfg.min_repeat_s)
     samples = []
     for _ in range(cfg.repeats):
         start = time.perf_counter()
         for _ in range(iters):
             run()
         samples.append(cfg.batch * iters / (time.perf_counter() - start))
-    spread = measure._spread(samples)
+    spread = timing.sample_spread(samples)
     rec.iters_per_repeat = iters
     rec.samples = samples
     rec.images_per_s = spread["median"]

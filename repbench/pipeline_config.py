@@ -1,22 +1,31 @@
 """Presets of the pipeline: loading, checking, and expanding them into runs.
 
-A preset (workflow/presets/NAME.yaml) names its data, a base training recipe,
-per-size recipe overrides, what to measure, and experiments (one per paper
-table), each a list of methods x sizes with options. `plan()` turns that into
-run ids; the Snakefile only wires those runs to `repbench` commands.
+A preset (workflow/presets/NAME.yaml) names its data, base training options (`train`, whose
+`profile` picks a recipe profile), per-size overrides (`size_train`), what to measure, and
+experiments (one per paper table), each a list of methods x sizes with options. `plan()` turns
+that into runs, each with its resolved and validated training config; `train_cli_args` hands
+that config to `repbench train --config-json` as one object, so it is layered once, here.
 """
 from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-# The RepSR paper's Tables 1-7 and the NTIRE 2022 companion paper's Tables 2, 3 and 5.
-TABLES = ("table1", "table2", "table3", "table4", "table5", "table6", "table7", "ntire_table2", "ntire_table3", "ntire_table5")
+import methods
+from methods import registry
+from repbench.errors import RepbenchError
+from repbench.targets import TABLES
+from repbench.training.config import TrainConfig, config_dict, config_json, resolve_config
+
+__all__ = ["TABLES", "Plan", "RunSpec", "available_presets", "load_preset", "measure_cli_args", "plan", "preset_schema",
+           "train_cli_args", "validate_preset"]
 
 
 @dataclass(frozen=True)
@@ -27,9 +36,9 @@ class RunSpec:
     scale: int
     colors: int
     options: dict[str, Any]
-    recipe: dict[str, Any]
+    config: dict[str, Any]  # the resolved, validated training config (TrainConfig fields)
     experiments: tuple[str, ...]
-    seed: int = 0  # seed k >= 1: run id `<id>-seed<k>`, trained with `--set seed=k`
+    seed: int = 0  # seed k >= 1: run id `<id>-seed<k>`, trained with seed k
 
 
 @dataclass
@@ -99,12 +108,8 @@ def _resolve_data(data: dict[str, Any]) -> tuple[list[str], list[str], str]:
     return train, test, mode
 
 
-# Options that change how a block trains but not the function it computes: not part of a run's name.
-_SILENT_OPTIONS = frozenset({"collapsed"})
-
-
 def _tag(options: dict[str, Any]) -> str:
-    return "-".join(f"{k}{v}" for k, v in sorted(options.items()) if k not in _SILENT_OPTIONS)
+    return "-".join(f"{k}{v}" for k, v in sorted(options.items()) if k not in registry.TRAINING_ONLY_OPTIONS)
 
 
 def run_id(method: str, size: str, scale: int, colors: int, tag: str = "") -> str:
@@ -120,65 +125,77 @@ def n_seeds(preset: dict[str, Any], exp: dict[str, Any], entry: dict[str, Any], 
     return value
 
 
-def seed_run(base_rid: str, recipe: dict[str, Any], seed: int) -> tuple[str, dict[str, Any]]:
-    """(run id, recipe) of one seed: seed 0 is the run as it always was; seed k >= 1 is `<id>-seed<k>`
-    and trains with seed k, so the report can fold the seeds back into one row with a spread."""
+def seed_run(base_rid: str, options: dict[str, Any], seed: int) -> tuple[str, dict[str, Any]]:
+    """(run id, training options) of one seed: seed 0 is the run as it always was; seed k >= 1 is
+    `<id>-seed<k>` and trains with seed k, so the report can fold the seeds back into one row with a spread."""
     if seed == 0:
-        return base_rid, recipe
-    return f"{base_rid}-seed{seed}", {**recipe, "seed": seed}
+        return base_rid, options
+    return f"{base_rid}-seed{seed}", {**options, "seed": seed}
 
 
 def plan(preset: dict[str, Any]) -> Plan:
     """Expand experiments into runs; the same run shared by two tables is trained once."""
-    import methods
-
     out = Plan()
     out.train_data, out.test_data, out.data_mode = _resolve_data(preset["data"])
     # Validation never uses a test set: images held out of the training data (fewer for the small embedded set).
     data = preset["data"]
     out.val_data = str(data.get("val", "holdout:10") if out.data_mode == "real" else data.get("fallback_val", "holdout:2"))
-    base = preset.get("recipe", {})
-    by_size = preset.get("size_recipe", {})
-    check_recipe_keys(base, "recipe")
-    for size, over in by_size.items():
-        check_recipe_keys(over, f"size_recipe.{size}")
+    check_train_keys(preset.get("train", {}), "train")
+    for size, over in preset.get("size_train", {}).items():
+        check_train_keys(over, f"size_train.{size}")
     for exp_name, exp in preset.get("experiments", {}).items():
         if exp_name not in TABLES:
             raise ValueError(f"unknown experiment {exp_name!r}; valid: {', '.join(TABLES)}")
-        check_recipe_keys(exp.get("recipe", {}), f"experiments.{exp_name}.recipe")
+        check_train_keys(exp.get("train", {}), f"experiments.{exp_name}.train")
         out.experiments[exp_name] = []
         for entry in exp.get("runs", []):
-            method = entry["method"]
-            if method not in methods.METHODS:
-                raise ValueError(f"unknown method {method!r} in experiment {exp_name}; valid methods: {', '.join(methods.METHODS)}")
-            scale = int(entry.get("scale", exp.get("scale", 4)))
-            colors = int(entry.get("colors", exp.get("colors", 1)))
-            options = dict(entry.get("options", {}))
-            for size in entry["sizes"]:
-                try:
-                    methods.build(method, size, scale=scale, colors=colors, **options)
-                except ValueError as err:
-                    raise ValueError(f"experiment {exp_name}, method {method}: {err}") from None
-                check_recipe_keys(entry.get("recipe", {}), f"experiments.{exp_name}.runs[{method} {size}].recipe")
-                recipe = {**base, **by_size.get(size, {}), **exp.get("recipe", {}), **entry.get("recipe", {})}
-                base_rid = run_id(method, size, scale, colors, entry.get("tag", _tag(options)))
-                check_run_config(base_rid, method, size, scale, colors, options, recipe)
-                for seed in range(n_seeds(preset, exp, entry, exp_name)):
-                    rid, seeded = seed_run(base_rid, recipe, seed)
-                    spec = RunSpec(rid, method, size, scale, colors, options, seeded, (exp_name,), seed)
-                    if rid in out.runs:
-                        prev = out.runs[rid]
-                        if (prev.options, prev.recipe) != (options, seeded):
-                            raise ValueError(f"run {rid} appears in {prev.experiments} and {exp_name} with different "
-                                             "options or recipe; give one of them a distinct `tag`")
-                        spec = RunSpec(**{**prev.__dict__, "experiments": prev.experiments + (exp_name,)})
-                    out.runs[rid] = spec
-                    if rid not in out.experiments[exp_name]:
-                        out.experiments[exp_name].append(rid)
+            for spec in _entry_runs(preset, out, exp_name, exp, entry):
+                _add_run(out, spec)
     return out
 
 
-# Training-config fields the pipeline sets itself (from the run entry or the preset), never from a recipe.
+def _entry_runs(preset: dict[str, Any], out: Plan, exp_name: str, exp: dict[str, Any], entry: dict[str, Any]) -> list[RunSpec]:
+    """Every run (sizes x seeds) of one run entry of an experiment, with its resolved config."""
+    method = entry["method"]
+    if method not in registry.methods():
+        raise ValueError(f"unknown method {method!r} in experiment {exp_name}; valid methods: {', '.join(registry.methods())}")
+    scale = int(entry.get("scale", exp.get("scale", 4)))
+    colors = int(entry.get("colors", exp.get("colors", 1)))
+    options = dict(entry.get("options", {}))
+    specs = []
+    for size in entry["sizes"]:
+        try:
+            methods.build(method, size, scale=scale, colors=colors, **options)
+        except ValueError as err:
+            raise ValueError(f"experiment {exp_name}, method {method}: {err}") from None
+        check_train_keys(entry.get("train", {}), f"experiments.{exp_name}.runs[{method} {size}].train")
+        layered = {**preset.get("train", {}), **preset.get("size_train", {}).get(size, {}), **exp.get("train", {}),
+                   **entry.get("train", {})}
+        base_rid = run_id(method, size, scale, colors, entry.get("tag", _tag(options)))
+        run_fields = {"method": method, "size": size, "scale": scale, "colors": colors, "options": options,
+                      "train_data": ",".join(out.train_data), "val_data": out.val_data,
+                      "device": preset["device"], "progress": False}
+        for seed in range(n_seeds(preset, exp, entry, exp_name)):
+            rid, seeded = seed_run(base_rid, layered, seed)
+            config = run_config(rid, run_fields, seeded)
+            specs.append(RunSpec(rid, method, size, scale, colors, options, config, (exp_name,), seed))
+    return specs
+
+
+def _add_run(out: Plan, spec: RunSpec) -> None:
+    exp_name = spec.experiments[0]
+    if spec.run_id in out.runs:
+        prev = out.runs[spec.run_id]
+        if prev.config != spec.config:
+            raise ValueError(f"run {spec.run_id} appears in {prev.experiments} and {exp_name} with different "
+                             "options or training config; give one of them a distinct `tag`")
+        spec = dataclasses.replace(prev, experiments=prev.experiments + (exp_name,))
+    out.runs[spec.run_id] = spec
+    if spec.run_id not in out.experiments[exp_name]:
+        out.experiments[exp_name].append(spec.run_id)
+
+
+# Training-config fields the pipeline sets itself (from the run entry or the preset), never from a `train` section.
 _PIPELINE_FIELDS = {
     "method": "the run entry", "size": "the run entry's sizes", "scale": "the experiment or run entry",
     "colors": "the experiment or run entry", "options": "the run entry", "train_data": "the data section",
@@ -187,57 +204,58 @@ _PIPELINE_FIELDS = {
 }
 
 
-def check_recipe_keys(recipe: Any, where: str) -> None:
-    """A recipe section names training-config fields only (repbench/train.py TrainConfig), checked
-    when the plan is built so that a typo fails `snakemake -n` instead of a training job."""
-    import difflib
-
-    from repbench.train import TrainConfig
-
-    if not isinstance(recipe, dict):
+def check_train_keys(section: Any, where: str) -> None:
+    """A `train` section names training-config fields only (repbench/training/config.py TrainConfig),
+    checked when the plan is built so that a typo fails `snakemake -n` instead of a training job."""
+    if not isinstance(section, dict):
         raise ValueError(f"{where} must be a mapping of training-config fields, e.g. {{iterations: 2000}}")
     fields = [f.name for f in dataclasses.fields(TrainConfig)]
     valid = [f for f in fields if f not in _PIPELINE_FIELDS]
-    for key in recipe:
+    for key in section:
         if key in _PIPELINE_FIELDS:
-            raise ValueError(f"{where}: {key!r} is set by {_PIPELINE_FIELDS[key]}, not by a recipe")
+            raise ValueError(f"{where}: {key!r} is set by {_PIPELINE_FIELDS[key]}, not by a train section")
         if key not in fields:
             close = difflib.get_close_matches(str(key), valid, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(f"{where}: unknown training-config field {key!r}{hint}; valid fields: {', '.join(valid)}")
 
 
-def check_run_config(rid: str, method: str, size: str, scale: int, colors: int, options: dict[str, Any],
-                     recipe: dict[str, Any]) -> None:
-    """The values and types of a run's merged recipe, checked as `repbench train` will check them."""
-    from repbench.errors import RepbenchError
-    from repbench.train import resolve_config
-
+def run_config(rid: str, run_fields: dict[str, Any], train: dict[str, Any]) -> dict[str, Any]:
+    """The run's training config, resolved and checked as `repbench train` would check it."""
     try:
-        resolve_config({"method": method, "size": size, "scale": scale, "colors": colors, "options": options}, recipe)
+        return config_dict(resolve_config(run_fields, train))
     except RepbenchError as err:
-        raise ValueError(f"run {rid}: bad training config from the preset's recipe sections: {err}") from None
-
-
-def _cli_value(value: Any) -> str:
-    """A --set value the train CLI parses back to the same thing (lists as YAML flow)."""
-    import shlex
-
-    text = yaml.safe_dump(value, default_flow_style=True).strip()
-    text = text.removesuffix("\n...").strip()
-    return shlex.quote(text)
+        raise ValueError(f"run {rid}: bad training config from the preset's train sections: {err}") from None
 
 
 def train_cli_args(spec: RunSpec, plan_: Plan, preset: dict[str, Any]) -> str:
-    """`repbench train` flags for one run (the run folder and threads are added by the rule)."""
-    args = [
-        f"--method {spec.method}", f"--size {spec.size}", f"--scale {spec.scale}", f"--colors {spec.colors}",
-        f"--train-data {','.join(plan_.train_data)}", f"--val-data {plan_.val_data}",
-        f"--set device={preset['device']}", "--set progress=false",
-    ]
-    args += [f"--set options.{k}={_cli_value(v)}" for k, v in sorted(spec.options.items())]
-    args += [f"--set {k}={_cli_value(v)}" for k, v in sorted(spec.recipe.items())]
-    return " ".join(args)
+    """`repbench train` flags for one run: its whole config as one JSON object (the run folder and
+    threads are added by the rule)."""
+    return f"--config-json {shlex.quote(config_json(TrainConfig(**spec.config)))}"
+
+
+def preset_schema(basedir: Path) -> dict[str, Any]:
+    """workflow/schemas/preset.schema.yaml with the names it checks filled in from their one source:
+    the experiments from repbench.targets, the methods and size formats from the method registry."""
+    schema = yaml.safe_load((Path(basedir) / "workflow" / "schemas" / "preset.schema.yaml").read_text())
+    experiments = schema["properties"]["experiments"]
+    experiments["propertyNames"] = {"enum": list(TABLES)}
+    entry = experiments["additionalProperties"]["properties"]["runs"]["items"]["properties"]
+    entry["method"] = {"enum": list(registry.methods())}
+    entry["sizes"]["items"] = {"type": "string", "pattern": registry.size_pattern()}
+    return schema
+
+
+def validate_preset(preset: dict[str, Any], basedir: Path) -> None:
+    """Check a preset against `preset_schema`; a ValueError names the first place that does not fit."""
+    import jsonschema
+
+    try:
+        jsonschema.validate(preset, preset_schema(basedir), cls=jsonschema.Draft202012Validator)
+    except jsonschema.ValidationError as err:
+        where = ".".join(str(p) for p in err.absolute_path) or "the top level"
+        raise ValueError(f"preset {preset.get('preset')!r} does not fit workflow/schemas/preset.schema.yaml at {where}: "
+                         f"{err.message}") from None
 
 
 def measure_cli_args(preset: dict[str, Any]) -> str:

@@ -15,10 +15,12 @@ import hashlib
 import json
 import math
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any, Callable, Mapping
+
+import torch
+import yaml
 
 from repbench.errors import RepbenchError
 from repbench.runlock import LOCK_NAME
@@ -30,8 +32,6 @@ _PROGRESS = ("checkpoints", "final.pt", "deployed.pt", "train.json")
 
 
 def _read_yaml(path: Path) -> dict[str, Any] | None:
-    import yaml
-
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError):
@@ -47,11 +47,13 @@ def _read_json(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def stored_config(run_dir: Path, fields: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The folder's config.yaml; for a finished run without one, the config fields train.json records."""
+def stored_config(run_dir: Path, fields: Mapping[str, Any],
+                  renamed: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """The folder's config.yaml, fields renamed since it was written under their new names; for a
+    finished run without one, the config fields train.json records."""
     stored = _read_yaml(run_dir / "config.yaml")
     if stored is not None:
-        return stored
+        return {(renamed or {}).get(k, k): v for k, v in stored.items()}
     record = _read_json(run_dir / "train.json")
     if record is not None:
         return {k: v for k, v in record.items() if k in fields}
@@ -115,6 +117,7 @@ def check_run_dir(
     runtime_fields: frozenset[str],
     on_config_change: str,
     log: Callable[[str], None],
+    renamed: Mapping[str, str] | None = None,
 ) -> dict[str, Any] | None:
     """Decide what to do with `run_dir` before training into it (call with the run lock held).
 
@@ -126,7 +129,7 @@ def check_run_dir(
         raise RepbenchError(f"on_config_change must be one of {', '.join(ON_CONFIG_CHANGE)}, got {on_config_change!r}")
     record = _read_json(run_dir / "train.json")
     complete = bool(record and record.get("status") == "complete")
-    stored = stored_config(run_dir, config)
+    stored = stored_config(run_dir, config, renamed)
     diff = config_diff(stored, config, defaults, runtime_fields) if stored is not None else {}
     if not diff:
         if complete:
@@ -151,8 +154,6 @@ def check_run_dir(
 
 
 def _tensors(obj: Any, prefix: str) -> Any:
-    import torch
-
     if isinstance(obj, torch.Tensor):
         yield prefix, obj
     elif isinstance(obj, Mapping):
@@ -165,8 +166,6 @@ def _tensors(obj: Any, prefix: str) -> Any:
 
 def nonfinite_tensors(state: Mapping[str, Any], keys: tuple[str, ...] = ("model", "optimizer")) -> list[str]:
     """Names of the floating-point tensors under `keys` of a checkpoint that hold inf or NaN."""
-    import torch
-
     bad = []
     for key in keys:
         for name, t in _tensors(state.get(key, {}), key):

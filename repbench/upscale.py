@@ -15,17 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
 
+import methods
 from repbench.device import model_device, resolve_device
 from repbench.errors import RepbenchError
+from repbench.images import list_images, read_image, write_image
+from repbench.imresize import imresize
+from repbench.metrics import rgb_to_ycbcr, ycbcr_to_rgb
 
 DEFAULT_TILE = 512  # LR pixels per tile side; 0 = whole image at once
 
 
 def load_model(path: str | os.PathLike) -> Any:
     """A model file (methods.save) or a run folder (its deployed.pt, else final.pt), merged when possible."""
-    import methods
-
     path = Path(path)
     if path.is_dir():
         for name in ("deployed.pt", "final.pt"):
@@ -48,8 +52,6 @@ def receptive_radius(model: Any) -> int:
 
     Exact for a plain conv stack; an overestimate for branched or upsampling nets, which is safe.
     """
-    from torch import nn
-
     radius = 0
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
@@ -59,8 +61,6 @@ def receptive_radius(model: Any) -> int:
 
 def run_tiled(model: Any, x: Any, scale: int, tile: int = DEFAULT_TILE, overlap: int | None = None) -> Any:
     """model(x) for an N x C x H x W tensor, tile by tile when H or W exceeds `tile`."""
-    import torch
-
     n, _, h, w = x.shape
     with torch.no_grad():
         if tile <= 0 or (h <= tile and w <= tile):
@@ -87,11 +87,6 @@ def _to_uint8(x: np.ndarray) -> np.ndarray:
 
 def upscale_image(model: Any, img: np.ndarray, tile: int = DEFAULT_TILE, overlap: int | None = None, device: Any = None) -> np.ndarray:
     """uint8 HxWxC (C = 1 or 3) -> uint8 sHxsWxC."""
-    import torch
-
-    from repbench.imresize import imresize
-    from repbench.metrics import rgb_to_ycbcr, ycbcr_to_rgb
-
     args = model.build_args
     scale, colors = args["scale"], args["colors"]
     device = device or model_device(model)
@@ -121,7 +116,6 @@ def upscale_files(model_path: str | os.PathLike, src: str | os.PathLike, dst: st
                   tile: int = DEFAULT_TILE, overlap: int | None = None, device: str = "auto",
                   log=print) -> list[Path]:
     """IN.png OUT.png, or IN_DIR OUT_DIR (every image, written as <stem>.png)."""
-    from repbench.images import list_images, read_image, write_image
     if tile < 0:
         raise RepbenchError(f"--tile must be >= 0 (input pixels per tile side; 0 = no tiling), got {tile}")
     if overlap is not None and overlap < 0:

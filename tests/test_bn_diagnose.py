@@ -1,4 +1,4 @@
-"""BN diagnostics (`repbench bn-diagnose`, repbench.bn_diagnose): the paper's section 4 as measurements."""
+"""BN diagnostics (`repbench bn-diagnose`, repbench.bn): the paper's section 4 as measurements."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import methods
-from repbench import bn_diagnose as bd
+from repbench import bn as bd
 from repbench.data import make_pair
 from repbench.errors import RepbenchError
 from repbench.images import write_image
@@ -242,14 +242,16 @@ _RUN = dict(
 
 @pytest.fixture(scope="module")
 def bn_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from repbench import train as engine
+    from repbench.training import config as engine_config
+    from repbench.training import loop as engine
+    from repbench.training import runfolder
 
     root = tmp_path_factory.mktemp("bn-runs")
     threads = torch.get_num_threads()
     runs = {}
     try:
         for tag, fraction in (("bn", 0.0), ("frozenbn", 0.2)):
-            cfg = engine.resolve_config({**_RUN, "frozen_bn_fraction": fraction})
+            cfg = engine_config.resolve_config({**_RUN, "frozen_bn_fraction": fraction})
             engine.train(cfg, root / tag, log=lambda _msg: None)
             runs[tag] = root / tag
     finally:
@@ -266,10 +268,12 @@ def _cli_scores(run: Path, out: Path) -> dict:
 
 @pytest.mark.slow
 def test_frozen_bn_removes_the_artifacts_of_a_real_run(bn_runs: dict[str, Path], tmp_path: Path) -> None:
-    from repbench import train as engine
+    from repbench.training import config as engine_config
+    from repbench.training import loop as engine
+    from repbench.training import runfolder
     from repbench.evaluate import evaluate
 
-    records = {tag: engine.read_train_json(run) for tag, run in bn_runs.items()}
+    records = {tag: runfolder.read_train_json(run) for tag, run in bn_runs.items()}
     assert records["bn"]["bn_frozen_at"] is None
     assert records["frozenbn"]["bn_frozen_at"] == 321  # the last 80 of 400 iterations
 

@@ -117,7 +117,7 @@ def test_registry_is_valid_and_embedded_splits_are_disjoint():
     train = set(registry["skimage-train"].sources[0].images)
     test = set(registry["skimage-test"].sources[0].images)
     assert train and test and not train & test
-    folder = data._embedded_folder()
+    folder = data.embedded_folder()
     assert all((folder / f).is_file() for f in train | test)
     assert defaults["test"][-1] == "skimage-test" and defaults["train"][-1] == "skimage-train"
     for ds in registry.values():

@@ -52,11 +52,11 @@ def test_device_name_and_model_device() -> None:
 
 def _device_default(command: str) -> str:
     """The --device default of a `repbench` subcommand, read from its parser."""
-    from repbench import cli_bn, cli_measure, cli_train, evaluate
+    from repbench.cli import bn_diagnose, evaluate, measure, upscale
 
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
-    for module in (cli_bn, cli_measure, cli_train, evaluate):
+    for module in (bn_diagnose, evaluate, measure, upscale):
         module.add_cli(sub)
     action = next(a for a in sub.choices[command]._actions if "--device" in a.option_strings)
     return action.default

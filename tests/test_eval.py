@@ -139,7 +139,7 @@ def test_cli_eval_bad_input(tmp_path, capsys, argv_tail, message):
 
 # ----------------------------------------------------------------------------- published baselines
 
-# (PSNR-Y, SSIM-Y or None): SPEC section 4 / the datasets README (x4: RepSR Table 2, row A0).
+# (PSNR-Y, SSIM-Y or None): docs/conventions.md section 4 / the datasets README (x4: RepSR Table 2, row A0).
 PUBLISHED = {
     ("Set5", 2): (33.66, None), ("Set5", 3): (30.39, None), ("Set5", 4): (28.43, 0.8113),
     ("Set14", 2): (30.24, None), ("Set14", 3): (27.55, None), ("Set14", 4): (26.00, 0.7025),

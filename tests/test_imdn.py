@@ -8,7 +8,7 @@ import methods
 from _helpers import train_a_little
 from methods.blocks import RepBlock
 
-# The paper's Table 3 (x4, RGB): B = 8 and 7 exactly per SPEC section 3, the rest to 0.1K.
+# The paper's Table 3 (x4, RGB): B = 8 and 7 exactly per docs/conventions.md section 3, the rest to 0.1K.
 PAPER_COUNTS = {8: 893_936, 7: 790_496, 6: 687_056, 5: 583_616, 4: 480_176}
 PAPER_MILLIONS = {8: 0.8939, 7: 0.7905, 6: 0.6871, 5: 0.5836, 4: 0.4802}
 

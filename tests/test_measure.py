@@ -10,11 +10,11 @@ import pytest
 import torch
 
 import methods
-from repbench import devices, measure
+from repbench import measure, peaks
 from repbench.cli import main as cli_main
 from repbench.errors import RepbenchError
 
-# SPEC section 3: Y channel, x4, true deployed count and the paper's Table 2 columns.
+# docs/conventions.md section 3: Y channel, x4, true deployed count and the paper's Table 2 columns.
 TABLE2 = {
     "M4C8": (3_624, 3_664, "3.7K / 0.21G"),
     "M4C16": (11_840, 11_920, "11.9K / 0.69G"),
@@ -34,7 +34,7 @@ def test_table2_counts_both_conventions(size: str) -> None:
     assert counts.paper_params == paper and counts.paper_convention == "mxcy"
     assert counts.paper_flops == paper * 57_600
     assert counts.paper_text == text
-    # MACs three ways: fvcore, the closed form of SPEC section 1, torch's FlopCounterMode / 2.
+    # MACs three ways: fvcore, the closed form of docs/conventions.md section 1, torch's FlopCounterMode / 2.
     assert counts.macs == counts.macs_closed_form == counts.macs_flop_counter
     assert counts.macs_by_operator == {"conv": counts.macs}
     m = int(size[1:].split("C")[0])
@@ -97,7 +97,7 @@ def test_conv_traffic_counts_weights_and_activations() -> None:
 
 
 def test_roofline_bound_and_fraction() -> None:
-    peak = devices.DevicePeak("toy", fp16_tflops=100.0, bandwidth_gbs=1000.0)
+    peak = peaks.DevicePeak("toy", fp16_tflops=100.0, bandwidth_gbs=1000.0)
     low = measure.ConvTraffic(macs=10**9, weight_bytes=10**9, activation_bytes=10**9)  # 1 FLOP/byte
     r = measure.roofline(low, batches_per_s=100.0, peak=peak)
     assert r.intensity_flop_per_byte == pytest.approx(1.0)
@@ -108,17 +108,17 @@ def test_roofline_bound_and_fraction() -> None:
 
 
 def test_device_table_and_yaml(tmp_path: Path) -> None:
-    assert devices.lookup("NVIDIA A100-SXM4-80GB").name.startswith("A100")
-    assert devices.lookup("NVIDIA H100 80GB HBM3").bandwidth_gbs == 3350.0
-    assert devices.lookup("NVIDIA H200").bandwidth_gbs == 4800.0
-    assert devices.lookup("NVIDIA H100 PCIe") is None and devices.lookup("NVIDIA H200 NVL") is None
+    assert peaks.lookup("NVIDIA A100-SXM4-80GB").name.startswith("A100")
+    assert peaks.lookup("NVIDIA H100 80GB HBM3").bandwidth_gbs == 3350.0
+    assert peaks.lookup("NVIDIA H200").bandwidth_gbs == 4800.0
+    assert peaks.lookup("NVIDIA H100 PCIe") is None and peaks.lookup("NVIDIA H200 NVL") is None
     table = tmp_path / "gpus.yaml"
     table.write_text("- {name: L40S, fp16_tflops: 362, bandwidth_gbs: 864, match: l40s}\n")
-    extra = devices.load_yaml(table)
-    assert devices.lookup("NVIDIA L40S", extra).fp16_tflops == 362.0
+    extra = peaks.load_yaml(table)
+    assert peaks.lookup("NVIDIA L40S", extra).fp16_tflops == 362.0
     table.write_text("- {name: X, match: x}\n")
     with pytest.raises(RepbenchError, match="missing fp16_tflops"):
-        devices.load_yaml(table)
+        peaks.load_yaml(table)
 
 
 def test_throughput_records_on_cpu() -> None:
@@ -135,7 +135,7 @@ def test_throughput_records_on_cpu() -> None:
         assert r.ms_per_batch == pytest.approx(1e3 * 2 / r.images_per_s)
         assert r.roofline is None and "CPU" in r.roofline_note
     # Explicit peaks give a roofline on any device.
-    cfg = measure.ThroughputConfig(**{**TINY.__dict__, "peak": devices.DevicePeak("user", 1.0, 100.0)})
+    cfg = measure.ThroughputConfig(**{**TINY.__dict__, "peak": peaks.DevicePeak("user", 1.0, 100.0)})
     (rec,) = measure.throughput_pair(pair, cfg, unmerged=False)
     assert rec.roofline is not None and 0 < rec.roofline.fraction
     assert rec.roofline.macs_per_batch == 2 * measure.closed_form_macs(pair.build_args, 12, 16)

@@ -90,7 +90,7 @@ def test_bad_config_names_what_is_valid(change: dict, match: str) -> None:
 
 def test_conflicting_runs_need_a_tag() -> None:
     preset = pipeline_config.load_preset({"preset": "smoke"}, REPO)
-    preset["experiments"]["table3"]["recipe"] = {"iterations": 99}
+    preset["experiments"]["table3"]["train"] = {"iterations": 99}
     with pytest.raises(ValueError, match="distinct `tag`"):
         pipeline_config.plan(preset)
 
@@ -116,7 +116,7 @@ def test_paper_preset_dry_run_lists_all_its_jobs() -> None:
     assert counts["train"] == counts["measure"] == n_runs
     assert counts["evaluate"] == n_runs * len(plan.test_data)
     assert counts["table"] == len(pipeline_config.TABLES)
-    assert "--set device=cuda" in result.stdout and "gpu=1" in result.stdout
+    assert '"device":"cuda"' in result.stdout and "gpu=1" in result.stdout
 
 
 def test_slurm_profile_dry_run() -> None:
@@ -193,36 +193,36 @@ def test_smoke_preset_end_to_end_through_dvc(tmp_path: Path) -> None:
     assert (runs / spec.run_id / "final.pt").stat().st_mtime == mtime
 
 
-# ----------------------------------------------------------------------------- recipe checks, config changes, SIGTERM
+# ----------------------------------------------------------------------------- train-section checks, config changes, SIGTERM
 
 
 def test_recipe_typo_fails_the_plan_naming_the_key(tmp_path: Path) -> None:
     preset = pipeline_config.load_preset({"preset": "smoke"}, REPO)
-    preset["experiments"]["table3"]["recipe"] = {"iteratons": 4}
-    with pytest.raises(ValueError, match=r"experiments.table3.recipe: unknown training-config field 'iteratons' "
-                                         r"\(did you mean 'iterations'\?\); valid fields: recipe, iterations, batch_size"):
+    preset["experiments"]["table3"]["train"] = {"iteratons": 4}
+    with pytest.raises(ValueError, match=r"experiments.table3.train: unknown training-config field 'iteratons' "
+                                         r"\(did you mean 'iterations'\?\); valid fields: profile, iterations, batch_size"):
         pipeline_config.plan(preset)
-    preset["experiments"]["table3"]["recipe"] = {"iterations": "many"}
+    preset["experiments"]["table3"]["train"] = {"iterations": "many"}
     with pytest.raises(ValueError, match="run ecbsr-M1C4-x4: .*'iterations' must be of type int"):
         pipeline_config.plan(preset)
-    preset["experiments"]["table3"]["recipe"] = {"scale": 2}
+    preset["experiments"]["table3"]["train"] = {"scale": 2}
     with pytest.raises(ValueError, match="'scale' is set by the experiment or run entry"):
         pipeline_config.plan(preset)
 
-    preset["experiments"]["table3"]["recipe"] = {"iteratons": 4}
+    preset["experiments"]["table3"]["train"] = {"iteratons": 4}
     bad = tmp_path / "typo.yaml"
     bad.write_text(yaml.safe_dump(preset))
     result = _snakemake("-n", "--cores", "1", "--configfile", str(bad), timeout=120)
     out = result.stdout + result.stderr
     assert result.returncode != 0
-    assert "unknown training-config field 'iteratons'" in out and "valid fields: recipe, iterations" in out
+    assert "unknown training-config field 'iteratons'" in out and "valid fields: profile, iterations" in out
 
 
 def _one_run_preset(clone: Path, name: str, **recipe: object) -> Path:
     """The smoke preset cut down to one x2 run (a Table 2 row), with recipe overrides."""
     preset = pipeline_config.load_preset({"preset": "smoke"}, clone)
     preset["experiments"] = {"table2": {"scale": 2, "colors": 1, "runs": [{"method": "plain", "sizes": ["M1C4"]}]}}
-    preset["recipe"] = {**preset["recipe"], **recipe}
+    preset["train"] = {**preset["train"], **recipe}
     path = clone / name
     path.write_text(yaml.safe_dump(preset))
     return path
@@ -300,16 +300,16 @@ def test_seeds_expand_each_run_and_keep_seed0s_id() -> None:
     preset["experiments"]["table3"]["seeds"] = 2  # an experiment's own count wins over the preset's ...
     preset["experiments"]["table2"]["runs"][0]["seeds"] = 1  # ... and a run entry's over its experiment's
     plan = pipeline_config.plan(preset)
-    assert set(single.runs) <= set(plan.runs)  # seed 0 keeps today's id (and its recipe: no seed is set)
-    assert single.runs["repsr-M1C4-x4"].recipe == plan.runs["repsr-M1C4-x4"].recipe
+    assert set(single.runs) <= set(plan.runs)  # seed 0 keeps today's id (and its config: the default seed)
+    assert single.runs["repsr-M1C4-x4"].config == plan.runs["repsr-M1C4-x4"].config
     assert [r for r in plan.experiments["table3"] if r.startswith("repsr")] == ["repsr-M1C4-x4", "repsr-M1C4-x4-seed1"]
     assert "repsr-M1C4-x4-seed2" in plan.experiments["table2"]  # table2 asks for 3 seeds of the shared run
     assert [r for r in plan.experiments["table2"] if r.startswith("plain-")] == ["plain-M1C4-x4"]
     assert [r for r in plan.experiments["table6"] if "expand1" in r] == [
         "repsr-M1C4-x4-rgb-expand1", "repsr-M1C4-x4-rgb-expand1-seed1", "repsr-M1C4-x4-rgb-expand1-seed2"]
     spec = plan.runs["repsr-M1C4-x4-seed2"]
-    assert spec.seed == 2 and "--set seed=2" in pipeline_config.train_cli_args(spec, plan, preset)
-    assert "seed=" not in pipeline_config.train_cli_args(plan.runs["repsr-M1C4-x4"], plan, preset)
+    assert spec.seed == 2 and '"seed":2' in pipeline_config.train_cli_args(spec, plan, preset)
+    assert '"seed":0' in pipeline_config.train_cli_args(plan.runs["repsr-M1C4-x4"], plan, preset)
 
 
 @pytest.mark.parametrize("value", [0, -1, "3", True])
@@ -335,7 +335,7 @@ def test_seeds_dry_run_trains_each_seed_and_evaluates_the_floors(tmp_path: Path)
     plan = pipeline_config.plan(preset)
     assert counts["train"] == len(plan.runs) == 2 * len(pipeline_config.plan(
         pipeline_config.load_preset({"preset": "smoke"}, REPO)).runs)
-    assert "--set seed=1" in result.stdout and "-seed1/train.json" in result.stdout
+    assert '"seed":1' in result.stdout and "-seed1/train.json" in result.stdout
     scales = {s.scale for s in plan.runs.values()}
     assert counts["evaluate_nearest"] == counts["evaluate_bicubic"] == len(scales) * len(plan.test_data)
     assert "repbench eval --model nearest" in result.stdout

@@ -1,4 +1,4 @@
-"""The papers' published numbers (repbench/references/*.yaml): structure, SPEC values, the paper text."""
+"""The papers' published numbers (repbench/references/*.yaml): structure, the values of docs/conventions.md, the paper text."""
 from __future__ import annotations
 
 import re
@@ -66,15 +66,15 @@ def test_bicubic_row_matches_spec() -> None:
     assert a0["ssim"] == {"set5": 0.8113, "set14": 0.7025, "b100": 0.6682, "urban100": 0.6577, "div2k_val": 0.7745}
 
 
-# SPEC section 3: the paper's convention for the Mx-Cy rows (K params / G FLOPs), same for ECBSR and RepSR.
-SPEC_TABLE2_COST = {"M4C8": (3.7, 0.21), "M4C16": (11.9, 0.69), "M10C16": (26.0, 1.50), "M10C32": (98.1, 5.65), "M16C64": (602.9, 34.73)}
+# docs/conventions.md section 3: the paper's convention for the Mx-Cy rows (K params / G FLOPs), same for ECBSR and RepSR.
+CONVENTIONS_TABLE2_COST = {"M4C8": (3.7, 0.21), "M4C16": (11.9, 0.69), "M10C16": (26.0, 1.50), "M10C32": (98.1, 5.65), "M16C64": (602.9, 34.73)}
 
 
-@pytest.mark.parametrize("size", sorted(SPEC_TABLE2_COST))
+@pytest.mark.parametrize("size", sorted(CONVENTIONS_TABLE2_COST))
 @pytest.mark.parametrize("method", ["ecbsr", "repsr"])
 def test_mxcy_rows_match_spec_costs(method: str, size: str) -> None:
     r = row("repsr2022", "table2", method=method, size=size)
-    assert (r["params_k"], r["flops_g"]) == SPEC_TABLE2_COST[size]
+    assert (r["params_k"], r["flops_g"]) == CONVENTIONS_TABLE2_COST[size]
     # FLOPs = params x 57,600 LR pixels (x4 to 1280x720), to the printed rounding.
     assert r["params_k"] * 57_600 / 1e6 == pytest.approx(r["flops_g"], abs=0.006)
 
@@ -87,7 +87,7 @@ def test_repsr_m4c16_row() -> None:
 
 
 def test_sesr_and_edsr_counts_match_spec() -> None:
-    # SESR: conv weights only, truncated to 0.01K (SPEC section 2).
+    # SESR: conv weights only, truncated to 0.01K (docs/conventions.md section 2).
     for size, exact in {"M5C16": 18_320, "M11C16": 32_144, "M11C32": 114_976}.items():
         assert row("repsr2022", "table2", method="sesr", size=size)["params_k"] == int(exact / 10) / 100
     d1 = row("repsr2022", "table2", method="edsr", size="R5C32")

@@ -22,7 +22,8 @@ import methods
 from repbench import cli, data, runlock
 from repbench.errors import RepbenchError
 from repbench.images import write_image
-from repbench.train import resolve_config, train
+from repbench.training.config import resolve_config
+from repbench.training.loop import train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -334,7 +335,7 @@ def test_stale_staging_folders_are_removed_but_not_a_live_preparers(data_cache):
     live = folder / ".X3.live"
     live.mkdir()
     done = threading.Event()
-    with data._locked(folder / ".lock"):
+    with data.locked(folder / ".lock"):
         worker = threading.Thread(target=lambda: (data.prepare("skimage-test", scales=[2], progress=False), done.set()))
         worker.start()
         time.sleep(1.0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -146,7 +147,7 @@ def test_a_smoke_run_is_named_under_trained(tmp_path: Path) -> None:
     root = tmp_path / "runs" / "smoke"
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cmd = [sys.executable, "-m", "repbench.cli"]
-    args = pipeline_config.train_cli_args(spec, plan, preset).split()
+    args = shlex.split(pipeline_config.train_cli_args(spec, plan, preset))
     trained = subprocess.run(cmd + ["train", "--run-dir", str(root / spec.run_id), *args, "--set", "threads=1"],
                              capture_output=True, text=True, env=env, timeout=300)
     assert trained.returncode == 0, trained.stderr[-2000:]

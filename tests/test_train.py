@@ -19,8 +19,9 @@ import methods
 from repbench import cli
 from repbench.errors import RepbenchError
 from repbench.patches import PatchSampler, batch_loader, to_model_input
-from repbench.schedules import build_schedule
-from repbench.train import freeze_start, parse_set, resolve_config, train
+from repbench.training.schedules import build_schedule
+from repbench.training.config import freeze_start, parse_set, resolve_config
+from repbench.training.loop import train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -56,12 +57,12 @@ def assert_same_state(a: dict, b: dict) -> None:
 
 def test_config_layers_recipe_file_flags_and_set(tmp_path):
     cfg_file = tmp_path / "cfg.yaml"
-    cfg_file.write_text("recipe: large\niterations: 2000\nlr: 1e-4\noptions: {expand: 3}\n")
-    from repbench.train import load_yaml_config
+    cfg_file.write_text("profile: large\niterations: 2000\nlr: 1e-4\noptions: {expand: 3}\n")
+    from repbench.training.config import load_yaml_config
 
     sets = parse_set(["batch_size=8", "options.branches=3", "milestones=[0.5, 0.75]", "amp=false"])
     cfg = resolve_config(load_yaml_config(cfg_file), {"method": "repsr", "size": "M4C8"}, sets)
-    assert (cfg.patch_size, cfg.schedule, cfg.cycles) == (48, "cosine", 4)  # from the large recipe
+    assert (cfg.patch_size, cfg.schedule, cfg.cycles) == (48, "cosine", 4)  # from the large recipe profile
     assert cfg.lr == 1e-4 and isinstance(cfg.lr, float)  # YAML 1.1 reads "1e-4" as a string
     assert (cfg.iterations, cfg.batch_size, cfg.amp) == (2000, 8, False)
     assert cfg.options == {"expand": 3, "branches": 3}

@@ -10,8 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import methods
-from repbench import train as T
-from repbench.schedules import build_schedule
+from repbench.training import config as T
+from repbench.training import datasets, runfolder
+from repbench.training.schedules import build_schedule
 
 SKIP_NETS = [("plain", "M4C16", {}), ("repvgg", "M4C16", {}), ("ecbsr", "M4C16", {}), ("repsr", "M4C16", {}),
              ("repsr", "M4C8", {"variant": "c1bnc3"}), ("sesr", "M5C16", {"width": 8})]
@@ -71,11 +72,11 @@ def test_holdout_is_disjoint_from_training_and_evenly_spread() -> None:
     from repbench import data
 
     pairs = data.load_pairs("skimage-train", 4)
-    train, held = T.split_holdout(pairs, 2)
+    train, held = datasets.split_holdout(pairs, 2)
     assert len(held) == 2 and len(train) == len(pairs) - 2
     assert not {p.name for p in train} & {p.name for p in held}
     with pytest.raises(T.RepbenchError, match="hold out"):
-        T.split_holdout(pairs, len(pairs))
+        datasets.split_holdout(pairs, len(pairs))
 
 
 def test_bad_holdout_and_warmup_are_refused() -> None:
@@ -111,5 +112,5 @@ def test_unfrozen_bn_blocks_are_not_collapsed() -> None:
 def test_budget_record_counts_lr_pixels_of_both_stages() -> None:
     cfg = T.resolve_config({"method": "plain", "iterations": 10, "batch_size": 2, "patch_size": 8,
                             "patch_size_stage2": 16, "stage2_start": 6})
-    rec = T.budget_record(cfg, 1.5)
+    rec = runfolder.budget_record(cfg, 1.5)
     assert rec == {"iterations": 10, "lr_pixels": 2 * (6 * 64 + 4 * 256), "train_seconds": 1.5}

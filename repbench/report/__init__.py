@@ -55,35 +55,32 @@ from repbench.report.leaderboard import (
 )
 from repbench.report.markdown import fmt_delta, fmt_duration, fmt_float, fmt_g, fmt_int, fmt_k
 from repbench.report.references import REFERENCES_DIR, Reference, load_reference
+from repbench.report.measure_fields import measure_fields
+from repbench.report.membership import TABLES, bn_strategy, large_methods, tables_of
 from repbench.report.runs import (
     EVAL_COLUMNS,
-    LARGE_METHODS,
     METRICS,
-    PAPER_ITERATIONS,
     RUN_COLUMNS,
-    TABLES,
     Run,
     RunSet,
     artifact_datasets,
-    bn_strategy,
     frame_datasets,
     load_bn_diagnostics,
     load_run,
     load_runs,
-    measure_fields,
     members,
     primary_dataset,
-    tables_of,
     tidy_frame,
     wide_frame,
 )
+from repbench.training.config import PAPER_ITERATIONS
 from repbench.report.tables import ABLATIONS, AblationSpec, render_ablation, render_table2, render_table3
 from repbench.report.values import (
     DATASET_LABELS,
     DATASET_ORDER,
-    DEFAULT_OPTIONS,
-    METHOD_LABELS,
-    METHOD_ORDER,
+    default_options,
+    method_label,
+    method_order,
     MISSING,
     dataset_key,
     dataset_label,
@@ -92,18 +89,12 @@ from repbench.report.values import (
     relevant_options,
     write_atomic,
 )
-
-# The NTIRE 2022 companion paper's tables (repbench.report.ntire): rendered only when named in `only`,
-# so that a preset without IMDN runs does not get three tables of paper rows by default.
-NTIRE_TABLES: tuple[str, ...] = ("ntire_table2", "ntire_table3", "ntire_table5")
-# fig5 (BN statistics) needs a BN run with its diagnostics: skipped with a message by default, an error when named.
-FIGURES: tuple[str, ...] = ("fig1", "fig5", "fig6")
-DEFAULT_TARGETS: tuple[str, ...] = TABLES + FIGURES + ("leaderboard",)
-TARGETS: tuple[str, ...] = TABLES + NTIRE_TABLES + FIGURES + ("leaderboard",)
+from repbench.targets import DEFAULT_TARGETS, FIGURE_FORMATS, FIGURE_STEMS, FIGURES, NTIRE_TABLES, TARGETS, target_files
 
 __all__ = [
-    "ABLATIONS", "DATASET_LABELS", "DATASET_ORDER", "DEFAULT_OPTIONS", "DEFAULT_TARGETS", "EVAL_COLUMNS", "FIGURES",
-    "INT_COLUMNS", "LARGE_METHODS", "METHOD_LABELS", "METHOD_ORDER", "METRICS", "MISSING", "NTIRE_TABLES",
+    "ABLATIONS", "DATASET_LABELS", "DATASET_ORDER", "DEFAULT_TARGETS", "EVAL_COLUMNS", "FIGURES",
+    "INT_COLUMNS", "METRICS", "MISSING", "NTIRE_TABLES", "default_options", "large_methods", "method_label",
+    "method_order",
     "PAPER_ITERATIONS", "REFERENCES_DIR", "RUN_COLUMNS", "TABLES", "TARGETS", "AblationSpec", "BnRun", "Column",
     "Reference", "ReportContext", "Run", "RunSet", "artifact_datasets", "bn_runs", "bn_strategy", "build_context",
     "build_report", "check_targets", "checks", "seeds", "curve_svg", "dataset_key", "dataset_label", "figure_bn", "figure_curves",
@@ -144,32 +135,33 @@ def build_report(runs_root: str | os.PathLike, out_dir: str | os.PathLike, prese
             text = render_table3(ctx)
         else:
             text = render_ablation(ctx, ABLATIONS[table])
-        written.append(write_atomic(out / f"{table}.md", text))
+        written.append(write_atomic(out / target_files(table)[0], text))
     if any(t in targets for t in NTIRE_TABLES):
         data = ntire.collect(ctx)
         for table in NTIRE_TABLES:
             if table in targets:
-                written.append(write_atomic(out / f"{table}.md", ntire.render(ctx, table, data)))
+                written.append(write_atomic(out / target_files(table)[0], ntire.render(ctx, table, data)))
     fig5 = figure_bn(bn_list) if bn_list else {}
     if "fig5" in targets:
         if fig5:
-            written += [write_atomic(out / f"fig5_bn_stats{ext}", fig5[ext]) for ext in (".png", ".svg")]
+            written += [write_atomic(out / f"{FIGURE_STEMS['fig5']}{ext}", fig5[ext]) for ext in FIGURE_FORMATS]
         else:
             print(f"repbench report: fig5 skipped: {fig5_absence(ctx, bn_list)}", file=sys.stderr)
     if "fig1" in targets or "leaderboard" in targets:
         plt = _matplotlib()
         fig = figure_tradeoff(ctx)
         if "fig1" in targets:
-            written += _save_figure(fig, out / "fig1_tradeoff")
+            written += _save_figure(fig, out / FIGURE_STEMS["fig1"])
         svg = figure_svg_text(fig)
         plt.close(fig)
         if "leaderboard" in targets:
             page, csv_text = render_leaderboard(ctx, svg, inline_svg(fig5[".svg"]) if fig5 else "")
-            written.append(write_atomic(out / "leaderboard.html", page))
-            written.append(write_atomic(out / "leaderboard.csv", csv_text))
+            html_name, csv_name = target_files("leaderboard")
+            written.append(write_atomic(out / html_name, page))
+            written.append(write_atomic(out / csv_name, csv_text))
     if "fig6" in targets:
         plt = _matplotlib()
         fig = figure_curves(ctx)
-        written += _save_figure(fig, out / "fig6_curves")
+        written += _save_figure(fig, out / FIGURE_STEMS["fig6"])
         plt.close(fig)
     return written

@@ -29,7 +29,7 @@ class BnRun:
     """A run with BatchNorm, raw numbers as bn-diagnose wrote them."""
 
     run: str
-    strategy: str | None  # runs.bn_strategy: 'bn' or 'frozen_bn' (None: not an EDSR BN switch)
+    strategy: str | None  # membership.bn_strategy: 'bn' or 'frozen_bn' (None: not an EDSR BN switch)
     label: str  # the strategy in words; the run name is added when two runs share a strategy
     profile_image: str | None  # the image of the profile below (bn_diagnose.json may hold several)
     profile: list[dict[str, Any]] = field(default_factory=list)
@@ -66,7 +66,7 @@ def bn_runs(ctx: ReportContext) -> list[BnRun]:
 
 
 def fig5_profiles(runs: list[BnRun]) -> dict[str, list[dict[str, Any]]]:
-    """label -> per-layer profile, the input of bn_diagnose.plot_bn_profile: one profile per BN run."""
+    """label -> per-layer profile, the input of repbench.bn.stats.plot_bn_profile: one profile per BN run."""
     return {r.label: r.profile for r in runs if r.profile}
 
 

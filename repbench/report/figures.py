@@ -20,7 +20,7 @@ from repbench.report.context import ReportContext
 from repbench.report.checks import MARK
 from repbench.report.runs import Run, members, primary_dataset
 from repbench.report.seeds import base_id, seed_of
-from repbench.report.values import METHOD_LABELS, _int, _method_rank, _num, dataset_label, model_label, write_atomic
+from repbench.report.values import method_label, _int, _method_rank, _num, dataset_label, model_label, write_atomic
 
 
 def _matplotlib() -> Any:
@@ -93,7 +93,7 @@ def figure_tradeoff(ctx: ReportContext) -> Any:
         for i, method in enumerate(methods):
             part = data[data["method"] == method]
             ax.scatter(part["throughput"], part[f"psnr_y_{dataset}"], s=48, marker=_MARKERS[i % len(_MARKERS)],
-                       color=cmap(i % 10), label=METHOD_LABELS.get(method, method), zorder=3)
+                       color=cmap(i % 10), label=method_label(method), zorder=3)
             for r in part.to_dict("records"):
                 text = f"{r['size']} x{_int(r['scale'])}{' RGB' if _int(r.get('colors')) == 3 else ''}" if r.get("size") else r["run"]
                 ax.annotate(text + (f" {MARK}" if r["run"] in marks else ""),
@@ -179,20 +179,20 @@ def figure_curves(ctx: ReportContext) -> Any:
 
 
 def figure_bn(runs: Sequence[BnRun]) -> dict[str, bytes]:
-    """Figure 5 as {".png": bytes, ".svg": bytes}, drawn by bn_diagnose.plot_bn_profile (one labelled
+    """Figure 5 as {".png": bytes, ".svg": bytes}, drawn by repbench.bn.stats.plot_bn_profile (one labelled
     profile per BN run); {} when no run has a profile.
 
     plot_bn_profile writes files itself, so it draws into a temporary folder and the caller writes the
     bytes atomically. Its SVG carries the save time and the matplotlib version: both are dropped, like
     the other figures' metadata, so that a rerun on unchanged runs gives an identical file."""
-    from repbench.bn_diagnose import plot_bn_profile
+    from repbench.bn import stats as bn_stats
 
     profiles = fig5_profiles(list(runs))
     if not profiles:
         return {}
     _matplotlib()  # the deterministic SVG settings apply to plot_bn_profile's figure too
     with tempfile.TemporaryDirectory(prefix="repbench-fig5-") as tmp:
-        paths = plot_bn_profile(profiles, Path(tmp) / "fig5_bn_stats")
+        paths = bn_stats.plot_bn_profile(profiles, Path(tmp) / "fig5_bn_stats")
         files = {path.suffix: path.read_bytes() for path in paths}
     svg = files[".svg"].decode("utf-8")
     svg = re.sub(r"\n *<dc:date>[^<]*</dc:date>", "", svg)

@@ -278,52 +278,48 @@ def artifact_rows(runs: Sequence[BnRun], by_name: dict[str, Run]) -> list[dict[s
     return rows
 
 
-def render_leaderboard(ctx: ReportContext, tradeoff_svg: str, fig5_svg: str = "") -> tuple[str, str]:
-    """(html, csv). The page inlines its style, script and plots: it works offline from file://.
+def _row_cells(r: dict[str, Any], datasets: list[str]) -> dict[str, dict[str, Any]]:
+    """The page's cells of one row: a sortable value and the text shown."""
+    is_run = r["kind"] == "run"
+    colors = _int(r.get("colors"))
+    cells = {
+        "method": {"value": str(r.get("label") or r["method"]),
+                   "text": str(r.get("label") or r["method"]) + (f" {MARK}" if is_run and r.get("undertrained") is True else "")},
+        "size": _cell(r.get("size"), str(r.get("size") or "")),
+        "scale": _cell(r.get("scale"), f"x{_int(r['scale'])}" if _int(r.get("scale")) else ""),
+        "colors": _cell({1: "Y", 3: "RGB"}.get(colors or 0), {1: "Y", 3: "RGB"}.get(colors or 0, "")),
+        "params_deployed": _cell(r.get("params_deployed"), fmt_int(r.get("params_deployed"))),
+        "params_paper": _cell(r.get("params_paper"), fmt_k(r.get("params_paper"))),
+        "macs": _cell(r.get("macs"), fmt_float(_num(r.get("macs")) and r["macs"] / 1e9, 3)),
+        "flops_paper": _cell(r.get("flops_paper"), fmt_float(_num(r.get("flops_paper")) and r["flops_paper"] / 1e9, 2)),
+        "n_conv": _cell(r.get("n_conv"), fmt_int(r.get("n_conv"))),
+        "n_seeds": _cell(r.get("n_seeds") if is_run and r["method"] not in REFERENCE_METHODS else None,
+                         fmt_int(r.get("n_seeds"))),
+        "throughput": _cell(r.get("throughput"), fmt_float(r.get("throughput"), 1)),
+        "device": _cell(_device_text(r) or None, _device_text(r)),
+        "train_seconds": _cell(r.get("train_seconds"), fmt_duration(r.get("train_seconds"))),
+        "iterations": _cell(r.get("iterations"), fmt_int(r.get("iterations"))),
+        "tables": _cell(r.get("tables") or None, str(r.get("tables") or "").replace(",", ", ")),
+    }
+    for d in datasets:
+        mean, std, n = spread(r, f"psnr_y_{d}")
+        cells[f"psnr_{d}"] = _cell(r.get(f"psnr_y_{d}"), fmt_float(mean, 2) + (f" ± {fmt_float(std, 2)}" if n >= 2 else ""))
+        cells[f"ssim_{d}"] = _cell(r.get(f"ssim_y_{d}"), fmt_float(r.get(f"ssim_y_{d}"), 4))
+    for cell in cells.values():
+        if cell["text"] == MISSING:
+            cell["text"] = ""
+    return cells
 
-    fig5_svg: Figure 5 as an inline <svg> (figures.figure_bn), shown in the BN artifact section."""
-    import jinja2
-    from markupsafe import Markup
 
-    frame, ref_source = leaderboard_frame(ctx)
-    datasets = ordered_datasets(
-        {c[len("psnr_y_"):] for c in frame.columns if c.startswith("psnr_y_") and frame[c].notna().any()}
-    )
-    columns = leaderboard_columns(datasets)
+def _page_rows(ctx: ReportContext, frame: pd.DataFrame, columns: list[Column],
+               datasets: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(table rows, per-run detail sections) of the page."""
     by_name = {r.name: r for r in ctx.runs.runs}
-    bn_list = bn_runs(ctx)
     rows, details = [], []
     for order, r in enumerate(frame.to_dict("records")):
-        is_run = r["kind"] == "run"
-        colors = _int(r.get("colors"))
-        cells = {
-            "method": {"value": str(r.get("label") or r["method"]),
-                       "text": str(r.get("label") or r["method"]) + (f" {MARK}" if is_run and r.get("undertrained") is True else "")},
-            "size": _cell(r.get("size"), str(r.get("size") or "")),
-            "scale": _cell(r.get("scale"), f"x{_int(r['scale'])}" if _int(r.get("scale")) else ""),
-            "colors": _cell({1: "Y", 3: "RGB"}.get(colors or 0), {1: "Y", 3: "RGB"}.get(colors or 0, "")),
-            "params_deployed": _cell(r.get("params_deployed"), fmt_int(r.get("params_deployed"))),
-            "params_paper": _cell(r.get("params_paper"), fmt_k(r.get("params_paper"))),
-            "macs": _cell(r.get("macs"), fmt_float(_num(r.get("macs")) and r["macs"] / 1e9, 3)),
-            "flops_paper": _cell(r.get("flops_paper"), fmt_float(_num(r.get("flops_paper")) and r["flops_paper"] / 1e9, 2)),
-            "n_conv": _cell(r.get("n_conv"), fmt_int(r.get("n_conv"))),
-            "n_seeds": _cell(r.get("n_seeds") if is_run and r["method"] not in REFERENCE_METHODS else None,
-                             fmt_int(r.get("n_seeds"))),
-            "throughput": _cell(r.get("throughput"), fmt_float(r.get("throughput"), 1)),
-            "device": _cell(_device_text(r) or None, _device_text(r)),
-            "train_seconds": _cell(r.get("train_seconds"), fmt_duration(r.get("train_seconds"))),
-            "iterations": _cell(r.get("iterations"), fmt_int(r.get("iterations"))),
-            "tables": _cell(r.get("tables") or None, str(r.get("tables") or "").replace(",", ", ")),
-        }
-        for d in datasets:
-            mean, std, n = spread(r, f"psnr_y_{d}")
-            cells[f"psnr_{d}"] = _cell(r.get(f"psnr_y_{d}"), fmt_float(mean, 2) + (f" ± {fmt_float(std, 2)}" if n >= 2 else ""))
-            cells[f"ssim_{d}"] = _cell(r.get(f"ssim_y_{d}"), fmt_float(r.get(f"ssim_y_{d}"), 4))
-        for cell in cells.values():
-            if cell["text"] == MISSING:
-                cell["text"] = ""
+        cells = _row_cells(r, datasets)
         detail_id = None
-        if is_run and r["run"] in by_name:
+        if r["kind"] == "run" and r["run"] in by_name:
             detail = _run_detail(by_name[r["run"]], r, datasets)
             details.append(detail)
             detail_id = detail["id"]
@@ -340,6 +336,23 @@ def render_leaderboard(ctx: ReportContext, tradeoff_svg: str, fig5_svg: str = ""
             "note": r.get("note") if isinstance(r.get("note"), str) else "",
             "cells": [cells[c.key] for c in columns],
         })
+    return rows, details
+
+
+def render_leaderboard(ctx: ReportContext, tradeoff_svg: str, fig5_svg: str = "") -> tuple[str, str]:
+    """(html, csv). The page inlines its style, script and plots: it works offline from file://.
+
+    fig5_svg: Figure 5 as an inline <svg> (figures.figure_bn), shown in the BN artifact section."""
+    import jinja2
+    from markupsafe import Markup
+
+    frame, ref_source = leaderboard_frame(ctx)
+    datasets = ordered_datasets(
+        {c[len("psnr_y_"):] for c in frame.columns if c.startswith("psnr_y_") and frame[c].notna().any()}
+    )
+    columns = leaderboard_columns(datasets)
+    rows, details = _page_rows(ctx, frame, columns, datasets)
+    bn_list = bn_runs(ctx)
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("repbench", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
@@ -362,7 +375,7 @@ def render_leaderboard(ctx: ReportContext, tradeoff_svg: str, fig5_svg: str = ""
         reference_source=ref_source,
         pareto_dataset=dataset_label(dataset) if dataset else None,
         tradeoff_svg=Markup(tradeoff_svg),
-        artifacts=artifact_rows(bn_list, by_name),
+        artifacts=artifact_rows(bn_list, {r.name: r for r in ctx.runs.runs}),
         fig5_svg=Markup(fig5_svg),
         fig5_images=[(r.label, r.profile_image) for r in bn_list if r.profile],
         # the notes are Markdown; the page shows plain text

@@ -6,7 +6,8 @@
 
 Which runs belong to which paper table: a run's train.json may name them (`experiments`, a list,
 or `experiment`, a string). Otherwise membership follows from what the run is (see `_MEMBERSHIP`):
-the same run may fill several tables (e.g. the default RGB RepSR fills Tables 4-7 at once).
+the same run may fill several tables (e.g. the default RGB RepSR fills Tables 4-7 at once); that
+lives in `membership`, and measure.json's two layouts in `measure_fields`.
 """
 from __future__ import annotations
 
@@ -16,27 +17,15 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 
 from repbench.errors import RepbenchError
-from repbench.report.values import (
-    DEFAULT_OPTIONS,
-    REFERENCE_METHODS,
-    _first,
-    _int,
-    _is_blank,
-    _num,
-    dataset_key,
-    model_label,
-    ordered_datasets,
-    relevant_options,
-)
+from repbench.report.values import REFERENCE_METHODS, _first, _int, _num, dataset_key, model_label, ordered_datasets
 
-TABLES: tuple[str, ...] = ("table1", "table2", "table3", "table4", "table5", "table6", "table7")
-PAPER_ITERATIONS = 1_000_000  # the paper trains every model for 1000K iterations (Table 3 projects to it)
-LARGE_METHODS = ("plain", "repvgg", "ecbsr", "edsr", "repsr")
+from repbench.report.measure_fields import measure_fields
+from repbench.report.membership import declared_experiments, option_value, bn_strategy, tables_of
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -47,9 +36,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise RepbenchError(f"{path} holds a {type(data).__name__}, expected a JSON object")
     return data
-
-
-# --------------------------------------------------------------------------- loading runs
 
 
 _RUN_NAME = re.compile(r"^(?P<method>.+?)-(?P<size>[A-Z][A-Za-z0-9]*)-x(?P<scale>\d)(?:-(?P<tag>.+))?$")
@@ -220,132 +206,6 @@ def load_bn_diagnostics(run: Run) -> list[str]:
     return notes
 
 
-# --------------------------------------------------------------------------- measure.json (two layouts)
-
-
-def _throughput_fields(records: Any) -> dict[str, Any]:
-    """The fastest successful record of the deployed net (all modes), and of the unmerged net.
-
-    The deployed net is `merged`, or `training-time` for a method with no merge (EDSR): both are
-    what a user would ship. Taking the best mode per model mirrors how a user would deploy it;
-    the mode is reported next to the number.
-    """
-    out: dict[str, Any] = {}
-    if not isinstance(records, list):
-        return out
-    ok = [r for r in records if isinstance(r, dict) and _num(r.get("images_per_s")) and not r.get("error")]
-    deployed = [r for r in ok if r.get("net", "merged") in ("merged", "training-time", "deployed")]
-    unmerged = [r for r in ok if r.get("net") == "unmerged"]
-    if deployed:
-        best = max(deployed, key=lambda r: _num(r["images_per_s"]) or 0.0)
-        out.update(
-            throughput=_num(best["images_per_s"]),
-            throughput_device=str(best.get("device_name") or best.get("device") or "unknown device"),
-            throughput_dtype=best.get("dtype"),
-            throughput_mode=best.get("mode"),
-            throughput_batch=_int(best.get("batch")),
-            throughput_lr_height=_int(_first(best, "lr_height", "height")),
-            throughput_lr_width=_int(_first(best, "lr_width", "width")),
-            throughput_label=best.get("label"),
-            throughput_ms_per_batch=_num(_first(best, "ms_per_batch")),
-        )
-        if best.get("median_s") is not None and out["throughput_ms_per_batch"] is None:
-            out["throughput_ms_per_batch"] = 1e3 * float(best["median_s"])
-        roof = best.get("roofline")
-        if isinstance(roof, dict):
-            out["roofline_fraction"] = _num(roof.get("fraction"))
-    if unmerged:
-        out["throughput_unmerged"] = max(_num(r["images_per_s"]) or 0.0 for r in unmerged)
-    return out
-
-
-def measure_fields(measure: dict[str, Any]) -> dict[str, Any]:
-    """measure.json -> flat raw fields. Accepts `repbench measure`'s nested layout (`counts`, `throughput`,
-    `train_speed`) and a flat one (`params_deployed`, `macs`, ...)."""
-    counts = measure.get("counts") if isinstance(measure.get("counts"), dict) else {}
-    src = {**measure, **counts}
-    out: dict[str, Any] = {
-        "params_deployed": _int(_first(src, "params_deployed", "deployed_params")),
-        "params_train": _int(_first(src, "params_train", "training_params")),
-        "params_paper": _int(_first(src, "params_paper", "paper_params")),
-        "paper_convention": _first(src, "paper_convention"),
-        "macs": _int(_first(src, "macs")),
-        "flops_paper": _int(_first(src, "flops_paper", "paper_flops")),
-        "n_conv": _int(_first(src, "n_conv", "convs")),
-        "macs_lr_height": _int(_first(src, "lr_height")),
-        "macs_lr_width": _int(_first(src, "lr_width")),
-    }
-    out.update(_throughput_fields(measure.get("throughput")))
-    speed = measure.get("train_speed")
-    if isinstance(speed, dict):
-        spi = _num(_first(speed, "s_per_iter", "sec_per_iter"))
-        out.update(
-            train_speed_sec_per_iter=spi,
-            train_speed_device=_first(speed, "device_name", "device"),
-            train_speed_batch=_int(speed.get("batch")),
-            train_speed_patch=_int(_first(speed, "lr_patch", "patch")),
-            projected_hours=_num(speed.get("projected_hours")) or (spi * PAPER_ITERATIONS / 3600 if spi else None),
-        )
-    return out
-
-
-# --------------------------------------------------------------------------- table membership
-
-
-def _option(row: dict[str, Any], name: str) -> Any:
-    options = row.get("options_dict") or {}
-    return options.get(name, DEFAULT_OPTIONS.get(row.get("method", ""), {}).get(name))
-
-
-def bn_strategy(row: dict[str, Any]) -> str:
-    """Table 1's three rows: 'no_bn', 'bn' or 'frozen_bn' (BN switched to population stats late in training)."""
-    if not _option(row, "bn"):
-        return "no_bn"
-    options = row.get("options_dict") or {}
-    frozen = (
-        not _is_blank(row.get("bn_frozen_at"))
-        or (_num(options.get("frozen_bn_fraction")) or 0) > 0
-        or (_num(row.get("frozen_bn_fraction")) or 0) > 0
-        or "frozen" in str(row.get("tag") or "")
-    )
-    return "frozen_bn" if frozen else "bn"
-
-
-def _default_except(row: dict[str, Any], *keep: str) -> bool:
-    return all(k in keep for k in relevant_options(row["method"], row.get("options_dict")))
-
-
-_MEMBERSHIP: dict[str, Callable[[dict[str, Any]], bool]] = {
-    "table1": lambda r: r["method"] == "edsr" and r["scale"] == 2,
-    "table2": lambda r: r["scale"] == 4 and r["colors"] == 1,
-    "table3": lambda r: r["method"] in ("ecbsr", "repsr") and r["scale"] == 4 and r["colors"] == 1,
-    "table4": lambda r: r["method"] in LARGE_METHODS and r["scale"] == 4 and r["colors"] == 3 and _default_except(r),
-    "table5": lambda r: r["method"] == "repsr" and r["scale"] == 4 and r["colors"] == 3 and _default_except(r, "variant"),
-    "table6": lambda r: r["method"] == "repsr" and r["scale"] == 4 and r["colors"] == 3 and _default_except(r, "expand"),
-    "table7": lambda r: r["method"] == "repsr" and r["scale"] == 4 and r["colors"] == 3 and _default_except(r, "branches"),
-}
-
-
-def _declared_experiments(train: dict[str, Any]) -> list[str] | None:
-    declared = train.get("experiments", train.get("experiment"))
-    if declared is None or declared == "":
-        return None
-    return [str(declared)] if isinstance(declared, str) else [str(d) for d in declared]
-
-
-def tables_of(row: dict[str, Any]) -> list[str]:
-    """The paper tables a run fills: as its train.json declares, else as inferred from the run itself."""
-    if row["method"] in REFERENCE_METHODS:
-        return []
-    declared = row.get("declared_experiments")
-    if declared:
-        return [t for t in TABLES if t in declared]
-    return [t for t in TABLES if _MEMBERSHIP[t](row)]
-
-
-# --------------------------------------------------------------------------- the tidy frame
-
-
 RUN_COLUMNS = (
     "run", "method", "size", "scale", "colors", "tag", "label", "tables", "options", "status", "iterations",
     "train_seconds", "sec_per_iter", "lr_pixels", "val_data", "train_device", "seed", "torch", "final_val_psnr", "bn_frozen_at",
@@ -395,7 +255,7 @@ def _run_record(run: Run) -> dict[str, Any]:
         "final_val_psnr": _num(_first(t, "final_val_psnr", "val_psnr")),
         "bn_frozen_at": _int(t.get("bn_frozen_at")),
         "frozen_bn_fraction": _num(t.get("frozen_bn_fraction")),
-        "declared_experiments": _declared_experiments(t),
+        "declared_experiments": declared_experiments(t),
         # train.json carries the counts too; measure.json (below) wins where both exist
         "params_deployed": _int(t.get("params_deployed")),
         "params_train": _int(t.get("params_train")),
@@ -410,7 +270,7 @@ def _run_record(run: Run) -> dict[str, Any]:
         strategy = "with BN, never frozen" if row["bn_strategy"] == "bn" else "frozen BN"
         row["label"] = f"{model_label(run.method, run.size)} ({strategy})"
     for name in ("variant", "expand", "branches"):
-        row[name] = _option(row, name) if run.method == "repsr" else None
+        row[name] = option_value(row, name) if run.method == "repsr" else None
     row["tables"] = ",".join(tables_of(row))
     for key, record in run.bn_scores.items():
         row[f"artifact_score_{key}"] = _num(record.get("mean_artifact_score"))
@@ -483,4 +343,3 @@ def primary_dataset(wide: pd.DataFrame) -> str | None:
 def members(wide: pd.DataFrame, table: str) -> pd.DataFrame:
     mask = wide["tables"].fillna("").map(lambda s: table in s.split(","))
     return wide[mask]
-

@@ -1,7 +1,8 @@
 """Raw values and the names every report module shares.
 
-Number coercion (`_num`, `_int`, `_is_blank`), test-set keys and labels, method labels and order,
-a model's row label, and the atomic file write every output goes through. Nothing here formats a
+Number coercion (`_num`, `_int`, `_is_blank`), test-set keys and labels, method labels and order
+(from the method registry, methods/registry.py), a model's row label, and the atomic file write
+every output goes through. Nothing here formats a
 number for display: that happens in `markdown` and the renderers.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from methods import registry
 from repbench import atomic
 
 # Canonical test sets, in the paper's column order; eval files may spell them differently.
@@ -26,24 +28,12 @@ _DATASET_ALIASES = {
     "div2kval": "div2k_val", "div2kvalid": "div2k_val", "div2kvalidation": "div2k_val",
     "set5": "set5", "set14": "set14", "urban100": "urban100", "manga109": "manga109",
 }
-METHOD_ORDER: tuple[str, ...] = ("nearest", "bicubic", "plain", "repvgg", "ecbsr", "sesr", "repsr", "edsr", "imdn", "imdn-clb")
-METHOD_LABELS = {
-    "nearest": "Nearest", "bicubic": "Bicubic", "plain": "Plain", "repvgg": "RepVGG", "ecbsr": "ECBSR", "sesr": "SESR",
-    "repsr": "RepSR", "edsr": "EDSR", "imdn": "IMDN", "imdn-clb": "IMDN-CLB",
-}
 # Fixed upsamplers scored like a model (`repbench eval --model bicubic|nearest`): the floors a
 # trained network must clear. Their folders are `<method>-x<scale>/`; they fill no table as runs.
 REFERENCE_METHODS: tuple[str, ...] = ("bicubic", "nearest")
-# Build defaults (methods.options_of); repeated here so that reporting never imports torch.
-# `collapsed` only changes how a linear block trains, not the model, so it never splits a row.
-DEFAULT_OPTIONS: dict[str, dict[str, Any]] = {
-    "repsr": {"expand": 2, "branches": 2, "variant": "repsr"},
-    "edsr": {"bn": False, "res_scale": 1.0},
-    "ecbsr": {"depth_multiplier": 2},
-    "imdn": {"channels": 64},
-    "imdn-clb": {"channels": 64},
-}
-_IGNORED_OPTIONS = frozenset({"collapsed"})
+_REFERENCE_LABELS = {"nearest": "Nearest", "bicubic": "Bicubic"}
+
+
 MISSING = "–"
 
 
@@ -113,21 +103,39 @@ def _size_rank(size: Any) -> tuple[int, int, str]:
     return (10**6, int(match.group(1)), text) if match else (10**7, 0, text)
 
 
+def method_label(method: str) -> str:
+    """How tables and figures name a method: its registry label, or the floor's name."""
+    if method in _REFERENCE_LABELS:
+        return _REFERENCE_LABELS[method]
+    return registry.info(method).label if method in registry.methods() else method
+
+
+def default_options(method: str) -> dict[str, Any]:
+    """A method's build defaults: an option at its default never splits a row or names a model."""
+    return registry.options_of(method) if method in registry.methods() else {}
+
+
+def method_order() -> tuple[str, ...]:
+    """The floors first, then the registered methods in registry order."""
+    return ("nearest", "bicubic") + registry.methods()
+
+
 def _method_rank(method: Any) -> int:
-    return METHOD_ORDER.index(method) if method in METHOD_ORDER else len(METHOD_ORDER)
+    order = method_order()
+    return order.index(method) if method in order else len(order)
 
 
 def relevant_options(method: str, options: dict[str, Any] | None) -> dict[str, Any]:
     """Options that change the model: defaults and training-only switches dropped."""
-    defaults = DEFAULT_OPTIONS.get(method, {})
+    defaults = default_options(method)
     return {
         k: v for k, v in sorted((options or {}).items())
-        if k not in _IGNORED_OPTIONS and defaults.get(k, object()) != v
+        if k not in registry.TRAINING_ONLY_OPTIONS and defaults.get(k, object()) != v
     }
 
 
 def model_label(method: str, size: Any, options: dict[str, Any] | None = None) -> str:
-    base = METHOD_LABELS.get(method, method)
+    base = method_label(method)
     if size and not _is_blank(size):
         base = f"{base}-{size}"
     extra = relevant_options(method, options)

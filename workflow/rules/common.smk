@@ -2,14 +2,10 @@
 import re
 from pathlib import Path
 
-import yaml
-from snakemake.utils import validate
-
-import methods
-from repbench import pipeline_config
+from repbench import pipeline_config, targets
 
 PRESET = pipeline_config.load_preset(config, Path(workflow.basedir))
-validate(PRESET, str(Path(workflow.basedir) / "workflow" / "schemas" / "preset.schema.yaml"))
+pipeline_config.validate_preset(PRESET, Path(workflow.basedir))  # the schema, names filled in from the registry
 PLAN = pipeline_config.plan(PRESET)  # raises with the valid names on an unknown method/size/dataset
 
 NAME = PRESET["preset"]
@@ -53,9 +49,4 @@ def experiment_inputs(name):
     return run_outputs(rids) + bicubic_outputs({PLAN.runs[r].scale for r in rids}) + extra
 
 
-REPORT_TARGETS = [f"results/{t}.md" for t in pipeline_config.TABLES] + [
-    "results/fig1_tradeoff.png",
-    "results/fig6_curves.png",
-    "results/fig5_bn_stats.png",
-    "results/leaderboard.html",
-]
+REPORT_TARGETS = [f"results/{f}" for t in targets.TARGETS for f in targets.target_files(t)]

@@ -8,7 +8,7 @@ rule table:
     output:
         "results/{table}.md",
     wildcard_constraints:
-        table="|".join(pipeline_config.TABLES),
+        table="|".join(targets.TABLES),
     params:
         preset=NAME,
     shell:
@@ -19,8 +19,7 @@ rule figures:
     input:
         experiment_inputs("table2"),
     output:
-        multiext("results/fig1_tradeoff", ".png", ".svg"),
-        multiext("results/fig6_curves", ".png", ".svg"),
+        [f"results/{f}" for t in ("fig1", "fig6") for f in targets.target_files(t)],
     params:
         preset=NAME,
     shell:
@@ -31,7 +30,7 @@ rule figure_bn:
     input:
         bn_outputs(bn_runs()),
     output:
-        multiext("results/fig5_bn_stats", ".png", ".svg"),
+        [f"results/{f}" for f in targets.target_files("fig5")],
     params:
         preset=NAME,
     shell:
@@ -44,8 +43,7 @@ rule leaderboard:
         bn_outputs(bn_runs()),
         bicubic_outputs({s.scale for s in PLAN.runs.values()}),
     output:
-        "results/leaderboard.html",
-        "results/leaderboard.csv",
+        [f"results/{f}" for f in targets.target_files("leaderboard")],
     params:
         preset=NAME,
     shell:

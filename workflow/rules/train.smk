@@ -4,6 +4,9 @@
 # moves the old run to RUN/superseded/<time>-<hash>/ and trains afresh, so nothing finished is
 # lost and no old checkpoint is mixed into the new run.
 #
+# The run's whole training config travels as one JSON object (`--config-json`), resolved and
+# validated when the plan was built; being a rule parameter, any change to it reruns the job.
+#
 # Datasets are not rule inputs: `repbench train` / `eval` prepare them on first use (once, under a
 # per-dataset lock, cached in data/cache/). A re-made cache therefore never retrains finished runs.
 

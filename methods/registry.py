@@ -1,0 +1,111 @@
+"""The method registry: every fact about a method that is not its network, in one line per method.
+
+The zoo (`methods.build`), the preset check, measurement and the report all read a method's
+label, size format, build options and their defaults, paper-count convention and Table 2 sizes
+from here, so adding a method is one file with its `build` plus one line in METHOD_LIST.
+Nothing here imports torch: the report, the CLI parsers and the plan read it cheaply.
+
+A method file only defines `build(**size_fields, scale, colors, **options) -> nn.Module`,
+with the options keyword-only and without defaults (the defaults are `options` here).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+SCALES = (2, 3, 4)
+COLORS = (1, 3)
+TABLE2_SIZES = ("M4C8", "M4C16", "M10C16", "M10C32", "M16C64")
+SESR_TABLE2_SIZES = ("M5C16", "M11C16", "M11C32")
+# Options that change how a block trains but not the function it computes: they never name a run
+# and never split a table row.
+TRAINING_ONLY_OPTIONS = frozenset({"collapsed"})
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    name: str  # the registered name: `--method`, run ids, presets
+    module: str  # the module whose `build` makes the training-time network
+    label: str  # how tables and figures name it
+    size_format: str  # e.g. "M{m}C{c}": fields become `build`'s leading arguments
+    mergeable: bool  # has a single-conv inference form (`methods.merge`)
+    options: Mapping[str, Any] = field(default_factory=dict)  # build options and their defaults
+    # How the paper counts parameters (docs/conventions.md, "Counting"): "mxcy" = conv weights +
+    # biases + 2 x PReLU slopes; "conv_weights" = conv weights only (SESR's own count).
+    paper_count: str = "mxcy"
+    # The closed-form MAC count that cross-checks fvcore: "mxcy" (head, m 3x3 body convs, tail),
+    # "sesr", "edsr", or "" when the method has none.
+    closed_form: str = ""
+    table_sizes: tuple[str, ...] = ()  # the sizes of the paper's Table 2
+    large: bool = False  # one of the paper's large RGB networks (Table 4)
+
+    @property
+    def size_fields(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"\{(\w+)\}", self.size_format))
+
+
+_MXCY = "M{m}C{c}"
+METHOD_LIST: list[MethodInfo] = [
+    MethodInfo("plain", "methods.plain", "Plain", _MXCY, True, {}, closed_form="mxcy", table_sizes=TABLE2_SIZES, large=True),
+    MethodInfo("repvgg", "methods.repvgg", "RepVGG", _MXCY, True, {}, closed_form="mxcy", table_sizes=TABLE2_SIZES, large=True),
+    MethodInfo("ecbsr", "methods.ecbsr", "ECBSR", _MXCY, True, {"depth_multiplier": 2, "collapsed": False},
+               closed_form="mxcy", table_sizes=TABLE2_SIZES, large=True),
+    MethodInfo("sesr", "methods.sesr", "SESR", _MXCY, True, {"width": None, "collapsed": False},
+               paper_count="conv_weights", closed_form="sesr", table_sizes=SESR_TABLE2_SIZES),
+    MethodInfo("repsr", "methods.repsr", "RepSR", _MXCY, True, {"expand": 2, "branches": 2, "variant": "repsr"},
+               closed_form="mxcy", table_sizes=TABLE2_SIZES, large=True),
+    MethodInfo("edsr", "methods.edsr", "EDSR", "R{r}C{c}", False, {"bn": False, "res_scale": 1.0},
+               closed_form="edsr", table_sizes=("R5C32",), large=True),
+    MethodInfo("imdn", "methods.imdn", "IMDN", "B{b}", True, {"channels": 64}),
+    MethodInfo("imdn-clb", "methods.imdn_clb", "IMDN-CLB", "B{b}", True, {"channels": 64, "collapsed": False}),
+]
+REGISTRY: dict[str, MethodInfo] = {info.name: info for info in METHOD_LIST}
+METHODS: tuple[str, ...] = tuple(REGISTRY)
+
+
+def register(info: MethodInfo) -> MethodInfo:
+    """Add a method (or replace one of the same name); the zoo, checks and report see it at once."""
+    global METHODS
+    REGISTRY[info.name] = info
+    METHODS = tuple(REGISTRY)
+    return info
+
+
+def unregister(name: str) -> None:
+    global METHODS
+    REGISTRY.pop(name, None)
+    METHODS = tuple(REGISTRY)
+
+
+def methods() -> tuple[str, ...]:
+    """The registered names, in registry order (also the report's row order)."""
+    return tuple(REGISTRY)
+
+
+def info(method: str) -> MethodInfo:
+    if method not in REGISTRY:
+        raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(REGISTRY)}")
+    return REGISTRY[method]
+
+
+def parse_size(method: str, size: str) -> dict[str, int]:
+    """'M4C16' -> {'m': 4, 'c': 16} following the method's size format."""
+    fmt = info(method).size_format
+    pattern = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[1-9][0-9]*)", fmt) + "$"
+    match = re.match(pattern, str(size))
+    if not match:
+        example = fmt.format(**{k: n for k, n in zip(info(method).size_fields, (4, 16, 8))})
+        raise ValueError(f"malformed size {size!r} for method {method!r}; expected {fmt} with positive integers, e.g. {example}")
+    return {k: int(v) for k, v in match.groupdict().items()}
+
+
+def options_of(method: str) -> dict[str, Any]:
+    """The method's build options and their defaults."""
+    return dict(info(method).options)
+
+
+def size_pattern() -> str:
+    """A regular expression every registered size format matches (for the preset schema)."""
+    formats = sorted({re.sub(r"\{\w+\}", "[0-9]+", i.size_format) for i in REGISTRY.values()})
+    return "^(" + "|".join(formats) + ")$"

@@ -1,0 +1,20 @@
+"""`repbench methods`: list the registered methods, their size formats and options."""
+from __future__ import annotations
+
+import argparse
+
+
+def list_methods(args: argparse.Namespace) -> int:
+    from methods import registry
+
+    for name in registry.methods():
+        info = registry.info(name)
+        opts = ", ".join(f"{k}={v!r}" for k, v in info.options.items()) or "-"
+        merge = "merges to a plain net" if info.mergeable else "not mergeable"
+        print(f"{name:10s} size {info.size_format:8s} {merge:22s} options: {opts}")
+    return 0
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("methods", help="list registered methods, size formats and options")
+    p.set_defaults(func=list_methods)

@@ -1,0 +1,53 @@
+"""A run's deployable network: the merged net (deployed.pt) and its checked ONNX export (deployed.onnx)."""
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from torch import nn
+
+import methods
+from repbench.errors import RepbenchError
+from repbench.onnx_export import OPSET, check_onnx, export_onnx
+
+ONNX_TOLERANCE = 1e-4  # max |onnxruntime - PyTorch| accepted for deployed.onnx
+
+
+def deployable(model: nn.Module) -> nn.Module:
+    """The network to deploy: the merged one, or a copy of the training-time net where none exists."""
+    try:
+        return methods.merge(model)
+    except methods.NotMergeableError:
+        return copy.deepcopy(model).eval()  # EDSR: the training-time net is the deployed one
+
+
+def _deployed(run_dir: Path, log: Callable[[str], None]) -> nn.Module:
+    deployed_path, final_path = run_dir / "deployed.pt", run_dir / "final.pt"
+    try:
+        if deployed_path.is_file():
+            return methods.load(deployed_path)
+        if final_path.is_file():
+            deployed = deployable(methods.load(final_path))
+            methods.save(deployed, deployed_path)
+            log(f"wrote {deployed_path}")
+            return deployed
+    except ValueError as err:  # a corrupt or foreign model file
+        raise RepbenchError(str(err)) from err
+    raise RepbenchError(f"{run_dir} has neither deployed.pt nor final.pt; finish the run first (rerun `repbench train` on it)")
+
+
+def merge_run(run_dir: str | os.PathLike, opset: int | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Write RUN/deployed.pt (from final.pt, if missing) and RUN/deployed.onnx, checked with onnxruntime."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RepbenchError(f"run folder {run_dir} does not exist")
+    deployed = _deployed(run_dir, log)
+    onnx_path = export_onnx(deployed, run_dir / "deployed.onnx", opset=opset or OPSET)
+    err = check_onnx(deployed, onnx_path)
+    if err > ONNX_TOLERANCE:
+        raise RepbenchError(f"{onnx_path} disagrees with PyTorch by {err:.3g} (> {ONNX_TOLERANCE}); do not deploy it")
+    log(f"wrote {onnx_path} (onnxruntime vs PyTorch: max abs error {err:.2e})")
+    return {"deployed": str(run_dir / "deployed.pt"), "onnx": str(onnx_path), "onnx_max_abs_err": err,
+            "params": methods.count_params(deployed)}

@@ -1,0 +1,89 @@
+"""The networks to measure: a training-time net and its deployable form, built or loaded."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+import methods
+from repbench.errors import RepbenchError
+
+OUTPUT_HEIGHT, OUTPUT_WIDTH = 720, 1280  # the paper's output size: 720p
+
+
+def lr_size(scale: int, out_height: int = OUTPUT_HEIGHT, out_width: int = OUTPUT_WIDTH) -> tuple[int, int]:
+    """The LR (height, width) whose x`scale` output is nearest to out_height x out_width."""
+    return max(1, round(out_height / scale)), max(1, round(out_width / scale))
+
+
+@dataclass
+class ModelPair:
+    """A training-time net and its deployable form (the same net where the method cannot merge)."""
+
+    training: nn.Module
+    deployed: nn.Module
+    build_args: dict[str, Any]
+    merged: bool  # False: the method has no merge and `deployed` is the training-time net
+    source: str  # "built" or the model file it came from
+
+
+def _args_of(method: str, size: str, scale: int, colors: int, options: dict[str, Any]) -> dict[str, Any]:
+    return {"method": method, "size": size, "scale": scale, "colors": colors, "options": dict(options)}
+
+
+def multi_branch(model: nn.Module) -> nn.Module:
+    """The method's training-time network in its multi-branch form.
+
+    `collapsed=True` (ECB, SESR, IMDN-CLB) trains the same function with the merged kernel
+    rebuilt at each step: a training shortcut, not the method. Unmerged throughput and
+    training speed (Table 3) are timed on the multi-branch network the papers train.
+    """
+    args = model.build_args
+    if not args.get("options", {}).get("collapsed"):
+        return model
+    twin = methods.build(args["method"], args["size"], args["scale"], args["colors"],
+                         **{**args["options"], "collapsed": False})
+    twin.load_state_dict(model.state_dict())
+    return twin
+
+
+def build_pair(method: str, size: str, scale: int = 4, colors: int = 1, **options: Any) -> ModelPair:
+    """Build `method` at `size` and merge it; a bad method, size or option becomes a RepbenchError."""
+    try:
+        training = methods.build(method, size, scale, colors, **options).eval()
+        mergeable = methods.is_mergeable(method)
+    except ValueError as err:
+        raise RepbenchError(f"{err} (list methods, sizes and options with `repbench methods`)") from err
+    deployed = methods.merge(training) if mergeable else training
+    return ModelPair(multi_branch(training).eval(), deployed, _args_of(method, size, scale, colors, options), mergeable, "built")
+
+
+def load_pair(path: str) -> ModelPair:
+    """A saved model (training-time or merged). A merged file has no training-time weights, so its
+    training-time net is rebuilt from build_args with fresh weights: counts and speed do not depend on them.
+
+    A run folder stands for its final.pt (the training-time weights, as the pipeline measures them),
+    else its deployed.pt."""
+    folder = Path(path)
+    if folder.is_dir():
+        found = next((folder / n for n in ("final.pt", "deployed.pt") if (folder / n).is_file()), None)
+        if found is None:
+            raise RepbenchError(f"{folder} is a folder without final.pt or deployed.pt; pass a model file "
+                                "(.pt written by `repbench train` / `merge`) or a finished run folder")
+        path = str(found)
+    try:
+        model = methods.load(path)
+    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as err:
+        raise RepbenchError(f"cannot load model {path}: {err}; pass a .pt written by `repbench train`/`merge` (methods.save)") from err
+    args = dict(model.build_args)
+    base = _args_of(args["method"], args["size"], args["scale"], args["colors"], args.get("options", {}))
+    mergeable = methods.is_mergeable(args["method"])
+    if args.get("merged"):
+        training = methods.build(base["method"], base["size"], base["scale"], base["colors"], **base["options"])
+        deployed = model
+    else:
+        training = model
+        deployed = methods.merge(model) if mergeable else model
+    return ModelPair(multi_branch(training).eval(), deployed.eval(), base, mergeable, str(path))

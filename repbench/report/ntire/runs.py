@@ -1,0 +1,209 @@
+"""One run as the NTIRE tables see it (method, depth, stages, runtime), and `collect` over a report's runs."""
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from repbench.report.context import ReportContext
+from repbench.report.runs import Run
+from repbench.report.seeds import spread
+from repbench.report.values import MISSING, REFERENCE_METHODS, _int, _num, dataset_label, ordered_datasets, relevant_options
+
+
+SOURCE = "ntire2022"  # repbench/references/ntire2022.yaml
+METHODS = ("imdn", "imdn-clb")
+SCALE, COLORS = 4, 3  # every row of the paper is x4 RGB
+PREFERRED_DATASET = "div2k_val"  # the challenge's validation set (values.dataset_key("DIV2K-valid"))
+FLOPS_SIDE = 256  # the challenge counts FLOPs for one 256x256 LR input
+PAPER_STAGE2_PATCH = 160  # "In the second stage, we increase the patch size to 160x160" (Table 2's two-stage row)
+
+
+@dataclass(frozen=True)
+class NtireRun:
+    """A finished imdn / imdn-clb run: raw numbers only; None where the run folder lacks them."""
+
+    name: str
+    method: str
+    blocks: int | None  # B of the `B{n}` size
+    patch_size: int | None  # LR patch side of stage 1 (of the whole run when one-stage)
+    patch_size_stage2: int  # 0: one stage
+    stage2_start: int | None  # first iteration of stage 2
+    iterations: int | None
+    train_data: str | None
+    sec_per_iter: float | None  # train.json: wall time / iterations over the whole run
+    stage2_sec_per_iter: float | None  # metrics.csv: stage 2 alone (two-stage runs)
+    params: int | None  # deployed (merged) count
+    macs: int | None  # measure.json, deployed net, at macs_lr_hw
+    macs_lr_hw: tuple[int, int] | None
+    psnr: float | None  # RGB PSNR on the chosen validation set
+    border: int | None
+    runtime_s: float | None  # seconds per image
+    runtime_forward: bool  # True: mean of per-image forward times; False: eval wall time / images
+    declared: tuple[str, ...] | None  # train.json `experiments`, when it names tables itself
+    marked: bool = False  # `repbench check` found it under-trained (its rows carry the †)
+    psnr_std: float | None = None  # sample std of the PSNR over seeds (None: one seed)
+    n_seeds: int = 1
+
+    @property
+    def two_stage(self) -> bool:
+        return self.patch_size_stage2 > 0
+
+    @property
+    def flops_256(self) -> float | None:
+        return macs_at(self.macs, self.macs_lr_hw)
+
+
+@dataclass
+class NtireData:
+    dataset: str | None  # dataset key of the PSNR column, None when no run was evaluated
+    dataset_name: str
+    runs: list[NtireRun]
+    notes: list[str] = field(default_factory=list)
+    floors: list[tuple[str, str, float | None]] = field(default_factory=list)  # (label, folder, RGB PSNR)
+    marks: dict[str, list[str]] = field(default_factory=dict)  # base run id -> why it is under-trained
+
+    def of(self, table: str) -> list[NtireRun]:
+        """The runs a table may use: those declaring it, or every run that declares nothing."""
+        return [r for r in self.runs if r.declared is None or table in r.declared]
+
+
+def macs_at(macs: Any, lr_hw: tuple[int, int] | None, side: int = FLOPS_SIDE) -> float | None:
+    """MACs at a side x side LR input from a count at lr_hw. Every layer of IMDN is a convolution (or
+    a pixel shuffle) applied at each LR pixel, so the count is proportional to the pixel count: the
+    scaling is exact, not an estimate."""
+    count = _num(macs)
+    if count is None or lr_hw is None or lr_hw[0] <= 0 or lr_hw[1] <= 0:
+        return None
+    return count * side * side / (lr_hw[0] * lr_hw[1])
+
+
+def blocks_of(size: Any) -> int | None:
+    match = re.fullmatch(r"B(\d+)", str(size or ""))
+    return int(match.group(1)) if match else None
+
+
+def runtime_per_image(record: dict[str, Any]) -> tuple[float | None, bool]:
+    """(seconds per image, measured-forward?). The per-image forward time is the challenge's runtime;
+    eval records without it only have the wall time of the whole evaluation (scoring included)."""
+    per_image = record.get("per_image") if isinstance(record.get("per_image"), list) else []
+    times = [_num(p.get("infer_seconds")) for p in per_image if isinstance(p, dict)]
+    if times and all(t is not None for t in times):
+        return statistics.fmean(t for t in times if t is not None), True
+    seconds = _num(record.get("seconds"))
+    count = _int(record.get("n_images")) or len(per_image)
+    return (seconds / count, False) if seconds is not None and count else (None, False)
+
+
+def stage2_sec_per_iter(metrics: pd.DataFrame | None, stage2_start: int | None) -> float | None:
+    """Seconds per iteration of stage 2 alone, from the cumulative training time in metrics.csv.
+    train.json's sec_per_iter averages both stages, which hides what the larger patches cost."""
+    if metrics is None or not stage2_start or not {"iteration", "seconds"} <= set(metrics.columns):
+        return None
+    log = metrics[["iteration", "seconds"]].dropna().drop_duplicates("iteration", keep="last")
+    log = log[log["iteration"] >= stage2_start].sort_values("iteration")
+    if len(log) < 2:
+        return None
+    first, last = log.iloc[0], log.iloc[-1]
+    return float((last["seconds"] - first["seconds"]) / (last["iteration"] - first["iteration"]))
+
+
+def _read_config(run: Run, notes: list[str]) -> dict[str, Any]:
+    path = run.path / "config.yaml"
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        notes.append(f"`{run.name}`: config.yaml is not valid YAML ({err}); its schedule is read from train.json")
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _schedule(run: Run, notes: list[str]) -> dict[str, Any]:
+    """config.yaml (the full resolved config) first, train.json as a fallback for each field."""
+    config = _read_config(run, notes)
+
+    def get(key: str) -> Any:
+        return config[key] if config.get(key) is not None else run.train.get(key)
+
+    if not config and run.train.get("patch_size_stage2") is None:
+        notes.append(f"`{run.name}`: no config.yaml, so it is taken as one-stage training")
+    return {
+        "patch_size": _int(get("patch_size")),
+        "patch_size_stage2": _int(get("patch_size_stage2")) or 0,
+        "stage2_start": _int(get("stage2_start")),
+        "iterations": _int(get("iterations")),
+        "train_data": get("train_data"),
+    }
+
+
+def _is_candidate(row: dict[str, Any]) -> bool:
+    return (
+        row["method"] in METHODS
+        and _int(row.get("scale")) == SCALE
+        and _int(row.get("colors")) == COLORS
+        and not relevant_options(row["method"], row.get("options_dict"))  # e.g. channels=32 is another network
+    )
+
+
+def _choose_dataset(runs: Iterable[Run]) -> tuple[str | None, str]:
+    """DIV2K-valid when any run was scored on it, else the first test set with an RGB PSNR."""
+    names: dict[str, str] = {}
+    for run in runs:
+        for key, record in run.evals.items():
+            if _num(record.get("psnr_rgb")) is not None:
+                names.setdefault(key, str(record.get("dataset") or key))
+    if not names:
+        return None, MISSING
+    key = PREFERRED_DATASET if PREFERRED_DATASET in names else ordered_datasets(names)[0]
+    return key, dataset_label(key, names[key])
+
+
+def collect(ctx: ReportContext) -> NtireData:
+    by_name = {r.name: r for r in ctx.runs.runs}
+    rows = [r for r in ctx.wide.to_dict("records") if _is_candidate(r) and r["run"] in by_name]
+    key, name = _choose_dataset(by_name[r["run"]] for r in rows)
+    notes: list[str] = []
+    marks = ctx.marks()
+    floor_frame = ctx.wide[ctx.wide["method"].isin(REFERENCE_METHODS) & (ctx.wide["scale"] == SCALE)]
+    floors = sorted(((str(r["label"]), str(r["run"]), _num(r.get(f"psnr_rgb_{key}")) if key else None)
+                     for r in floor_frame.to_dict("records")), key=lambda f: f[0] != "Nearest")
+    runs = []
+    for row in rows:
+        run = by_name[row["run"]]
+        sched = _schedule(run, notes)
+        record = run.evals.get(key, {}) if key else {}
+        runtime, forward = runtime_per_image(record)
+        h, w = _int(row.get("macs_lr_height")), _int(row.get("macs_lr_width"))
+        declared = row.get("declared_experiments")
+        runs.append(NtireRun(
+            name=run.name,
+            method=run.method,
+            blocks=blocks_of(run.size),
+            patch_size=sched["patch_size"],
+            patch_size_stage2=sched["patch_size_stage2"],
+            stage2_start=sched["stage2_start"],
+            iterations=sched["iterations"] or _int(row.get("iterations")),
+            train_data=sched["train_data"],
+            sec_per_iter=_num(row.get("sec_per_iter")),
+            stage2_sec_per_iter=stage2_sec_per_iter(run.metrics, sched["stage2_start"]) if sched["patch_size_stage2"] else None,
+            params=_int(row.get("params_deployed")),
+            macs=_int(row.get("macs")),
+            macs_lr_hw=(h, w) if h and w else None,
+            psnr=_num(row.get(f"psnr_rgb_{key}")) if key else None,
+            border=_int(record.get("border")),
+            runtime_s=runtime,
+            runtime_forward=forward,
+            declared=tuple(declared) if isinstance(declared, list) else None,
+            marked=run.name in marks,
+            psnr_std=spread(row, f"psnr_rgb_{key}")[1] if key else None,
+            n_seeds=spread(row, f"psnr_rgb_{key}")[2] if key else 1,
+        ))
+    runs.sort(key=lambda r: (METHODS.index(r.method), -(r.blocks or 0), r.patch_size_stage2, r.name))
+    return NtireData(key, name, runs, notes, floors, marks)

@@ -1,0 +1,232 @@
+"""The NTIRE 2022 paper's Tables 2, 3 and 5 as Markdown."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+from repbench.report.context import ReportContext
+from repbench.report.markdown import _delta, _fill_hint, _header, fmt_delta, fmt_float, fmt_int
+from repbench.report.runs import Run
+from repbench.report.values import MISSING, _int, _num
+from repbench.report.ntire.cells import blocks_text, conventions_text, finish_table, floor_notes, millions, missing_notes, patch_text, percent_change, psnr_cell, ratio_text, run_cell, runtime_header, table_lines, with_floors
+from repbench.report.ntire.paper import first_run, stage2_patches, paper_target, depth_map, fmt_target, pair_stage2, paper_flops
+from repbench.report.ntire.runs import FLOPS_SIDE, NtireData, NtireRun, PAPER_STAGE2_PATCH, SOURCE, blocks_of, collect
+
+
+def render_table2(ctx: ReportContext, data: NtireData | None = None) -> str:
+    data = data or collect(ctx)
+    ref = ctx.ref("table2", SOURCE)
+    target = paper_target("table2", ctx)
+    runs = data.of("ntire_table2")
+    paper_b = [blocks_of(p.get("size")) for p in ref.rows]
+    paper_base = max((b for b in paper_b if b is not None), default=8)
+    paper_pruned = min((b for b in paper_b if b is not None), default=7)
+    depths = depth_map(runs, paper_base, paper_pruned)
+    flops = paper_flops(ctx)
+
+    def pick(paper: dict[str, Any]) -> NtireRun | None:
+        method, b = paper.get("method"), blocks_of(paper.get("size"))
+        two_stage = bool((paper.get("training") or {}).get("two_stage"))
+        ours_b = depths.get(b, b) if b is not None else None
+        same = [r for r in runs if r.method == method and r.blocks == ours_b and r.two_stage == two_stage]
+        if two_stage:  # the run playing the paper's 160-pixel second stage, as in ntire_table5
+            paired, _ = pair_stage2(same, stage2_patches(ctx))
+            return paired.get(PAPER_STAGE2_PATCH) or first_run(same)[0]
+        return first_run(same)[0]
+
+    picked = [(p, pick(p)) for p in ref.rows]
+    runtime_name, runtime_cell, runtime_text = runtime_header(r for _, r in picked)
+    rows = [_table2_row(i, picked, flops, runtime_name, runtime_cell) for i in range(len(picked))]
+    if target and rows:
+        rows.append({k: "" for k in rows[0]} | {
+            "Row": "Target (challenge constraints)",
+            "PSNR paper": fmt_target(target.get("val_psnr_db"), 2),
+            "Params paper": fmt_target(target.get("params_m"), 4),
+            "Runtime paper (ms)": fmt_target(target.get("val_time_ms"), 2),
+        })
+
+    lines = _header(
+        "NTIRE 2022 Table 2: effect of each component (IMDN + collapsible linear blocks, x4 RGB)",
+        ctx.preset, ctx.runs.root, ref,
+        conventions_text(data, (r for _, r in picked)) + " " + runtime_text + " The paper's runtimes come from the "
+        "challenge's GPU server, so compare runtimes as the change vs the baseline row, not in ms. *Step* is the "
+        "PSNR change from the row above (what each component adds). *B* and *LR patches* are ours; a scaled-down "
+        "preset fills each row with the run in the same role (deepest IMDN = baseline, the IMDN-CLB depth = pruned).",
+    )
+    if not any(r for _, r in picked):
+        lines += [_fill_hint("ntire_table2", "x4 RGB runs of imdn (the baseline depth and the pruned one) and "
+                             "imdn-clb at the pruned depth, one-stage and two-stage (config.yaml patch_size_stage2 > 0)"), ""]
+    lines += table_lines(with_floors(rows, data, "Row"), ("Row", "Run", "B", "LR patches"))
+    notes = floor_notes(data, (r for _, r in picked)) + list(ref.notes)
+    used = {r.name for _, r in picked if r}
+    others = [r.name for r in runs if r.two_stage and r.name not in used and r.method == "imdn-clb"]
+    if others:
+        notes.append("other two-stage runs (see ntire_table5.md): " + ", ".join(f"`{n}`" for n in others))
+    notes += missing_notes(r for _, r in picked) + data.notes + ctx.runs.notes
+    if not ref.found:
+        notes.append(f"no reference numbers found for table2 in {ctx.references_dir}/{SOURCE}.yaml")
+    return finish_table(lines, notes)
+
+
+def _table2_row(i: int, picked: list[tuple[dict[str, Any], NtireRun | None]], flops: dict[int, float],
+                runtime_name: str, runtime_cell: Callable[[NtireRun | None], str]) -> dict[str, str]:
+    """Row i of ntire_table2: our run beside the paper's row, and the step from the row above."""
+    paper, run = picked[i]
+    prev_paper, prev_run = picked[i - 1] if i else ({}, None)
+    base_paper, base_run = picked[0]
+    psnr, paper_psnr = run.psnr if run else None, _num(paper.get("val_psnr_db"))
+    params, paper_params = millions(run.params) if run else None, _num(paper.get("params_m"))
+    b = blocks_of(paper.get("size"))
+    return {
+        "Row": str(paper.get("label", "")),
+        "Run": run_cell(run),
+        "B": blocks_text(run.blocks if run else None, b),
+        "LR patches": patch_text(run),
+        "PSNR": psnr_cell(run),
+        "PSNR paper": fmt_float(paper_psnr, 2),
+        "Δ PSNR": fmt_delta(_delta(psnr, paper_psnr), 2),
+        "Step": fmt_delta(_delta(psnr, prev_run.psnr if prev_run else None), 2) if i else "",
+        "Step paper": fmt_delta(_delta(paper_psnr, (prev_paper or {}).get("val_psnr_db")), 2) if i else "",
+        "Params (M)": fmt_float(params, 4),
+        "Params paper": fmt_float(paper_params, 4),
+        "Δ Params": fmt_delta(_delta(params, paper_params), 4),
+        f"FLOPs {FLOPS_SIDE}² (G)": fmt_float(run.flops_256 / 1e9 if run and run.flops_256 is not None else None, 2),
+        "FLOPs paper": fmt_float(flops.get(b) if b is not None else None, 2),
+        runtime_name: runtime_cell(run),
+        "Runtime paper (ms)": fmt_float(paper.get("val_time_ms"), 2),
+        "Runtime vs baseline": percent_change(run.runtime_s, base_run.runtime_s) if i and run and base_run else "",
+        "Paper vs baseline": percent_change(paper.get("val_time_ms"), base_paper.get("val_time_ms")) if i else "",
+    }
+
+
+def render_table3(ctx: ReportContext, data: NtireData | None = None) -> str:
+    data = data or collect(ctx)
+    ref = ctx.ref("table3", SOURCE)
+    target = paper_target("table3", ctx)
+    runs = [r for r in data.of("ntire_table3") if r.method == "imdn" and not r.two_stage]
+    flops = paper_flops(ctx)
+    by_b: dict[int | None, list[NtireRun]] = {}
+    for run in runs:
+        by_b.setdefault(run.blocks, []).append(run)
+    paper_by_b = {blocks_of(p.get("size")): p for p in ref.rows if p.get("method") == "imdn"}
+    depths = list(paper_by_b) + sorted((b for b in by_b if b not in paper_by_b), key=lambda b: -(b or 0))
+    shown: list[NtireRun | None] = []
+    rows: list[dict[str, str]] = []
+    for b in depths:
+        paper = paper_by_b.get(b)
+        for run in by_b.get(b) or [None]:
+            shown.append(run)
+            params, paper_params = millions(run.params) if run else None, _num(paper.get("params_m")) if paper else None
+            psnr, paper_psnr = run.psnr if run else None, _num(paper.get("val_psnr_db")) if paper else None
+            rows.append({
+                "B": str(b) if b is not None else MISSING,
+                "Run": run_cell(run) + ("" if paper else " (not in the paper)"),
+                "Params": fmt_int(run.params) if run else MISSING,
+                "Params (M)": fmt_float(params, 4),
+                "Params paper (M)": fmt_float(paper_params, 4),
+                "Δ Params": fmt_delta(_delta(params, paper_params), 4),
+                f"FLOPs {FLOPS_SIDE}² (G)": fmt_float(run.flops_256 / 1e9 if run and run.flops_256 is not None else None, 2),
+                "FLOPs paper": fmt_float(flops.get(b) if b is not None else None, 2),
+                "PSNR": psnr_cell(run),
+                "PSNR paper": fmt_float(paper_psnr, 2),
+                "Δ PSNR": fmt_delta(_delta(psnr, paper_psnr), 2),
+            })
+    if target and rows:
+        rows.append({k: "" for k in rows[0]} | {
+            "B": "Target",
+            "Params paper (M)": fmt_target(target.get("params_m"), 4),
+            "PSNR paper": fmt_target(target.get("val_psnr_db"), 2),
+        })
+    lines = _header(
+        "NTIRE 2022 Table 3: number of IMDBs (IMDN, x4 RGB)", ctx.preset, ctx.runs.root, ref,
+        conventions_text(data, shown),
+    )
+    if not runs:
+        lines += [_fill_hint("ntire_table3", "one-stage x4 RGB imdn runs at sizes B8, B7, B6, B5, B4"), ""]
+    lines += table_lines(with_floors(rows, data, "B"), ("B", "Run"))
+    notes = floor_notes(data, shown) + list(ref.notes) + missing_notes(shown) + data.notes + ctx.runs.notes
+    if not ref.found:
+        notes.append(f"no reference numbers found for table3 in {ctx.references_dir}/{SOURCE}.yaml")
+    return finish_table(lines, notes)
+
+
+def render_table5(ctx: ReportContext, data: NtireData | None = None) -> str:
+    data = data or collect(ctx)
+    ref = ctx.ref("table5", SOURCE)
+    clb = [r for r in data.of("ntire_table5") if r.method == "imdn-clb"]
+    paper_b = next((b for p in ref.rows if (b := blocks_of(p.get("size"))) is not None), 7)
+    depth = depth_map(clb, paper_b + 1, paper_b)[paper_b]  # the pruned depth the CLB runs train
+    runs = [r for r in clb if r.blocks == depth]
+    stage1, extra = first_run(r for r in runs if not r.two_stage)
+    paired, rest = pair_stage2([r for r in runs if r.two_stage], stage2_patches(ctx))
+    paper_stage1 = next((p for p in ref.rows if _int(p.get("stage")) == 1), {})
+
+    def stage_rate(run: NtireRun | None) -> float | None:
+        if run is None:
+            return None
+        return run.stage2_sec_per_iter if run.two_stage else run.sec_per_iter
+
+    matched: list[tuple[dict[str, Any] | None, NtireRun | None]] = []
+    for paper in ref.rows:
+        if _int(paper.get("stage")) == 1:
+            matched.append((paper, stage1))
+        else:
+            matched.append((paper, paired.get(_int(paper.get("patch_size")) or -1)))
+    matched += [(None, r) for r in extra + rest]
+
+    rows: list[dict[str, str]] = []
+    for paper, run in matched:
+        paper = paper or {}
+        psnr, paper_psnr = run.psnr if run else None, _num(paper.get("val_psnr_db"))
+        is_stage1 = (run is not None and not run.two_stage) or (run is None and _int(paper.get("stage")) == 1)
+        rows.append({
+            "Row": str(paper.get("label")) if paper else ("Stage 2" if run and run.two_stage else "Stage 1") + " (not in the paper)",
+            "Run": run_cell(run),
+            "LR patches": patch_text(run),
+            "Patch paper": str(_int(paper.get("patch_size")) or MISSING) if paper else MISSING,
+            "PSNR": psnr_cell(run),
+            "PSNR paper": fmt_float(paper_psnr, 2),
+            "Δ PSNR": fmt_delta(_delta(psnr, paper_psnr), 2),
+            "vs stage 1": "" if is_stage1 else fmt_delta(_delta(psnr, stage1.psnr if stage1 else None), 2),
+            "vs stage 1 paper": "" if is_stage1 or not paper else fmt_delta(_delta(paper_psnr, paper_stage1.get("val_psnr_db")), 2),
+            "s/iter (whole run)": fmt_float(run.sec_per_iter, 4) if run else MISSING,
+            "s/iter (this stage)": fmt_float(stage_rate(run), 4),
+            "× stage 1": "" if is_stage1 else ratio_text(stage_rate(run), stage_rate(stage1)),
+            "Epoch time paper (s)": fmt_float(paper.get("epoch_time_s"), 0),
+            "× stage 1 paper": "" if is_stage1 or not paper else ratio_text(paper.get("epoch_time_s"), paper_stage1.get("epoch_time_s")),
+            "GPU memory paper (MB)": fmt_int(paper.get("gpu_memory_mb")),
+        })
+    lines = _header(
+        f"NTIRE 2022 Table 5: second-stage patch size (IMDN-CLB{f' B{depth}' if depth else ''}, x4 RGB)",
+        ctx.preset, ctx.runs.root, ref,
+        conventions_text(data, (r for _, r in matched), costs=False) + " *s/iter (whole run)* is train.json's `sec_per_iter` "
+        "(training wall time / iterations, both stages); *s/iter (this stage)* is stage 2 alone for two-stage "
+        "runs (from metrics.csv's cumulative training seconds) and the whole run for stage 1. The paper gives "
+        "seconds per epoch and GPU memory instead (its GPUs, its epochs): compare the *× stage 1* ratios. "
+        "GPU memory is not measured here. Our runs pair with the paper's stage-2 patch sizes exactly when a run "
+        "trains one of them, else in increasing order.",
+    )
+    if not runs:
+        lines += [_fill_hint("ntire_table5", "x4 RGB imdn-clb runs at one depth: a one-stage run and two-stage runs "
+                             "with different config.yaml patch_size_stage2"), ""]
+    lines += table_lines(with_floors(rows, data, "Row"), ("Row", "Run", "LR patches"))
+    notes = floor_notes(data, (r for _, r in matched)) + list(ref.notes)
+    others = sorted({r.name for r in clb} - {r.name for r in runs})
+    if others:
+        notes.append(f"imdn-clb runs at other depths than B{depth} (not shown): " + ", ".join(f"`{n}`" for n in others))
+    notes += missing_notes(r for _, r in matched) + data.notes + ctx.runs.notes
+    if not ref.found:
+        notes.append(f"no reference numbers found for table5 in {ctx.references_dir}/{SOURCE}.yaml")
+    return finish_table(lines, notes)
+
+
+RENDERERS: dict[str, Callable[[ReportContext, NtireData | None], str]] = {
+    "ntire_table2": render_table2,
+    "ntire_table3": render_table3,
+    "ntire_table5": render_table5,
+}
+
+
+def render(ctx: ReportContext, table: str, data: NtireData | None = None) -> str:
+    return RENDERERS[table](ctx, data)

@@ -1,0 +1,33 @@
+"""The report's targets, one list for the pipeline, the CLI and the report.
+
+A target is a name (`repbench report --only NAME`) that renders one or two files into the
+results folder. Nothing here imports anything heavy: `repbench --help` and the Snakefile read it.
+"""
+from __future__ import annotations
+
+# The RepSR paper's Tables 1-7.
+PAPER_TABLES: tuple[str, ...] = ("table1", "table2", "table3", "table4", "table5", "table6", "table7")
+# The NTIRE 2022 companion paper's Tables 2, 3 and 5: rendered only when named, so that a preset
+# without IMDN runs does not get three tables of paper rows by default.
+NTIRE_TABLES: tuple[str, ...] = ("ntire_table2", "ntire_table3", "ntire_table5")
+TABLES: tuple[str, ...] = PAPER_TABLES + NTIRE_TABLES
+# fig5 (BN statistics) needs a BN run with its diagnostics: skipped with a message by default, an error when named.
+FIGURE_STEMS: dict[str, str] = {"fig1": "fig1_tradeoff", "fig5": "fig5_bn_stats", "fig6": "fig6_curves"}
+FIGURES: tuple[str, ...] = tuple(FIGURE_STEMS)
+FIGURE_FORMATS: tuple[str, ...] = (".png", ".svg")
+LEADERBOARD = "leaderboard"
+LEADERBOARD_FILES: tuple[str, ...] = ("leaderboard.html", "leaderboard.csv")
+
+DEFAULT_TARGETS: tuple[str, ...] = PAPER_TABLES + FIGURES + (LEADERBOARD,)
+TARGETS: tuple[str, ...] = TABLES + FIGURES + (LEADERBOARD,)
+
+
+def target_files(target: str) -> list[str]:
+    """The file names one target writes into the results folder."""
+    if target in TABLES:
+        return [f"{target}.md"]
+    if target in FIGURE_STEMS:
+        return [FIGURE_STEMS[target] + ext for ext in FIGURE_FORMATS]
+    if target == LEADERBOARD:
+        return list(LEADERBOARD_FILES)
+    raise ValueError(f"unknown report target {target!r}; valid: {', '.join(TARGETS)}")
