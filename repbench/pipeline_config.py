@@ -9,6 +9,7 @@ that config to `repbench train --config-json` as one object, so it is layered on
 from __future__ import annotations
 
 import copy
+import re
 import dataclasses
 import difflib
 import shlex
@@ -232,6 +233,17 @@ def train_cli_args(spec: RunSpec, plan_: Plan, preset: dict[str, Any]) -> str:
     """`repbench train` flags for one run: its whole config as one JSON object (the run folder and
     threads are added by the rule)."""
     return f"--config-json {shlex.quote(config_json(TrainConfig(**spec.config)))}"
+
+
+def train_priority(spec: RunSpec) -> int:
+    """A run's scheduling priority: a rough cost, so the longest runs start first and no single long
+    run is left alone at the end on one core. Cost ~ iterations x batch x patch^2 x depth x width^2
+    (the size's two numbers; a size with one number, e.g. IMDN's B7, counts width 64)."""
+    numbers = [int(n) for n in re.findall(r"\d+", spec.size)] or [1]
+    depth, width = (numbers + [64])[:2]
+    cfg = spec.config
+    cost = cfg["iterations"] * cfg["batch_size"] * cfg["patch_size"] ** 2 * depth * width**2
+    return max(1, round(cost / 1e9))
 
 
 def preset_schema(basedir: Path) -> dict[str, Any]:

@@ -117,6 +117,18 @@ def test_cli_eval_bicubic_on_embedded_dataset(tmp_path):
     assert all(math.isfinite(r["psnr_y"]) for r in result["per_image"])
 
 
+def test_cli_eval_several_datasets_in_one_call(tmp_path, capsys):
+    out = tmp_path / "eval" / "{dataset}-x4.json"
+    argv = ["eval", "--model", "nearest", "--dataset", "skimage-test", "skimage-train", "--scale", "4", "--quiet"]
+    assert cli_main(argv + ["--out", str(out)]) == 0
+    test, train = (json.loads((tmp_path / "eval" / f"{d}-x4.json").read_text()) for d in ("skimage-test", "skimage-train"))
+    assert test["dataset"] == "skimage-test" and train["dataset"] == "skimage-train"
+    assert len(test["per_image"]) == 4 and len(train["per_image"]) > 4
+    # one file for two sets would overwrite itself: refused, with the fix
+    assert cli_main(argv + ["--out", str(tmp_path / "one.json")]) == 2
+    assert "{dataset}" in capsys.readouterr().err and not (tmp_path / "one.json").exists()
+
+
 @pytest.mark.parametrize(
     "argv_tail,message",
     [

@@ -113,10 +113,21 @@ def test_paper_preset_dry_run_lists_all_its_jobs() -> None:
     counts = _job_counts(result.stdout)
     n_runs = len(plan.runs)
     assert n_runs >= 45
-    assert counts["train"] == counts["measure"] == n_runs
+    assert counts["train"] == counts["measure"] == counts["count"] == n_runs
     assert counts["evaluate"] == n_runs * len(plan.test_data)
     assert counts["table"] == len(pipeline_config.TABLES)
     assert '"device":"cuda"' in result.stdout and "gpu=1" in result.stdout
+
+
+def test_table2_needs_counts_but_no_timing_job() -> None:
+    # Table 2 shows counts, not clocks: its target must not queue the every-core timing jobs.
+    result = _snakemake("-n", "--forceall", "--cores", "1", "--config", "preset=smoke", "--directory", str(REPO),
+                        "results/table2.md")
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = _job_counts(result.stdout)
+    n_runs = len(pipeline_config.plan(pipeline_config.load_preset({"preset": "smoke"}, REPO)).experiments["table2"])
+    assert counts["count"] == counts["train"] == n_runs
+    assert "measure" not in counts
 
 
 def test_slurm_profile_dry_run() -> None:

@@ -8,7 +8,7 @@ from repbench.errors import RepbenchError
 
 def evaluate_model(args: argparse.Namespace) -> int:
     from repbench import data
-    from repbench.evaluate import evaluate, load_model, write_json
+    from repbench.evaluate import load_model
 
     model = load_model(args.model)
     scale = args.scale
@@ -17,21 +17,31 @@ def evaluate_model(args: argparse.Namespace) -> int:
             raise RepbenchError(f"--scale is required with --model {model}")
         scale = int(model.build_args["scale"])
     if args.dataset_dir:
-        pairs = data.pairs_from_folder(args.dataset_dir, scale)
-        dataset = str(args.dataset_dir)
-    else:
-        pairs = data.load_pairs(args.dataset, scale)
-        dataset = data.get_dataset(args.dataset).name
+        _evaluate_one(args, model, data.pairs_from_folder(args.dataset_dir, scale), str(args.dataset_dir), scale, args.out)
+        return 0
+    names = args.dataset
+    if len(names) > 1 and args.out and "{dataset}" not in args.out:
+        raise RepbenchError(f"--out {args.out} would hold {len(names)} datasets: put {{dataset}} in it, "
+                            "e.g. --out eval/{dataset}-x4.json")
+    for name in names:  # one process for several sets: the imports and the model load are paid once
+        dataset = data.get_dataset(name).name
+        out = args.out.replace("{dataset}", dataset) if args.out else None
+        _evaluate_one(args, model, data.load_pairs(name, scale), dataset, scale, out)
+    return 0
+
+
+def _evaluate_one(args: argparse.Namespace, model, pairs: list, dataset: str, scale: int, out: str | None) -> None:
+    from repbench.evaluate import evaluate, write_json
+
     result = evaluate(model, pairs, scale, device=args.device, dataset=dataset, progress=not args.quiet)
     result["model"]["source"] = args.model
-    if args.out:
-        write_json(args.out, result)
+    if out:
+        write_json(out, result)
     print(
         f"{result['model']['name']} on {dataset} x{scale}: PSNR-Y {result['psnr_y']:.4f} dB, "
         f"SSIM-Y {result['ssim_y']:.4f}, PSNR-RGB {result['psnr_rgb']:.4f} dB ({result['n_images']} images)"
-        + (f" -> {args.out}" if args.out else "")
+        + (f" -> {out}" if out else "")
     )
-    return 0
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:
@@ -39,10 +49,12 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True,
                    help="'bicubic', 'nearest' (the floors) or a model file written by repbench (merged or not)")
     where = p.add_mutually_exclusive_group(required=True)
-    where.add_argument("--dataset", help="a registered dataset name (see `repbench data list`)")
+    where.add_argument("--dataset", nargs="+", metavar="NAME",
+                       help="one or more registered dataset names (see `repbench data list`)")
     where.add_argument("--dataset-dir", help="a folder of HR images (LR is made with MATLAB bicubic)")
     p.add_argument("--scale", type=int, choices=(2, 3, 4), help="upscaling factor (default: the model's)")
-    p.add_argument("--out", help="write the raw per-image and mean numbers to this JSON file")
+    p.add_argument("--out", help="write the raw per-image and mean numbers to this JSON file; with several "
+                   "datasets, a path with {dataset} in it (one file per dataset)")
     p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU; the default), cpu or cuda[:N]")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=evaluate_model)

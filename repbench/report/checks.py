@@ -136,7 +136,7 @@ def check_inversions(groups: pd.DataFrame) -> tuple[list[Finding], list[str]]:
         costed = [m for m in members if _cost(m)[0] is not None]
         for m in members:
             if _cost(m)[0] is None:
-                unchecked.append(f"`{m['run']}`: no measure.json (MACs / params), so its size order is not checked")
+                unchecked.append(f"`{m['run']}`: no counts.json or measure.json (MACs / params), so its size order is not checked")
         costed.sort(key=lambda m: _cost(m)[0])
         for i, small in enumerate(costed):
             for large in costed[i + 1:]:

@@ -1,6 +1,6 @@
 """Run folders -> the tidy and wide pandas frames, and which paper table each run belongs to.
 
-    load_runs(runs_root)   every run folder: train.json, measure.json, eval/*.json, metrics.csv
+    load_runs(runs_root)   every run folder: train.json, measure.json (or counts.json), eval/*.json, metrics.csv
     tidy_frame(runs)       one row per run x test set, raw numbers only (ints, seconds, dB)
     wide_frame(tidy)       one row per run, `psnr_y_<set>` / `ssim_y_<set>` / `psnr_rgb_<set>` columns
 
@@ -94,6 +94,8 @@ def _read_metrics(path: Path) -> pd.DataFrame | None:
 def load_run(folder: Path) -> Run | None:
     """A run folder, or None when the folder holds none of the files a run leaves behind."""
     train_path, measure_path = folder / "train.json", folder / "measure.json"
+    if not measure_path.is_file():  # the counts alone (no clocks) when no timing job has run
+        measure_path = folder / "counts.json"
     eval_paths = sorted((folder / "eval").glob("*.json")) if (folder / "eval").is_dir() else []
     if not (train_path.is_file() or measure_path.is_file() or eval_paths):
         return None

@@ -21,12 +21,14 @@ wildcard_constraints:
 
 
 def run_outputs(run_ids, kinds=("train", "measure", "eval")):
-    """Every file a finished run leaves behind, for the report rules' inputs."""
+    """The files of finished runs that a report rule reads: kinds from train, counts, measure, eval."""
     files = []
     for rid in run_ids:
         spec = PLAN.runs[rid]
         if "train" in kinds:
             files += [f"{RUNS}/{rid}/train.json", f"{RUNS}/{rid}/deployed.pt"]
+        if "counts" in kinds:
+            files.append(f"{RUNS}/{rid}/counts.json")
         if "measure" in kinds:
             files.append(f"{RUNS}/{rid}/measure.json")
         if "eval" in kinds:
@@ -43,10 +45,13 @@ def bn_outputs(run_ids):
     return [f"{RUNS}/{r}/bn/bn_diagnose.json" for r in run_ids]
 
 
-def experiment_inputs(name):
+def experiment_inputs(name, timed=None):
+    """A table's runs, floors and (Table 1) BN diagnoses. Timing (measure.json) only where shown."""
     rids = PLAN.experiments.get(name, [])
+    timed = name in targets.TIMED if timed is None else timed
     extra = bn_outputs(bn_runs()) if name == "table1" else []
-    return run_outputs(rids) + bicubic_outputs({PLAN.runs[r].scale for r in rids}) + extra
+    kinds = ("train", "measure", "eval") if timed else ("train", "counts", "eval")
+    return run_outputs(rids, kinds) + bicubic_outputs({PLAN.runs[r].scale for r in rids}) + extra
 
 
 REPORT_TARGETS = [f"results/{f}" for t in targets.TARGETS for f in targets.target_files(t)]

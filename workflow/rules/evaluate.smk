@@ -2,17 +2,20 @@
 
 
 rule evaluate:
+    # Every test set in one job: the imports and the model load are paid once per run.
     input:
         model=f"{RUNS}/{{run}}/deployed.pt",
     output:
-        f"{RUNS}/{{run}}/eval/{{dataset}}-x{{scale}}.json",
+        [f"{RUNS}/{{run}}/eval/{d}-x{{scale}}.json" for d in PLAN.test_data],
     log:
-        f"{RUNS}/{{run}}/eval/{{dataset}}-x{{scale}}.log",
+        f"{RUNS}/{{run}}/eval/x{{scale}}.log",
     params:
         device=PRESET["device"],
+        datasets=" ".join(PLAN.test_data),
+        out=lambda w: f"{RUNS}/{w.run}/eval/{{dataset}}-x{w.scale}.json",
     shell:
-        "repbench eval --model {input.model} --dataset {wildcards.dataset} --scale {wildcards.scale} "
-        "--device {params.device} --out {output} > {log} 2>&1"
+        "repbench eval --model {input.model} --dataset {params.datasets} --scale {wildcards.scale} "
+        "--device {params.device} --out '{params.out}' > {log} 2>&1"
 
 
 rule evaluate_bicubic:

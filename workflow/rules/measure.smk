@@ -1,5 +1,20 @@
-# Counts, MACs, throughput and training speed. Timing jobs take every core so that no
-# training job runs beside them and skews the clock.
+# Counts for every run; timing only where a target shows it.
+#
+# `count` (params, MACs, #conv) is exact and cheap, so it runs on one core beside training. Tables
+# 1, 2 and 4-7 and the NTIRE tables need only it. `measure` adds throughput and the synthetic
+# training step: those are clocks, so the job takes every core and no training job runs beside it.
+# Table 3, the figures and the leaderboard need it.
+
+
+rule count:
+    input:
+        model=f"{RUNS}/{{run}}/final.pt",
+    output:
+        f"{RUNS}/{{run}}/counts.json",
+    log:
+        f"{RUNS}/{{run}}/counts.log",
+    shell:
+        "repbench measure --model {input.model} --out {output} --threads 1 --device cpu > {log} 2>&1"
 
 
 rule measure:

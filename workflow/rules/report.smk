@@ -17,7 +17,7 @@ rule table:
 
 rule figures:
     input:
-        experiment_inputs("table2"),
+        experiment_inputs("table2", timed=True),
     output:
         [f"results/{f}" for t in ("fig1", "fig6") for f in targets.target_files(t)],
     params:

@@ -25,6 +25,7 @@ rule train:
         args=train_args,
         run_dir=f"{RUNS}/{{run}}",
     threads: PRESET.get("threads", 1)
+    priority: lambda w: pipeline_config.train_priority(PLAN.runs[w.run])  # longest first
     resources:
         gpu=GPU,
     log:

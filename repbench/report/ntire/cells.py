@@ -135,7 +135,7 @@ def missing_notes(runs: Iterable[NtireRun | None]) -> list[str]:
     no_measure = [r.name for r in shown if r.params is None and r.macs is None]
     no_eval = [r.name for r in shown if r.psnr is None]
     if no_measure:
-        notes.append("no measure.json yet (run `repbench measure`): " + ", ".join(f"`{n}`" for n in no_measure))
+        notes.append("no counts.json or measure.json yet (run `repbench measure`): " + ", ".join(f"`{n}`" for n in no_measure))
     if no_eval:
         notes.append("no RGB PSNR on the chosen set yet (run `repbench eval`): " + ", ".join(f"`{n}`" for n in no_eval))
     return notes

@@ -128,7 +128,7 @@ def _table2_notes(ctx: ReportContext, t: _Table2, ours: pd.DataFrame, floors: pd
     missing_measure = [r["run"] for _, r in ours.iterrows() if _is_blank(r["params_deployed"]) and _is_blank(r["macs"])]
     missing_eval = [r["run"] for _, r in ours.iterrows() if not any(_num(r.get(f"psnr_y_{d}")) for d in t.run_sets)]
     if missing_measure:
-        notes.append("no measure.json yet (run `repbench measure`): " + ", ".join(f"`{m}`" for m in missing_measure))
+        notes.append("no counts.json or measure.json yet (run `repbench measure`): " + ", ".join(f"`{m}`" for m in missing_measure))
     if missing_eval:
         notes.append("no eval/*.json yet (run `repbench eval`): " + ", ".join(f"`{m}`" for m in missing_eval))
     return notes + floor_hint(floors, scale) + ctx.runs.notes
