@@ -7,6 +7,11 @@ after `--warmup` untimed ones is reported. It also times the patch sampler on th
 embedded training photos, the data-loading cost a step has to hide.
 
     python benchmarks/bench_train.py [--sizes M4C16] [--methods repsr,ecbsr] [--threads N] [--device cpu]
+
+The `cpu` preset's step costs (its budgets are set from them):
+
+    python benchmarks/bench_train.py --methods plain,repvgg,ecbsr,repsr --collapsed ecbsr \
+        --sizes M4C8,M4C16,M10C16,M10C32,M16C64 --batch 16 --patch 24 --threads 1
 """
 from __future__ import annotations
 
@@ -73,6 +78,8 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0 = torch's default")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--collapsed", default="", help="comma-separated methods timed as the pipeline trains them "
+                        "with options.collapsed (e.g. ecbsr,sesr: the linear blocks as their merged kernel)")
     args = parser.parse_args()
 
     if args.threads > 0:
@@ -84,7 +91,8 @@ def main() -> int:
     results: dict[tuple[str, str], float] = {}
     for size in args.sizes.split(","):
         for method in args.methods.split(","):
-            sec = time_step(method, size, args, device)
+            options = {"collapsed": True} if method in args.collapsed.split(",") else {}
+            sec = time_step(method, size, args, device, **options)
             results[method, size] = sec
             print(f"{method:8s} {size:7s} {sec:8.4f} s/iter")
         if ("repsr", size) in results and ("ecbsr", size) in results:

@@ -27,9 +27,11 @@ def run_outputs(run_ids, kinds=("train", "measure", "eval")):
         spec = PLAN.runs[rid]
         if "train" in kinds:
             files += [f"{RUNS}/{rid}/train.json", f"{RUNS}/{rid}/deployed.pt"]
-        if "counts" in kinds:
+        # A seed copy has seed 0's architecture, so its counts and clocks would be seed 0's again:
+        # the report takes them from seed 0 (repbench/report/seeds.py).
+        if "counts" in kinds and spec.seed == 0:
             files.append(f"{RUNS}/{rid}/counts.json")
-        if "measure" in kinds:
+        if "measure" in kinds and spec.seed == 0:
             files.append(f"{RUNS}/{rid}/measure.json")
         if "eval" in kinds:
             files += [f"{RUNS}/{rid}/eval/{d}-x{spec.scale}.json" for d in PLAN.test_data]

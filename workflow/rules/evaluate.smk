@@ -20,22 +20,28 @@ rule evaluate:
 
 rule evaluate_bicubic:
     output:
-        f"{RUNS}/bicubic-x{{scale}}/eval/{{dataset}}-x{{scale}}.json",
+        [f"{RUNS}/bicubic-x{{scale}}/eval/{d}-x{{scale}}.json" for d in PLAN.test_data],
     log:
-        f"{RUNS}/bicubic-x{{scale}}/eval/{{dataset}}-x{{scale}}.log",
+        f"{RUNS}/bicubic-x{{scale}}/eval/x{{scale}}.log",
+    params:
+        datasets=" ".join(PLAN.test_data),
+        out=lambda w: f"{RUNS}/bicubic-x{w.scale}/eval/{{dataset}}-x{w.scale}.json",
     shell:
-        "repbench eval --model bicubic --dataset {wildcards.dataset} --scale {wildcards.scale} "
-        "--out {output} > {log} 2>&1"
+        "repbench eval --model bicubic --dataset {params.datasets} --scale {wildcards.scale} "
+        "--out '{params.out}' > {log} 2>&1"
 
 
 rule evaluate_nearest:
     output:
-        f"{RUNS}/nearest-x{{scale}}/eval/{{dataset}}-x{{scale}}.json",
+        [f"{RUNS}/nearest-x{{scale}}/eval/{d}-x{{scale}}.json" for d in PLAN.test_data],
     log:
-        f"{RUNS}/nearest-x{{scale}}/eval/{{dataset}}-x{{scale}}.log",
+        f"{RUNS}/nearest-x{{scale}}/eval/x{{scale}}.log",
+    params:
+        datasets=" ".join(PLAN.test_data),
+        out=lambda w: f"{RUNS}/nearest-x{w.scale}/eval/{{dataset}}-x{w.scale}.json",
     shell:
-        "repbench eval --model nearest --dataset {wildcards.dataset} --scale {wildcards.scale} "
-        "--out {output} > {log} 2>&1"
+        "repbench eval --model nearest --dataset {params.datasets} --scale {wildcards.scale} "
+        "--out '{params.out}' > {log} 2>&1"
 
 
 def bn_runs():
