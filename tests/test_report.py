@@ -289,7 +289,9 @@ def test_bn_diagnostics_are_read_from_the_run_folders(ctx: report.ReportContext)
     bn_list = bn.bn_runs(ctx)
     assert [(r.run, r.label) for r in bn_list] == [
         ("edsr-R1C4-x2-rgb-bn", "with BN (never frozen)"), ("edsr-R1C4-x2-rgb-frozenbn", "frozen BN")]
-    assert list(bn.fig5_profiles(bn_list)) == ["with BN (never frozen)", "frozen BN"]
+    assert list(bn.fig5_profiles(bn_list)) == ["with BN (never frozen) (edsr-R1C4-x2-rgb-bn)",
+                                               "frozen BN (edsr-R1C4-x2-rgb-frozenbn)"]  # the legend names the run
+    assert [r.source for r in bn_list] == ["Set5", "Set5"]  # the profiled image's test set, from bn_diagnose.json
 
 
 def test_bn_diagnostics_problems_are_named_not_fatal(runs_root: Path) -> None:
@@ -403,10 +405,13 @@ def test_build_report_writes_every_target(runs_root: Path, tmp_path: Path) -> No
 
 def test_tradeoff_figure_names_the_device(ctx: report.ReportContext) -> None:
     fig = figures.figure_tradeoff(ctx)
-    title = fig.axes[0].get_title()
-    assert DEVICE in title and "Urban100" in title and PRESET in title and "float32, batch 4" in title
-    points = sum(len(c.get_offsets()) for c in fig.axes[0].collections)
-    assert points == 4  # the runs with both a throughput and a Urban100 PSNR (EDSR x2 has no Urban100)
+    assert PRESET in fig.get_suptitle()
+    assert [ax.get_title().splitlines()[0] for ax in fig.axes] == ["x4, Y channel", "x2, RGB", "x4, RGB"]
+    assert [ax.get_ylabel() for ax in fig.axes] == ["Urban100 PSNR-Y (dB)", "Set5 PSNR-RGB (dB)", "Urban100 PSNR-RGB (dB)"]
+    for ax in fig.axes:
+        assert DEVICE in ax.get_xlabel() and "float32, batch 4" in ax.get_xlabel()
+    points = [sum(line.get_linestyle() == "None" for line in ax.get_lines()) for ax in fig.axes]
+    assert points == [3, 2, 1]  # each run in its own group's panel; EDSR x2 on Set5, its first test set
     fig6 = figures.figure_curves(ctx)
     assert len(fig6.axes[0].lines) == 3  # Table 2's runs: loss curves
 
@@ -445,16 +450,24 @@ def test_fig5_draws_one_profile_per_bn_run(ctx: report.ReportContext, monkeypatc
     from repbench.bn import stats as bn_diagnose
 
     drawn: list[dict[str, Any]] = []
-    plot = bn_diagnose.plot_bn_profile
+    figs: list[Any] = []
+    draw = bn_diagnose.draw_bn_profile
 
-    def spy(profiles: dict[str, Any], stem: Path) -> list[Path]:
+    def spy(profiles: dict[str, Any], title: str | None = None) -> Any:
         drawn.append(dict(profiles))
-        return plot(profiles, stem)
+        figs.append(draw(profiles, title))
+        return figs[-1]
 
-    monkeypatch.setattr(bn_diagnose, "plot_bn_profile", spy)
+    monkeypatch.setattr(bn_diagnose, "draw_bn_profile", spy)
     files = figures.figure_bn(bn.bn_runs(ctx))
-    assert list(drawn[0]) == ["with BN (never frozen)", "frozen BN"]
-    assert drawn[0]["frozen BN"][0]["l1_var_population"] == pytest.approx(2.3107)  # the run's own profile
+    assert list(drawn[0]) == ["with BN (never frozen) (edsr-R1C4-x2-rgb-bn)", "frozen BN (edsr-R1C4-x2-rgb-frozenbn)"]
+    frozen = drawn[0]["frozen BN (edsr-R1C4-x2-rgb-frozenbn)"]
+    assert frozen[0]["l1_var_population"] == pytest.approx(2.3107)  # the run's own profile
+    title = figs[0].get_suptitle()  # names the image, its test set and the runs
+    assert "image 'baby' of Set5" in title and "edsr-R1C4-x2-rgb-bn" in title and "edsr-R1C4-x2-rgb-frozenbn" in title
+    for ax in figs[0].axes:
+        assert ax.get_xlabel() == "BN layer (index, forward order)" and "a.u." in ax.get_ylabel()
+    assert "<title>with BN (never frozen) (edsr-R1C4-x2-rgb-bn): image statistics, image 'baby' of Set5" in files[".svg"].decode()
     assert files[".png"][:8] == b"\x89PNG\r\n\x1a\n"
     svg = files[".svg"].decode()
     assert "<svg" in svg and "<dc:date>" not in svg and "Matplotlib v" not in svg  # nothing that changes per render

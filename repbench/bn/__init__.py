@@ -42,4 +42,4 @@ from repbench.bn.layers import (
 )
 from repbench.bn.paste import flattest_patch, parse_patch, paste_experiment
 from repbench.bn.scores import artifact_scores
-from repbench.bn.stats import bn_stat_profile, capture_bn_stats, plot_bn_profile
+from repbench.bn.stats import bn_stat_profile, capture_bn_stats, draw_bn_profile, plot_bn_profile

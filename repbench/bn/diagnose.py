@@ -15,7 +15,7 @@ from repbench.bn.layers import require_bn
 from repbench.bn.panels import figure_panels, heat_scale
 from repbench.bn.paste import paste_experiment, sr_outputs
 from repbench.bn.scores import artifact_scores
-from repbench.bn.stats import bn_stat_profile, plot_bn_profile
+from repbench.bn.stats import PROFILE_TITLE, bn_stat_profile, plot_bn_profile
 from repbench.data import Pair, make_pair
 from repbench.images import read_image, write_image
 from repbench.imresize import imresize
@@ -76,7 +76,8 @@ def diagnose_image(
         result["paste"] = paste_experiment(model, pair, paste_into, scale, patch=patch, out_dir=out_dir)
         profiles[paste_into.name] = result["bn_profile"][paste_into.name] = bn_stat_profile(model, paste_into.lr)
         files["fig4"] = Path(result["paste"]["files"]["figure"])
-    png, svg = plot_bn_profile(profiles, out_dir / "fig5_bn_stats")
+    png, svg = plot_bn_profile(profiles, out_dir / "fig5_bn_stats",
+                               title=f"{PROFILE_TITLE}\nimage(s): {', '.join(profiles)} (x{scale})")
     files["fig5_png"], files["fig5_svg"] = png, svg
     result["files"] = {k: str(v) for k, v in files.items()}
     return result

@@ -92,12 +92,22 @@ def bn_stat_profile(model: Any, lr_image: Any, *, normalize_with: str = "populat
     return profile
 
 
-def plot_bn_profile(profiles: Mapping[str, Sequence[Mapping[str, Any]]], out_stem: str | os.PathLike) -> list[Path]:
-    """Plot L1 norms of variance (left) and mean (right) per BN layer; writes STEM.png and STEM.svg.
+# Per panel: the statistic, its title and its axis label. The features are the BN layers' inputs for an
+# image whose intensities are on [0, 1], so they carry no physical unit: arbitrary units (a.u.).
+PROFILE_PANELS = (
+    ("var", "variance of the BN input", "L1 norm of the per-channel variance,\nsum over channels (a.u.², input on [0, 1])"),
+    ("mean", "mean of the BN input", "L1 norm of the per-channel mean,\nsum over channels (a.u., input on [0, 1])"),
+)
+PROFILE_TITLE = "BN layer inputs: the image's own statistics (solid) vs the population statistics (dashed)"
+
+
+def draw_bn_profile(profiles: Mapping[str, Sequence[Mapping[str, Any]]], title: str | None = None) -> Any:
+    """Figure 5 as a matplotlib Figure: L1 norms of variance (left) and mean (right) per BN layer.
 
     profiles: label -> bn_stat_profile(...). Image statistics are solid lines, population
     statistics dashed in the same colour (drawn once when several labels share them,
-    e.g. two images through one model).
+    e.g. two images through one model). `title` (default PROFILE_TITLE) should name the model
+    and the image; the caller closes the figure.
     """
     import matplotlib
 
@@ -107,10 +117,7 @@ def plot_bn_profile(profiles: Mapping[str, Sequence[Mapping[str, Any]]], out_ste
     profiles = {k: list(v) for k, v in profiles.items() if v}
     if not profiles:
         raise RepbenchError("plot_bn_profile needs at least one non-empty profile (from bn_stat_profile)")
-    out_stem = Path(out_stem)
-    out_stem.parent.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    panels = (("var", "L1 norm of variance"), ("mean", "L1 norm of mean"))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6))
     drawn_population: list[tuple[np.ndarray, np.ndarray]] = []
     for k, (label, prof) in enumerate(profiles.items()):
         color = f"C{k % 10}"
@@ -119,24 +126,38 @@ def plot_bn_profile(profiles: Mapping[str, Sequence[Mapping[str, Any]]], out_ste
         new_pop = not any(
             a.shape == pop[0].shape and np.allclose(a, pop[0]) and np.allclose(b, pop[1]) for a, b in drawn_population
         )
-        for ax, (key, _) in zip(axes, panels):
-            ax.plot(x, [p[f"l1_{key}_image"] for p in prof], "-o", ms=3, color=color, label=f"{label}: image")
+        for ax, (key, _, _) in zip(axes, PROFILE_PANELS):
+            ax.plot(x, [p[f"l1_{key}_image"] for p in prof], "-o", ms=3, color=color, label=f"{label}: image statistics")
             if new_pop:
                 ax.plot(x, [p[f"l1_{key}_population"] for p in prof], "--", color=color, label=f"{label}: population")
         if new_pop:
             drawn_population.append(pop)
-    for ax, (key, title) in zip(axes, panels):
+    for ax, (key, panel_title, ylabel) in zip(axes, PROFILE_PANELS):
         values = [p[f"l1_{key}_{w}"] for prof in profiles.values() for p in prof for w in ("image", "population")]
         if min(values) > 0 and max(values) / min(values) > 20:  # wide range: log scale, as the paper's plot
             ax.set_yscale("log")
-        ax.set_xlabel("BN layer (forward order)")
+        ax.set_xlabel("BN layer (index, forward order)")
+        ax.set_ylabel(ylabel, fontsize=9)
         ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.set_title(title)
+        ax.set_title(panel_title, fontsize=10)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
+    # Outside the axes: with several runs the legend would cover the curves it explains.
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    fig.suptitle(title or PROFILE_TITLE, fontsize=10)
     fig.tight_layout()
+    return fig
+
+
+def plot_bn_profile(profiles: Mapping[str, Sequence[Mapping[str, Any]]], out_stem: str | os.PathLike,
+                    title: str | None = None) -> list[Path]:
+    """draw_bn_profile's figure written as STEM.png and STEM.svg; returns the two paths."""
+    import matplotlib.pyplot as plt
+
+    fig = draw_bn_profile(profiles, title)
+    out_stem = Path(out_stem)
+    out_stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [out_stem.with_suffix(".png"), out_stem.with_suffix(".svg")]
-    fig.savefig(paths[0], dpi=150)
-    fig.savefig(paths[1])
+    fig.savefig(paths[0], dpi=150, bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight")
     plt.close(fig)
     return paths

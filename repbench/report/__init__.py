@@ -16,7 +16,8 @@ Every table shows the nearest and bicubic floors (`nearest-x<s>/`, `bicubic-x<s>
 the channel of the rows beside them. The other modules hold what these share: `cells` (spread, tie
 and † cells), `values` (number coercion, test-set and method names),
 `references` (the published numbers, repbench/references/*.yaml), `markdown` (cell formatting and
-table layout), `context` (ReportContext: what every renderer reads) and `bn` (the runs with BatchNorm
+table layout), `plotting` / `labels` / `hover` (the figures' colours and markers, non-overlapping point labels,
+SVG hover titles), `context` (ReportContext: what every renderer reads) and `bn` (the runs with BatchNorm
 and their `repbench bn-diagnose` results, for Table 1, Figure 5 and the leaderboard).
 
 Numbers stay raw until a renderer formats them. Every file is written atomically (temp file +

@@ -34,6 +34,7 @@ class BnRun:
     profile_image: str | None  # the image of the profile below (bn_diagnose.json may hold several)
     profile: list[dict[str, Any]] = field(default_factory=list)
     scores: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset key -> artifact_scores json
+    source: str | None = None  # the test set (or image file) the profiled image came from
 
 
 def bn_runs(ctx: ReportContext) -> list[BnRun]:
@@ -61,13 +62,15 @@ def bn_runs(ctx: ReportContext) -> list[BnRun]:
             profile_image=image,
             profile=list(run.bn_profile.get(image, [])) if image is not None else [],
             scores=dict(run.bn_scores),
+            source=run.bn_profile_source,
         ))
     return out
 
 
 def fig5_profiles(runs: list[BnRun]) -> dict[str, list[dict[str, Any]]]:
-    """label -> per-layer profile, the input of repbench.bn.stats.plot_bn_profile: one profile per BN run."""
-    return {r.label: r.profile for r in runs if r.profile}
+    """label -> per-layer profile, the input of repbench.bn.stats.draw_bn_profile: one profile per BN run,
+    labelled with its strategy and its run folder (the figure's legend names the run)."""
+    return {(r.label if r.run in r.label else f"{r.label} ({r.run})"): r.profile for r in runs if r.profile}
 
 
 def fig5_absence(ctx: ReportContext, runs: list[BnRun]) -> str:

@@ -1,203 +1,91 @@
 """The report's matplotlib figures (Agg backend, PNG + SVG, deterministic files).
 
-    figure_tradeoff   Figure 1: PSNR vs throughput of the deployed networks, Pareto front dashed
-    figure_curves     Figure 6: training loss and validation PSNR per run (BN freeze marked)
+    figure_tradeoff   Figure 1: PSNR vs throughput, one panel per (scale, channels) group (fig_tradeoff)
+    figure_curves     Figure 6: training loss and validation PSNR per run, BN freeze marked (fig_curves)
     figure_bn         Figure 5: per BN layer, the image's feature statistics vs the population's
+
+Shared conventions live in `plotting` (colour per method, marker per size, floors, Pareto front); every
+SVG written here carries the hover titles that `hover` attached to the data artists.
 """
 from __future__ import annotations
 
 import io
-import re
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-import pandas as pd
-
-from repbench.errors import RepbenchError
 from repbench.report.bn import BnRun, fig5_profiles
-from repbench.report.context import ReportContext
-from repbench.report.checks import MARK
-from repbench.report.runs import Run, members, primary_dataset
-from repbench.report.seeds import base_id, seed_of
-from repbench.report.values import method_label, _int, _method_rank, _num, dataset_label, model_label, write_atomic
+from repbench.report.fig_curves import figure_curves
+from repbench.report.fig_tradeoff import figure_tradeoff
+from repbench.report.hover import add_titles, hover
+from repbench.report.plotting import matplotlib_pyplot, pareto_mask, plain_log_ticks
+from repbench.report.values import write_atomic
+
+__all__ = ["figure_bn", "figure_curves", "figure_svg_text", "figure_tradeoff", "inline_svg", "pareto_mask"]
+
+_SVG_META = {"Date": None, "Creator": None}  # no timestamp, no matplotlib version: reruns give identical files
 
 
 def _matplotlib() -> Any:
-    import matplotlib
+    return matplotlib_pyplot()
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    # Deterministic SVG ids and no timestamp: reruns on unchanged runs give identical files.
-    matplotlib.rcParams["svg.hashsalt"] = "repbench"
-    matplotlib.rcParams["svg.fonttype"] = "path"  # glyphs as paths: the SVG needs no font files
-    return plt
+def figure_bytes(fig: Any) -> dict[str, bytes]:
+    """{".png": ..., ".svg": ...} of a figure, the SVG with its hover titles."""
+    png, svg = io.BytesIO(), io.StringIO()
+    fig.savefig(png, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(svg, format="svg", bbox_inches="tight", metadata=_SVG_META)
+    return {".png": png.getvalue(), ".svg": add_titles(svg.getvalue(), fig).encode("utf-8")}
 
 
 def _save_figure(fig: Any, stem: Path) -> list[Path]:
-    out = []
-    for ext, meta in ((".png", {"Software": None}), (".svg", {"Date": None, "Creator": None})):
-        buf = io.BytesIO()
-        fig.savefig(buf, format=ext[1:], dpi=150, bbox_inches="tight", metadata=meta)
-        out.append(write_atomic(stem.with_suffix(ext), buf.getvalue()))
-    return out
+    files = figure_bytes(fig)
+    return [write_atomic(stem.with_suffix(ext), files[ext]) for ext in (".png", ".svg")]
 
 
 def figure_svg_text(fig: Any) -> str:
-    """The figure as an inline <svg> element (XML declaration and DOCTYPE dropped)."""
+    """The figure as an inline <svg> element (XML declaration and DOCTYPE dropped), with hover titles."""
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
-    return inline_svg(buf.getvalue())
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata=_SVG_META)
+    return inline_svg(add_titles(buf.getvalue(), fig))
 
 
-_MARKERS = "osD^vP*Xph"
+def _fig5_title(runs: list[BnRun]) -> str:
+    """Which image, from which test set, through which runs: one line when every run shows the same image."""
+    def image(r: BnRun) -> str:
+        return f"image '{r.profile_image}'" + (f" of {r.source}" if r.source else " (its test set not recorded)")
 
-
-def pareto_mask(cost: Sequence[float], gain: Sequence[float]) -> list[bool]:
-    """True where no other point has cost <= and gain >= with one of them strictly better."""
-    points = list(zip(cost, gain))
-    mask = []
-    for i, (c, g) in enumerate(points):
-        dominated = any(
-            (c2 <= c and g2 >= g) and (c2 < c or g2 > g) for j, (c2, g2) in enumerate(points) if j != i
-        )
-        mask.append(not dominated)
-    return mask
-
-
-def figure_tradeoff(ctx: ReportContext) -> Any:
-    plt = _matplotlib()
-    wide = ctx.wide
-    dataset = primary_dataset(wide)
-    fig, ax = plt.subplots(figsize=(7.5, 5.0))
-    data = wide[wide["throughput"].notna()] if "throughput" in wide else wide.iloc[0:0]
-    if dataset is not None:
-        data = data[data[f"psnr_y_{dataset}"].notna()]
+    shown = [r for r in runs if r.profile]
+    if len({image(r) for r in shown}) == 1:
+        lines = [f"{image(shown[0])} through run{'s' if len(shown) > 1 else ''} {', '.join(r.run for r in shown)}"]
     else:
-        data = data.iloc[0:0]
-    devices = sorted({str(d) for d in data.get("throughput_device", pd.Series(dtype=object)).dropna()})
-    marks = ctx.marks()
-    setting = sorted({
-        f"{r['throughput_dtype']}, batch {_int(r['throughput_batch'])}, {_int(r['throughput_lr_width'])}x{_int(r['throughput_lr_height'])} LR"
-        for r in data.to_dict("records") if r.get("throughput_dtype")
-    })
-    if len(data) == 0:
-        ax.text(0.5, 0.5, "no run has both a throughput (repbench measure)\nand a PSNR (repbench eval) yet",
-                ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-        title = f"PSNR vs throughput: nothing measured yet (preset {ctx.preset})"
-    else:
-        methods = sorted(data["method"].unique(), key=_method_rank)
-        cmap = plt.get_cmap("tab10")
-        for i, method in enumerate(methods):
-            part = data[data["method"] == method]
-            ax.scatter(part["throughput"], part[f"psnr_y_{dataset}"], s=48, marker=_MARKERS[i % len(_MARKERS)],
-                       color=cmap(i % 10), label=method_label(method), zorder=3)
-            for r in part.to_dict("records"):
-                text = f"{r['size']} x{_int(r['scale'])}{' RGB' if _int(r.get('colors')) == 3 else ''}" if r.get("size") else r["run"]
-                ax.annotate(text + (f" {MARK}" if r["run"] in marks else ""),
-                            (r["throughput"], r[f"psnr_y_{dataset}"]), textcoords="offset points", xytext=(5, 4), fontsize=7)
-        for (scale, colors), group in data.groupby(["scale", "colors"], dropna=False):
-            front = group[pareto_mask(list(-group["throughput"]), list(group[f"psnr_y_{dataset}"]))]
-            front = front.sort_values("throughput")
-            if len(front) > 1:
-                ax.plot(front["throughput"], front[f"psnr_y_{dataset}"], "--", color="0.5", lw=1, zorder=2)
-        ax.set_xscale("log")
-        ax.set_xlabel("throughput of the deployed network (images/s, log scale)")
-        ax.set_ylabel(f"PSNR on {dataset_label(dataset)}, Y channel (dB)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8, loc="best")
-        title = f"PSNR ({dataset_label(dataset)}, Y) vs throughput on {', '.join(devices) or 'unknown device'}"
-        if setting:
-            title += "\n" + "; ".join(setting)
-        title += f" — preset {ctx.preset}"
-        if any(r in marks for r in data["run"]):
-            title += f"\n{MARK}: under-trained (`repbench check`), not a result"
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-def _curve_runs(ctx: ReportContext) -> list[Run]:
-    by_name = {r.name: r for r in ctx.runs.runs}
-    if ctx.curves:
-        unknown = [c for c in ctx.curves if c not in by_name]
-        if unknown:
-            raise RepbenchError(
-                f"--curves names unknown runs: {', '.join(unknown)}; runs under {ctx.runs.root}: {', '.join(sorted(by_name))}"
-            )
-        return [by_name[c] for c in ctx.curves]
-    chosen = [by_name[n] for n in members(ctx.wide, "table2")["run"] if n in by_name]
-    with_metrics = [r for r in chosen if r.metrics is not None]
-    return with_metrics or [r for r in ctx.runs.runs if r.metrics is not None]
-
-
-def figure_curves(ctx: ReportContext) -> Any:
-    plt = _matplotlib()
-    runs = _curve_runs(ctx)
-    marks = ctx.marks()
-    fig, (ax_loss, ax_psnr) = plt.subplots(1, 2, figsize=(11, 4.2))
-    drawn = 0
-    for i, run in enumerate(runs):
-        m = run.metrics
-        if m is None:
-            continue
-        color = plt.get_cmap("tab10")(i % 10)
-        label = model_label(run.method, run.size, run.train.get("options")) + f" x{run.scale}"
-        label += (f" seed {seed_of(run.name)}" if seed_of(run.name) else "") + (f" {MARK}" if base_id(run.name) in marks else "")
-        loss = m[m["loss"].notna()] if "loss" in m else m.iloc[0:0]
-        val = m[m["val_psnr"].notna()] if "val_psnr" in m else m.iloc[0:0]
-        if len(loss):
-            ax_loss.plot(loss["iteration"], loss["loss"], lw=1, color=color, label=label)
-        if len(val):
-            ax_psnr.plot(val["iteration"], val["val_psnr"], lw=1.2, marker="o", ms=3, color=color, label=label)
-        drawn += bool(len(loss) or len(val))
-        frozen = _num(run.train.get("bn_frozen_at"))
-        if frozen is not None:
-            for ax in (ax_loss, ax_psnr):
-                ax.axvline(frozen, color=color, ls=":", lw=1)
-    if drawn == 0:
-        for ax in (ax_loss, ax_psnr):
-            ax.text(0.5, 0.5, "no metrics.csv yet (repbench train writes it)", ha="center", va="center", transform=ax.transAxes)
-    ax_loss.set_title("training loss (L1)", fontsize=10)
-    ax_loss.set_xlabel("iteration")
-    ax_loss.set_ylabel("loss")
-    if drawn and (pd.concat([r.metrics["loss"] for r in runs if r.metrics is not None and "loss" in r.metrics]) > 0).all():
-        ax_loss.set_yscale("log")
-    ax_psnr.set_title("validation PSNR (Y)", fontsize=10)
-    ax_psnr.set_xlabel("iteration")
-    ax_psnr.set_ylabel("PSNR (dB)")
-    for ax in (ax_loss, ax_psnr):
-        ax.grid(True, alpha=0.3)
-        if drawn:
-            ax.legend(fontsize=7)
-    flagged = f"; {MARK}: under-trained (`repbench check`)" if any(base_id(r.name) in marks for r in runs) else ""
-    fig.suptitle(f"Training curves (dotted: BN frozen{flagged}) — preset {ctx.preset}", fontsize=10)
-    fig.tight_layout()
-    return fig
+        lines = [f"{r.run}: {image(r)}" for r in shown]
+    return ("Figure 5: BN layer inputs, the image's own statistics (solid) vs the population statistics (dashed)\n"
+            + "\n".join(lines))
 
 
 def figure_bn(runs: Sequence[BnRun]) -> dict[str, bytes]:
-    """Figure 5 as {".png": bytes, ".svg": bytes}, drawn by repbench.bn.stats.plot_bn_profile (one labelled
-    profile per BN run); {} when no run has a profile.
-
-    plot_bn_profile writes files itself, so it draws into a temporary folder and the caller writes the
-    bytes atomically. Its SVG carries the save time and the matplotlib version: both are dropped, like
-    the other figures' metadata, so that a rerun on unchanged runs gives an identical file."""
+    """Figure 5 as {".png": bytes, ".svg": bytes}, drawn by repbench.bn.stats.draw_bn_profile (one labelled
+    profile per BN run, the title naming the runs and the image); {} when no run has a profile."""
     from repbench.bn import stats as bn_stats
 
-    profiles = fig5_profiles(list(runs))
+    runs = list(runs)
+    profiles = fig5_profiles(runs)
     if not profiles:
         return {}
-    _matplotlib()  # the deterministic SVG settings apply to plot_bn_profile's figure too
-    with tempfile.TemporaryDirectory(prefix="repbench-fig5-") as tmp:
-        paths = bn_stats.plot_bn_profile(profiles, Path(tmp) / "fig5_bn_stats")
-        files = {path.suffix: path.read_bytes() for path in paths}
-    svg = files[".svg"].decode("utf-8")
-    svg = re.sub(r"\n *<dc:date>[^<]*</dc:date>", "", svg)
-    svg = re.sub(r"\n *<dc:creator>.*?</dc:creator>", "", svg, flags=re.S)
-    files[".svg"] = svg.encode("utf-8")
+    plt = matplotlib_pyplot()  # the deterministic SVG settings apply to draw_bn_profile's figure too
+    fig = bn_stats.draw_bn_profile(profiles, _fig5_title(runs))
+    images = {label: f"image '{r.profile_image}'" + (f" of {r.source}" if r.source else "")
+              for label, r in zip(profiles, [r for r in runs if r.profile])}
+    for ax in fig.axes:
+        if ax.get_yscale() == "log":
+            plain_log_ticks(ax.yaxis)
+        for line in ax.get_lines():
+            label = line.get_label()
+            key = next((k for k in images if label.startswith(f"{k}:")), None)
+            if key is not None:
+                hover(line, f"{label}, {images[key]}; {ax.get_title()} per BN layer")
+    files = figure_bytes(fig)
+    plt.close(fig)
     return files
 
 

@@ -22,7 +22,9 @@ from typing import Any, Sequence
 import pandas as pd
 
 from repbench.errors import RepbenchError
-from repbench.report.values import REFERENCE_METHODS, _first, _int, _num, dataset_key, model_label, ordered_datasets
+from repbench.report.values import (
+    REFERENCE_METHODS, _first, _int, _num, dataset_key, dataset_label, model_label, ordered_datasets,
+)
 
 from repbench.report.measure_fields import measure_fields
 from repbench.report.membership import declared_experiments, option_value, bn_strategy, tables_of
@@ -60,6 +62,7 @@ class Run:
     # RUN/bn/ of `repbench bn-diagnose RUN --dataset SET --out RUN/bn`, for models with BatchNorm:
     bn_profile: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # image -> per-layer statistics
     bn_scores: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset key -> artifact_scores json
+    bn_profile_source: str | None = None  # where bn_profile's image came from: a test set or an image file
 
 
 @dataclass
@@ -169,6 +172,14 @@ def load_runs(runs_root: str | os.PathLike) -> RunSet:
 _ARTIFACT_FILE = re.compile(r"^artifact_scores_(?P<dataset>.+)_x(?P<scale>\d+)$")
 
 
+def _profile_source(summary: dict[str, Any]) -> str | None:
+    """The image file (`--image`) or the test set (`--dataset`, whose first image is profiled) of bn_diagnose.json."""
+    if summary.get("image_path"):
+        return Path(str(summary["image_path"])).name
+    match = _ARTIFACT_FILE.match(Path(str(summary.get("dataset_scores") or "")).stem)
+    return dataset_label(dataset_key(match.group("dataset"))) if match else None
+
+
 def load_bn_diagnostics(run: Run) -> list[str]:
     """Fill run.bn_profile and run.bn_scores from RUN/bn/ when it exists; returns notes on unusable files.
 
@@ -182,10 +193,12 @@ def load_bn_diagnostics(run: Run) -> list[str]:
     summary = folder / "bn_diagnose.json"
     if summary.is_file():
         try:
-            profile = _read_json(summary).get("bn_profile")
+            record = _read_json(summary)
         except RepbenchError as err:
             notes.append(f"`{run.name}`: BN diagnostics skipped: {err}")
-            profile = None
+            record = {}
+        profile = record.get("bn_profile")
+        run.bn_profile_source = _profile_source(record)
         if isinstance(profile, dict):
             run.bn_profile = {
                 str(image): [p for p in layers if isinstance(p, dict)]

@@ -1,0 +1,202 @@
+"""Figure 1: PSNR vs throughput of the deployed networks, one panel per (scale, channels) group.
+
+x2 and x4, Y and RGB networks are not comparable on one PSNR axis (an x2 network scores several dB
+above any x4 one), so each group gets its own panel, scored in its own channel (Y for one-channel
+networks, RGB for three, as the tables do) on one named test set, with the bicubic and nearest floors
+of the same scale and channel as horizontal lines. Colour is the method, marker the size, hollow
+markers the runs `repbench check` marks under-trained. Only the Pareto front is labelled, and the
+labels are placed so that none overlaps another; every point names its run in an SVG hover title.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from repbench.report.checks import MARK
+from repbench.report.context import ReportContext
+from repbench.report.hover import hover
+from repbench.report.labels import place_labels
+from repbench.report.plotting import (
+    FLOOR_STYLES, FRONT_STYLE, HOLLOW_WORDS, channel_words, legend_handles, matplotlib_pyplot, method_color,
+    pareto_mask, plain_log_ticks, size_styles,
+)
+from repbench.report.runs import frame_datasets
+from repbench.report.tables.floors import floor_rows
+from repbench.report.values import REFERENCE_METHODS, _int, _method_rank, _num, dataset_label, method_label, model_label
+
+
+@dataclass
+class Panel:
+    """One (scale, channels) group: its runs with a throughput and a score, and its floors."""
+
+    scale: int | None
+    channel: str  # "Y" or "RGB"
+    column: str  # the PSNR column plotted, e.g. psnr_y_set5
+    dataset: str  # its test set key
+    rows: pd.DataFrame
+    floors: dict[str, tuple[float, str]] = field(default_factory=dict)  # method -> (PSNR, floor run)
+
+    @property
+    def title(self) -> str:
+        return f"x{self.scale}, {'Y channel' if self.channel == 'Y' else 'RGB'}"
+
+    @property
+    def ylabel(self) -> str:
+        return f"{dataset_label(self.dataset)} PSNR-{self.channel} (dB)"
+
+
+def _panel_dataset(group: pd.DataFrame, prefix: str, datasets: list[str]) -> str | None:
+    """Urban100 (the paper's Figure 1 set) when a run of the group has it, else the first test set scored."""
+    present = [d for d in datasets if f"{prefix}_{d}" in group and group[f"{prefix}_{d}"].notna().any()]
+    return "urban100" if "urban100" in present else (present[0] if present else None)
+
+
+def tradeoff_panels(wide: pd.DataFrame) -> list[Panel]:
+    """The panels of Figure 1: Y before RGB, then by scale."""
+    if "throughput" not in wide or len(wide) == 0:
+        return []
+    runs = wide[~wide["method"].isin(REFERENCE_METHODS) & wide["throughput"].notna()]
+    datasets = frame_datasets(wide)
+    keys = list(zip(runs["colors"].map(lambda c: 3 if _int(c) == 3 else 1), runs["scale"].map(_int)))
+    keyed = {key: runs[[k == key for k in keys]] for key in sorted(set(keys), key=lambda k: (k[0], k[1] or 0))}
+    panels = []
+    for (colors, scale), group in keyed.items():
+        prefix, channel = channel_words(colors)
+        dataset = _panel_dataset(group, prefix, datasets)
+        if dataset is None:
+            continue
+        column = f"{prefix}_{dataset}"
+        floors = {}
+        for r in floor_rows(wide, scale).to_dict("records"):
+            value = _num(r.get(column))
+            if value is not None:
+                floors[r["method"]] = (value, r["run"])
+        panels.append(Panel(scale, channel, column, dataset, group[group[column].notna()], floors))
+    return panels
+
+
+def _setting(rows: pd.DataFrame) -> str:
+    """Where and how throughput was timed: device, dtype, batch and LR input size (one per distinct setting)."""
+    out = []
+    for r in rows.to_dict("records"):
+        words = str(r.get("throughput_device") or "unknown device")
+        if r.get("throughput_dtype"):
+            words += f", {r['throughput_dtype']}, batch {_int(r.get('throughput_batch'))}"
+        if _int(r.get("throughput_lr_width")) and _int(r.get("throughput_lr_height")):
+            words += f", {_int(r['throughput_lr_width'])}x{_int(r['throughput_lr_height'])} LR input"
+        out.append(words)
+    return "; ".join(dict.fromkeys(out))
+
+
+def _row_label(r: dict[str, Any]) -> str:
+    """The tables' row label (it tells the two BN strategies of one EDSR apart), else method-size (options)."""
+    label = r.get("label")
+    return str(label) if isinstance(label, str) and label else model_label(r["method"], r.get("size"), r.get("options_dict"))
+
+
+def _point_title(r: dict[str, Any], panel: Panel, reasons: list[str]) -> str:
+    psnr, speed = float(r[panel.column]), float(r["throughput"])
+    seeds = _int(r.get("n_seeds")) or 1
+    text = (f"{r['run']}: {_row_label(r)}, {panel.title}; "
+            f"{panel.ylabel.replace(' (dB)', '')} {psnr:.2f} dB"
+            + (f" (mean of {seeds} seeds)" if seeds > 1 else "")
+            + f"; {speed:,.1f} images/s on {r.get('throughput_device') or 'unknown device'}")
+    if reasons:
+        text += f"; {MARK} under-trained: " + "; ".join(reasons).replace("`", "")
+    return text
+
+
+def _front(rows: pd.DataFrame, column: str, flagged: set[str]) -> pd.DataFrame:
+    """The non-dominated runs (no other run both faster and better) among the unmarked runs; among all runs
+    when every run is marked, so that an all-† preset still shows its trade-off."""
+    pool = rows[~rows["run"].isin(flagged)]
+    pool = pool if len(pool) else rows
+    mask = pareto_mask([-float(t) for t in pool["throughput"]], [float(p) for p in pool[column]])
+    return pool[mask].sort_values("throughput")
+
+
+def _draw_panel(ax: Any, panel: Panel, marks: dict[str, list[str]], styles: dict[str, tuple[str, Any]]) -> pd.DataFrame:
+    """Floors, points and the front of one panel; returns the front (labelled once the layout is final)."""
+    for method, (value, run) in sorted(panel.floors.items(), key=lambda kv: _method_rank(kv[0])):
+        line = ax.axhline(value, zorder=1, **FLOOR_STYLES.get(method, FLOOR_STYLES["nearest"]))
+        hover(line, f"{run}: {method_label(method)} x{panel.scale}, {panel.ylabel.replace(' (dB)', '')} {value:.2f} dB")
+        line.set_label(f"{method_label(method)} x{panel.scale} floor")
+    for r in panel.rows.to_dict("records"):
+        color, flagged = method_color(r["method"]), r["run"] in marks
+        marker = styles.get(str(r.get("size")), ("o", "-"))[0]
+        (point,) = ax.plot([r["throughput"]], [r[panel.column]], ls="", marker=marker, ms=7, mec=color, mew=1.4,
+                           mfc="none" if flagged else color, zorder=3)
+        hover(point, _point_title(r, panel, marks.get(r["run"], [])))
+    front = _front(panel.rows, panel.column, set(marks))
+    if len(front) > 1:
+        # A staircase, not a segment: between two front runs the best one can have at that speed is the
+        # faster run's PSNR; a straight line would promise networks nobody trained.
+        ax.step(front["throughput"], front[panel.column], where="pre", zorder=2, **FRONT_STYLE)
+    ax.set_xscale("log")
+    plain_log_ticks(ax.xaxis)
+    ax.margins(x=0.15, y=0.12)  # room for the markers and labels of the extreme points
+    ax.set_title(panel.title + "\n" + _floor_words(panel), fontsize=9)
+    ax.set_xlabel("throughput (images/s, log scale)\n" + _setting(panel.rows), fontsize=8)
+    ax.set_ylabel(panel.ylabel, fontsize=9)
+    ax.grid(True, which="both", alpha=0.25)
+    return front
+
+
+def _floor_words(panel: Panel) -> str:
+    words = [f"{method_label(m)} {v:.2f} dB" for m, (v, _) in sorted(panel.floors.items(), key=lambda kv: _method_rank(kv[0]))]
+    if "bicubic" not in panel.floors:
+        words.append(f"no bicubic-x{panel.scale} {panel.channel} floor yet")
+    return "floors: " + ", ".join(words)
+
+
+def _legend(fig: Any, panels: list[Panel], marks: dict[str, list[str]], styles: dict[str, tuple[str, Any]],
+            front_drawn: bool) -> None:
+    from matplotlib.lines import Line2D
+
+    rows = pd.concat([p.rows for p in panels])
+    methods = sorted(rows["method"].unique(), key=_method_rank)
+    sizes = {s: v for s, v in styles.items() if s in set(rows["size"].astype(str))}
+    handles = legend_handles(methods, sizes, lines=False)
+    for method in [m for m in REFERENCE_METHODS[::-1] if any(m in p.floors for p in panels)]:
+        handles.append(Line2D([], [], label=f"{method_label(method)} (same scale and channel)", **FLOOR_STYLES[method]))
+    if front_drawn:
+        handles.append(Line2D([], [], label=f"Pareto front (runs without {MARK}, if any)", **FRONT_STYLE))
+    if rows["run"].isin(list(marks)).any():
+        handles.append(Line2D([], [], ls="", marker="o", mfc="none", mec="0.3", mew=1.4, label=HOLLOW_WORDS))
+    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False,
+               title="colour: method, marker: size", title_fontsize=8)
+
+
+def figure_tradeoff(ctx: ReportContext) -> Any:
+    """Figure 1 (see the module docstring); one axes per panel, in `tradeoff_panels` order."""
+    plt = matplotlib_pyplot()
+    panels = tradeoff_panels(ctx.wide)
+    title = f"Figure 1: PSNR vs throughput of the deployed networks — preset {ctx.preset}"
+    if not panels:
+        fig, ax = plt.subplots(figsize=(7.5, 5.0))
+        ax.text(0.5, 0.5, "no run has both a throughput (repbench measure)\nand a PSNR (repbench eval) yet",
+                ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        ax.set_title(title, fontsize=9)
+        return fig
+    ncols = min(2, len(panels))
+    nrows = math.ceil(len(panels) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.8 * ncols, 4.6 * nrows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        fig.delaxes(ax)  # an odd number of panels leaves one slot empty
+    marks, styles = ctx.marks(), size_styles(ctx.wide["size"])
+    fronts = [_draw_panel(ax, p, marks, styles) for ax, p in zip(axes.flat, panels)]
+    fig.suptitle(title + "\nlabels on the Pareto front only; every point names its run in the SVG's hover title",
+                 fontsize=10)
+    fig.tight_layout()
+    # Labels last: their boxes are measured against the final axes, so the layout must not move again.
+    for ax, panel, front in zip(axes.flat, panels, fronts):
+        points = list(zip(panel.rows["throughput"].astype(float), panel.rows[panel.column].astype(float)))
+        labels = [(float(r["throughput"]), float(r[panel.column]), _row_label(r) + (f" {MARK}" if r["run"] in marks else ""))
+                  for r in front.to_dict("records")]
+        place_labels(ax, points, labels)
+    _legend(fig, panels, marks, styles, any(len(f) > 1 for f in fronts))
+    return fig

@@ -1,0 +1,100 @@
+"""What every report figure shares: the matplotlib setup, one colour per method, one marker and line
+style per network size, the floors' line styles and the Pareto front.
+
+Colours are fixed per method (not per figure), so RepSR is the same red in Figure 1, Figure 6 and
+anywhere else; a reader who learnt the colours on one figure can read the next without its legend.
+"""
+from __future__ import annotations
+
+import zlib
+from typing import Any, Iterable, Sequence
+
+from repbench.report.values import _size_rank
+
+# The registered methods, by registry name. Floors are black / grey lines, never a method colour.
+METHOD_COLORS: dict[str, str] = {
+    "plain": "#7f7f7f", "repvgg": "#9467bd", "ecbsr": "#ff7f0e", "sesr": "#2ca02c",
+    "repsr": "#d62728", "edsr": "#1f77b4", "imdn": "#8c564b", "imdn-clb": "#e377c2",
+}
+# Methods added later get one of these, picked by a hash of the name: stable whatever else is plotted.
+_SPARE_COLORS = ("#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd")
+MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "p", "h", "<", ">")
+LINESTYLES: tuple[Any, ...] = ("-", "--", "-.", (0, (1, 1)))
+FLOOR_STYLES = {"bicubic": {"color": "0.1", "ls": "--", "lw": 1.1}, "nearest": {"color": "0.55", "ls": ":", "lw": 1.1}}
+FRONT_STYLE = {"color": "0.35", "ls": "-", "lw": 1.0, "alpha": 0.7}
+HOLLOW_WORDS = "hollow: † under-trained (repbench check), not a result"
+
+
+def matplotlib_pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    # Deterministic SVG ids and no timestamp: reruns on unchanged runs give identical files.
+    matplotlib.rcParams["svg.hashsalt"] = "repbench"
+    matplotlib.rcParams["svg.fonttype"] = "path"  # glyphs as paths: the SVG needs no font files
+    return plt
+
+
+def method_color(method: str) -> str:
+    if method in METHOD_COLORS:
+        return METHOD_COLORS[method]
+    return _SPARE_COLORS[zlib.crc32(str(method).encode("utf-8")) % len(_SPARE_COLORS)]
+
+
+def size_styles(sizes: Iterable[Any]) -> dict[str, tuple[str, Any]]:
+    """size -> (marker, line style), sizes in the paper's regime order (widths, then depths).
+
+    Built from every size of the report, not of one figure, so a size keeps its marker across figures."""
+    ordered = sorted({str(s) for s in sizes if s is not None and str(s) not in ("", "nan", "None")}, key=_size_rank)
+    return {s: (MARKERS[i % len(MARKERS)], LINESTYLES[i % len(LINESTYLES)]) for i, s in enumerate(ordered)}
+
+
+def channel_words(colors: Any) -> tuple[str, str]:
+    """(PSNR column prefix, channel name): RGB networks are scored on RGB, the others on Y, as in the tables."""
+    try:
+        rgb = int(colors) == 3
+    except (TypeError, ValueError):
+        rgb = False
+    return ("psnr_rgb", "RGB") if rgb else ("psnr_y", "Y")
+
+
+def plain_log_ticks(axis: Any) -> None:
+    """Tick labels of a log axis as plain numbers (200, 0.3), not 2x10^2: throughputs and norms are read
+    as numbers. Minor ticks are labelled only when the axis spans about a decade or less."""
+    from matplotlib.ticker import LogFormatter
+
+    class _Plain(LogFormatter):
+        def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
+            return f"{x:g}"
+
+    axis.set_major_formatter(_Plain(labelOnlyBase=False))
+    axis.set_minor_formatter(_Plain(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
+
+
+def pareto_mask(cost: Sequence[float], gain: Sequence[float]) -> list[bool]:
+    """True where no other point has cost <= and gain >= with one of them strictly better."""
+    points = list(zip(cost, gain))
+    mask = []
+    for i, (c, g) in enumerate(points):
+        dominated = any(
+            (c2 <= c and g2 >= g) and (c2 < c or g2 > g) for j, (c2, g2) in enumerate(points) if j != i
+        )
+        mask.append(not dominated)
+    return mask
+
+
+def legend_handles(methods: Sequence[str], sizes: dict[str, tuple[str, Any]], *, lines: bool) -> list[Any]:
+    """Proxy artists for a figure legend: a colour patch per method, a grey marker (and line style when
+    `lines`) per size. The data artists carry hover titles instead of legend labels."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from repbench.report.values import method_label
+
+    handles: list[Any] = [Patch(facecolor=method_color(m), edgecolor="none", label=method_label(m)) for m in methods]
+    for size, (marker, style) in sizes.items():
+        handles.append(Line2D([], [], color="0.3", marker=marker, ls=style if lines else "", lw=1.0, ms=6,
+                              label=f"size {size}"))
+    return handles

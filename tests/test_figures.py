@@ -1,0 +1,208 @@
+"""The report's figures on a crowded synthetic preset: panels per (scale, channels), floors, colours and
+markers, a Pareto front that is the non-dominated set, labels that never overlap, hover titles in the SVG."""
+from __future__ import annotations
+
+import itertools
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from repbench import report
+from repbench.report import figures
+from repbench.report.plotting import METHOD_COLORS
+from repbench.report.values import model_label
+
+PRESET = "crowded"
+DEVICE = "CPU test (2 threads)"
+SVG = "{http://www.w3.org/2000/svg}"
+METHODS = ("plain", "repvgg", "ecbsr", "sesr", "repsr")
+SIZES = ("M4C8", "M4C16", "M10C16")
+# 14 x4 Y runs packed into 200-291 images/s, each faster one slightly worse: all of them non-dominated,
+# the crowd that made the old figure's labels pile up.
+CROWD = {f"{METHODS[i % 5]}-{SIZES[i % 3]}-x4-t{i}": (200.0 + 7 * i, 30.5 - 0.03 * i) for i in range(14)}
+SLOW = {"ecbsr-M10C16-x4-slow": (60.0, 29.0)}  # dominated by every crowd run
+UNDER = {"plain-M4C8-x4-under": (900.0, 27.5)}  # fastest, but below bicubic: marked, so not on the front
+X2_RGB = {"edsr-R1C4-x2-rgb-a": (80.0, 35.2), "edsr-M4C16-x2-rgb-b": (95.0, 34.9)}
+FLOORS = {"bicubic-x4": (28.43, 27.90), "nearest-x4": (26.21, 25.70), "bicubic-x2": (33.66, 33.10)}
+
+
+def _write(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj))
+
+
+def _run(root: Path, name: str, speed: float, psnr: float) -> None:
+    method, size, scale = name.split("-")[0], name.split("-")[1], int(name.split("-")[2][1])
+    colors = 3 if "rgb" in name else 1
+    run = root / name
+    _write(run / "train.json", {"method": method, "size": size, "scale": scale, "colors": colors, "options": {},
+                                "iterations": 20, "train_seconds": 2.0, "device": DEVICE, "seed": 0,
+                                "val_data": "holdout:10", "train_data": "DIV2K-train", "status": "complete"})
+    _write(run / "measure.json", {"params_deployed": 1000, "macs": 10**6, "throughput": [
+        {"net": "merged", "mode": "eager", "device_name": DEVICE, "dtype": "float32", "batch": 4,
+         "lr_height": 180, "lr_width": 320, "images_per_s": speed}]})
+    _write(run / "eval" / f"Set5-x{scale}.json", {"dataset": "Set5", "scale": scale, "n_images": 5, "psnr_y": psnr,
+                                                  "ssim_y": 0.9, "psnr_rgb": psnr if colors == 3 else psnr - 0.5})
+    curve = {0: 20.0, 10: psnr - 0.05, 20: psnr - 0.02}  # converged: nothing for `repbench check` to flag
+    rows = ["iteration,loss,lr,seconds,val_psnr,event"] + [
+        f"{it},{0.2 / (1 + it):.5f},0.001,{it / 10},{curve.get(it, '')},{'val' if it in curve else ''}" for it in range(0, 21, 2)]
+    (run / "metrics.csv").write_text("\n".join(rows) + "\n")
+
+
+def write_crowded_runs(root: Path) -> Path:
+    for name, (speed, psnr) in {**CROWD, **SLOW, **UNDER, **X2_RGB}.items():
+        _run(root, name, speed, psnr)
+    for name, (y, rgb) in FLOORS.items():
+        scale = int(name[-1])
+        _write(root / name / "eval" / f"Set5-x{scale}.json",
+               {"dataset": "Set5", "scale": scale, "n_images": 5, "psnr_y": y, "ssim_y": 0.8, "psnr_rgb": rgb})
+    return root
+
+
+@pytest.fixture(scope="module")
+def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_crowded_runs(tmp_path_factory.mktemp("runs") / PRESET)
+
+
+@pytest.fixture(scope="module")
+def ctx(runs_root: Path) -> report.ReportContext:
+    return report.build_context(runs_root, PRESET)
+
+
+@pytest.fixture(scope="module")
+def fig1(ctx: report.ReportContext) -> Any:
+    fig = figures.figure_tradeoff(ctx)
+    fig.canvas.draw()  # boxes as drawn
+    return fig
+
+
+def _points(ax: Any) -> list[Any]:
+    """The data points of a panel: one marker-only line per run."""
+    return [line for line in ax.get_lines() if line.get_linestyle() == "None" and line.get_marker() not in (None, "None", "")]
+
+
+def _overlapping(texts: list[Any], renderer: Any) -> list[tuple[str, str]]:
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts if t.get_visible() and t.get_text()]
+    return [(a, b) for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2) if box_a.overlaps(box_b)]
+
+
+def _non_dominated(points: dict[str, tuple[float, float]]) -> set[str]:
+    return {n for n, (s, p) in points.items()
+            if not any(s2 >= s and p2 >= p and (s2, p2) != (s, p) for s2, p2 in points.values())}
+
+
+def test_fig1_has_one_panel_per_scale_and_channel_with_its_floors(fig1: Any) -> None:
+    assert [ax.get_title().splitlines()[0] for ax in fig1.axes] == ["x4, Y channel", "x2, RGB"]
+    y4, x2 = fig1.axes
+    assert y4.get_ylabel() == "Set5 PSNR-Y (dB)" and x2.get_ylabel() == "Set5 PSNR-RGB (dB)"
+    for ax in (y4, x2):
+        assert "images/s" in ax.get_xlabel() and DEVICE in ax.get_xlabel() and "320x180 LR input" in ax.get_xlabel()
+    assert len(_points(y4)) == len(CROWD) + 2 and len(_points(x2)) == len(X2_RGB)  # no x2 run on the x4 axis
+    floors = {(round(float(line.get_ydata()[0]), 2), line.get_linestyle()) for ax in (y4,) for line in ax.get_lines()
+              if len(set(line.get_ydata())) == 1 and line.get_linestyle() != "None"}
+    assert {(28.43, "--"), (26.21, ":")} <= floors  # bicubic dashed, nearest dotted, Y at x4
+    assert any(float(line.get_ydata()[0]) == pytest.approx(33.10) and line.get_linestyle() == "--"
+               for line in x2.get_lines())  # x2 RGB panel: bicubic x2 on RGB, not its Y 33.66
+    assert "Bicubic 28.43 dB" in y4.get_title() and "Bicubic 33.10 dB" in x2.get_title()
+
+
+def test_fig1_colours_are_methods_markers_are_sizes_and_marked_runs_hollow(fig1: Any) -> None:
+    by_run = {}
+    for line in _points(fig1.axes[0]):
+        run = next(n for n in {**CROWD, **SLOW, **UNDER} if _title(fig1, line).startswith(f"{n}:"))
+        by_run[run] = line
+    for run, line in by_run.items():
+        method, size = run.split("-")[:2]
+        assert line.get_markeredgecolor() == METHOD_COLORS[method]
+        same_size = {by_run[r].get_marker() for r in by_run if r.split("-")[1] == size}
+        assert len(same_size) == 1
+    assert len({by_run[r].get_marker() for r in by_run}) == len({r.split("-")[1] for r in by_run})
+    assert by_run["plain-M4C8-x4-under"].get_markerfacecolor() == "none"  # below bicubic: hollow
+    assert all(line.get_markerfacecolor() != "none" for r, line in by_run.items() if r != "plain-M4C8-x4-under")
+    legend = [t.get_text() for t in fig1.legends[0].get_texts()]
+    assert any("under-trained" in t for t in legend) and "RepSR" in legend and "size M10C16" in legend
+
+
+def _title(fig: Any, artist: Any) -> str:
+    from repbench.report.hover import titles_of
+
+    return titles_of(fig).get(artist.get_gid() or "", "")
+
+
+def test_fig1_front_is_the_non_dominated_set_and_only_it_is_labelled(fig1: Any) -> None:
+    ax = fig1.axes[0]
+    expected = _non_dominated({**CROWD, **SLOW})  # the marked run is left out of the front
+    assert expected == set(CROWD)
+    (step,) = [line for line in ax.get_lines() if line.get_drawstyle() == "steps-pre"]
+    assert sorted(float(x) for x in step.get_xdata()) == sorted(CROWD[n][0] for n in expected)
+    front = {CROWD[n]: model_label(n.split("-")[0], n.split("-")[1]) for n in expected}
+    assert len(ax.texts) >= 2
+    for text in ax.texts:  # each label sits on a front point and names that run's model
+        assert front[tuple(float(v) for v in text.xy)] == text.get_text()
+
+
+def test_fig1_labels_never_overlap_although_the_front_is_crowded(fig1: Any, ctx: report.ReportContext) -> None:
+    renderer = fig1.canvas.get_renderer()
+    for ax in fig1.axes:
+        assert _overlapping(list(ax.texts), renderer) == []
+        frame = ax.get_window_extent(renderer)
+        for text in ax.texts:
+            box = text.get_window_extent(renderer)
+            assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+    # The check can fail: labelling every front point at one offset, as the old figure did, overlaps here.
+    naive = figures.figure_tradeoff(ctx)
+    ax = naive.axes[0]
+    for text in list(ax.texts):
+        text.remove()
+    notes = [ax.annotate(n, CROWD[n], xytext=(5, 4), textcoords="offset points", fontsize=7) for n in CROWD]
+    naive.canvas.draw()
+    assert _overlapping(notes, naive.canvas.get_renderer())
+
+
+def test_svg_points_carry_hover_titles_naming_their_runs(runs_root: Path, tmp_path: Path) -> None:
+    written = report.build_report(runs_root, tmp_path, preset=PRESET, only=["fig1", "fig6"])
+    assert sorted(p.name for p in written) == ["fig1_tradeoff.png", "fig1_tradeoff.svg", "fig6_curves.png", "fig6_curves.svg"]
+    for name, runs in (("fig1_tradeoff.svg", {**CROWD, **SLOW, **UNDER, **X2_RGB}), ("fig6_curves.svg", {**CROWD, **SLOW, **UNDER})):
+        root = ET.fromstring((tmp_path / name).read_text())
+        titled = {g.get("id"): g.find(f"{SVG}title").text for g in root.iter(f"{SVG}g") if g.find(f"{SVG}title") is not None}
+        for run in runs:
+            assert any(t.startswith(f"{run}:") for t in titled.values()), (name, run)
+        for g in root.iter(f"{SVG}g"):  # each title sits in the group of the marks it describes
+            if g.get("id") in titled:
+                assert g.find(f".//{SVG}use") is not None or g.find(f".//{SVG}path") is not None
+    under = next(t for t in _svg_titles(tmp_path / "fig1_tradeoff.svg") if t.startswith("plain-M4C8-x4-under:"))
+    assert "under-trained" in under and "Set5 PSNR-Y 27.50 dB" in under and "900.0 images/s" in under
+    before = (tmp_path / "fig1_tradeoff.svg").read_bytes()
+    report.build_report(runs_root, tmp_path, preset=PRESET, only=["fig1"])
+    assert (tmp_path / "fig1_tradeoff.svg").read_bytes() == before  # titles and ids are deterministic
+
+
+def _svg_titles(path: Path) -> list[str]:
+    return [t.text or "" for t in ET.fromstring(path.read_text()).iter(f"{SVG}title")]
+
+
+def test_fig6_colour_per_method_style_per_size_legend_outside_named_validation_set(ctx: report.ReportContext) -> None:
+    fig = figures.figure_curves(ctx)
+    fig.canvas.draw()
+    ax_loss, ax_psnr = fig.axes
+    assert ax_loss.get_xlabel() == ax_psnr.get_xlabel() == "iteration"
+    assert ax_psnr.get_ylabel() == "PSNR-Y on 10 held-out training images (dB)"
+    assert "10 images held out of DIV2K-train (holdout:10)" in ax_psnr.get_title()
+    assert "intensities on [0, 1]" in ax_loss.get_ylabel()
+    curves = ax_psnr.get_lines()
+    assert len(curves) == len(CROWD) + 2  # Table 2's runs: every x4 Y run
+    styles = {}
+    for line in curves:
+        run = next(n for n in {**CROWD, **SLOW, **UNDER} if _title(fig, line).startswith(f"{n}:"))
+        method, size = run.split("-")[:2]
+        assert line.get_color() == METHOD_COLORS[method]
+        styles.setdefault(size, set()).add((line.get_marker(), str(line.get_linestyle())))
+    assert all(len(s) == 1 for s in styles.values()) and len({next(iter(s)) for s in styles.values()}) == len(styles)
+    renderer = fig.canvas.get_renderer()
+    (legend,) = fig.legends
+    box = legend.get_window_extent(renderer)
+    assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)  # outside the axes
+    assert len(legend.get_texts()) < len(curves)  # methods and sizes, not one entry per run
