@@ -32,6 +32,7 @@ from repbench.data import Pair
 from repbench.device import resolve_device
 from repbench.errors import RepbenchError
 from repbench.imresize import imresize
+from repbench.modelfile import DEPLOYED_FIRST, is_floor, model_path
 from repbench.metrics import (
     LUMA_WEIGHTS,
     SSIM_WINDOW,
@@ -132,24 +133,22 @@ def describe_model(model: Any) -> dict[str, Any]:
     return desc
 
 
-REFERENCE_MODELS = ("bicubic", "nearest")
+def floor_upscale(kind: str, lr: np.ndarray, scale: int) -> np.ndarray:
+    """A floor's prediction, uint8 HxWxC -> uint8 sHxsWxC: each pixel repeated (nearest) or MATLAB bicubic."""
+    if kind == "nearest":
+        return np.repeat(np.repeat(lr, scale, axis=0), scale, axis=1)
+    return imresize(lr, output_shape=(lr.shape[0] * scale, lr.shape[1] * scale))
 
 
 def _upsample(kind: str, pair: Pair) -> np.ndarray:
-    if kind == "nearest":
-        scale = pair.hr.shape[0] // pair.lr.shape[0]
-        return np.repeat(np.repeat(pair.lr, scale, axis=0), scale, axis=1)
-    return imresize(pair.lr, output_shape=pair.hr.shape[:2])
+    return floor_upscale(kind, pair.lr, pair.hr.shape[0] // pair.lr.shape[0])
 
 
-def load_model(spec: str) -> nn.Module | str:
-    """'bicubic' or 'nearest' as they are, else the model file at `spec`."""
-    if spec in REFERENCE_MODELS:
-        return spec
-    path = Path(spec)
-    if not path.is_file():
-        raise RepbenchError(f"model {spec!r} is neither 'bicubic', 'nearest' nor an existing model file")
-
+def load_model(spec: str | os.PathLike) -> nn.Module | str:
+    """'bicubic' or 'nearest' as they are, else the model a file or a run folder names (repbench.modelfile)."""
+    if is_floor(spec):
+        return str(spec)
+    path = model_path(spec, DEPLOYED_FIRST, floors=True)
     try:
         return methods.load(path)
     except (OSError, ValueError, KeyError, RuntimeError) as err:

@@ -88,9 +88,15 @@ def _resolve_data(data: dict[str, Any]) -> tuple[list[str], list[str], str]:
     """Registered real datasets when all are present, else the preset's fallback (embedded) sets."""
     from repbench import data as registry
 
-    known = list(registry.load_registry()[0])
+    registered = registry.load_registry()[0]
+    known = list(registered)
+    # An alias (an old spelling, e.g. DIV2K-val) stands for its dataset's name: file names and
+    # targets use the registered name, which is what `repbench eval` writes.
+    renamed = {alias: name for name, ds in registered.items() for alias in ds.aliases}
+    data = {**data}
     for key in ("train", "test", "fallback_train", "fallback_test"):
-        for name in data.get(key, []):
+        data[key] = [renamed.get(name, name) for name in data.get(key, [])]
+        for name in data[key]:
             if name not in known:
                 raise ValueError(f"unknown dataset {name!r} in data.{key}; registered datasets: {', '.join(known)}")
     def pick(key: str) -> list[str]:
@@ -201,7 +207,7 @@ _PIPELINE_FIELDS = {
     "method": "the run entry", "size": "the run entry's sizes", "scale": "the experiment or run entry",
     "colors": "the experiment or run entry", "options": "the run entry", "train_data": "the data section",
     "val_data": "the data section", "device": "the preset's device", "threads": "the preset's threads",
-    "progress": "the pipeline (off in logs)",
+    "progress": "the pipeline (off: plain progress lines instead of a bar)",
 }
 
 

@@ -4,6 +4,11 @@ Two trainers writing one folder would interleave checkpoints, metrics rows and f
 weights from different runs. The lock is an flock on RUN/.lock, so the kernel drops it
 when its holder exits or is killed: a crash never leaves a folder locked. The holder
 writes its PID into the file, which lets the second trainer say who holds it.
+
+Why not filelock: that diagnosis needs the lock file's content to survive a losing attempt, and
+filelock 3.x opens the lock file with O_TRUNC on every acquire (a second trainer would erase the
+first one's PID before failing); 4.x behaves differently, and which major version is installed is
+torch's choice, since filelock is not a dependency of repbench. flock itself is a few lines.
 """
 from __future__ import annotations
 

@@ -7,12 +7,14 @@
 - Large images are processed in tiles. Each tile is cut with `overlap` extra LR
   pixels on every side and only its centre is kept; when the overlap covers the
   network's receptive radius, the result equals whole-image inference (no seams).
+- `bicubic` and `nearest` (with a scale) upscale the same way `repbench eval` scores them:
+  the floors to look at beside a model's output.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -21,23 +23,21 @@ from torch import nn
 import methods
 from repbench.device import model_device, resolve_device
 from repbench.errors import RepbenchError
+from repbench.evaluate import floor_upscale
 from repbench.images import list_images, read_image, write_image
 from repbench.imresize import imresize
 from repbench.metrics import rgb_to_ycbcr, ycbcr_to_rgb
+from repbench.modelfile import DEPLOYED_FIRST, is_floor, model_path
 
 DEFAULT_TILE = 512  # LR pixels per tile side; 0 = whole image at once
 
 
-def load_model(path: str | os.PathLike) -> Any:
-    """A model file (methods.save) or a run folder (its deployed.pt, else final.pt), merged when possible."""
-    path = Path(path)
-    if path.is_dir():
-        for name in ("deployed.pt", "final.pt"):
-            if (path / name).is_file():
-                path = path / name
-                break
-        else:
-            raise RepbenchError(f"{path} holds no deployed.pt or final.pt; finish training it first (repbench train)")
+def load_model(spec: str | os.PathLike) -> Any:
+    """'bicubic' or 'nearest' as they are; else the model a file or a run folder names (its deployed.pt,
+    else final.pt; see repbench.modelfile), merged when possible and in eval mode."""
+    if is_floor(spec):
+        return str(spec)
+    path = model_path(spec, DEPLOYED_FIRST, floors=True)
     try:
         model = methods.load(path)
     except (FileNotFoundError, ValueError) as err:
@@ -85,13 +85,18 @@ def _to_uint8(x: np.ndarray) -> np.ndarray:
     return np.clip(np.round(x), 0, 255).astype(np.uint8)
 
 
-def upscale_image(model: Any, img: np.ndarray, tile: int = DEFAULT_TILE, overlap: int | None = None, device: Any = None) -> np.ndarray:
-    """uint8 HxWxC (C = 1 or 3) -> uint8 sHxsWxC."""
+def upscale_image(model: Any, img: np.ndarray, tile: int = DEFAULT_TILE, overlap: int | None = None,
+                  device: Any = None, scale: int | None = None) -> np.ndarray:
+    """uint8 HxWxC (C = 1 or 3) -> uint8 sHxsWxC. A floor ('bicubic', 'nearest') needs `scale`."""
+    if img.ndim == 2:
+        img = img[:, :, None]
+    if is_floor(model):
+        if not scale:
+            raise RepbenchError(f"--model {model} needs --scale (2, 3 or 4)")
+        return floor_upscale(model, img, scale)
     args = model.build_args
     scale, colors = args["scale"], args["colors"]
     device = device or model_device(model)
-    if img.ndim == 2:
-        img = img[:, :, None]
     gray = img.shape[2] == 1
 
     def sr(planes: np.ndarray) -> np.ndarray:  # float HxWxC on 0..255 -> float sHxsWxC on 0..255
@@ -112,16 +117,18 @@ def upscale_image(model: Any, img: np.ndarray, tile: int = DEFAULT_TILE, overlap
     return _to_uint8(ycbcr_to_rgb(np.concatenate([y, cbcr], axis=2)))
 
 
-def upscale_files(model_path: str | os.PathLike, src: str | os.PathLike, dst: str | os.PathLike,
+def upscale_files(model_spec: str | os.PathLike, src: str | os.PathLike, dst: str | os.PathLike,
                   tile: int = DEFAULT_TILE, overlap: int | None = None, device: str = "auto",
-                  log=print) -> list[Path]:
-    """IN.png OUT.png, or IN_DIR OUT_DIR (every image, written as <stem>.png)."""
+                  log: Callable[[str], None] = print, scale: int | None = None) -> list[Path]:
+    """IN.png OUT.png, or IN_DIR OUT_DIR (every image, written as <stem>.png).
+
+    `scale` is required for a floor ('bicubic', 'nearest'); for a model it must be the model's, if given."""
     if tile < 0:
         raise RepbenchError(f"--tile must be >= 0 (input pixels per tile side; 0 = no tiling), got {tile}")
     if overlap is not None and overlap < 0:
         raise RepbenchError(f"--overlap must be >= 0 (extra input pixels around each tile), got {overlap}; "
                             "leave it out to use the network's receptive radius")
-    model = load_model(model_path).to(resolve_device(device))
+    model = _ready_model(model_spec, device, scale)
     src, dst = Path(src), Path(dst)
     if src.is_dir():
         if dst.exists() and not dst.is_dir():
@@ -137,13 +144,26 @@ def upscale_files(model_path: str | os.PathLike, src: str | os.PathLike, dst: st
         _check_output_path(out)
     written = []
     for inp, out in jobs:
-        result = upscale_image(model, read_image(inp), tile=tile, overlap=overlap)
+        result = upscale_image(model, read_image(inp), tile=tile, overlap=overlap, scale=scale)
         try:
             written.append(write_image(out, result))
         except OSError as err:
             raise RepbenchError(f"cannot write {out}: {err.strerror or err}; choose another output path") from err
         log(f"{inp} -> {out} ({result.shape[1]}x{result.shape[0]})")
     return written
+
+
+def _ready_model(spec: str | os.PathLike, device: str, scale: int | None) -> Any:
+    """The loaded model on its device (a floor as its name), its scale checked against `scale`."""
+    model = load_model(spec)
+    if is_floor(model):
+        if scale not in (2, 3, 4):
+            raise RepbenchError(f"--model {model} needs --scale 2, 3 or 4 (a fixed upsampler has no scale of its own)")
+        return model
+    own = int(model.build_args["scale"])
+    if scale is not None and scale != own:
+        raise RepbenchError(f"the model upscales x{own} but --scale is {scale}; use --scale {own} or leave it out")
+    return model.to(resolve_device(device))
 
 
 def _check_output_path(out: Path) -> None:

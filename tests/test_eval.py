@@ -135,7 +135,8 @@ def test_cli_eval_several_datasets_in_one_call(tmp_path, capsys):
         (["--model", "bicubic", "--dataset-dir", "{missing}", "--scale", "4"], "does not exist"),
         (["--model", "bicubic", "--dataset-dir", "{empty}", "--scale", "4"], "holds no images"),
         (["--model", "bicubic", "--dataset-dir", "{hr}"], "--scale is required"),
-        (["--model", "{missing}/m.pt", "--dataset-dir", "{hr}", "--scale", "4"], "neither 'bicubic'"),
+        (["--model", "{missing}/m.pt", "--dataset-dir", "{hr}", "--scale", "4"],
+         "does not exist: give a model file (.pt) or a run folder, or 'bicubic' / 'nearest'"),
         (["--model", "{junk}", "--dataset-dir", "{hr}", "--scale", "4"], "cannot load model"),
     ],
 )

@@ -72,7 +72,7 @@ def test_merge_errors(tmp_path, capsys):
     assert cli.main(["merge", str(tmp_path / "missing")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert cli.main(["merge", str(tmp_path)]) == 2
-    assert "neither deployed.pt nor final.pt" in capsys.readouterr().err
+    assert "is a folder without deployed.pt or final.pt" in capsys.readouterr().err
     (tmp_path / "final.pt").write_bytes(b"not a model")
     assert cli.main(["merge", str(tmp_path)]) == 2
     assert "not a repbench model file" in capsys.readouterr().err

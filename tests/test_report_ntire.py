@@ -151,7 +151,7 @@ def test_runs_are_recognised_from_their_files(ctx: report.ReportContext) -> None
 def test_table2_component_ladder_beside_the_paper(ctx: report.ReportContext) -> None:
     text = ntire.render_table2(ctx)
     assert text.startswith("# NTIRE 2022 Table 2")
-    assert f"**Preset: `{PRESET}`.**" in text and "**DIV2K-val**" in text and "border 4" in text
+    assert f"**Preset: `{PRESET}`.**" in text and "**DIV2K-valid**" in text and "border 4" in text
     base = _row(text, "IMDN Baseline")
     assert base["Run"] == "`imdn-B8-x4-rgb`" and base["B"] == "8" and base["LR patches"] == "64"
     assert base["PSNR"] == "29.05" and base["PSNR paper"] == "29.13" and base["Δ PSNR"] == "-0.08"
@@ -229,7 +229,7 @@ def test_dataset_choice_and_runtime_label_follow_the_eval_records(tmp_path: Path
     write_run(root, "imdn-B8-x4-rgb", "imdn", 8, 29.0, datasets=("skimage-test", "DIV2K-valid"))
     write_run(root, "imdn-B7-x4-rgb", "imdn", 7, 28.9, infer=None, datasets=("skimage-test", "DIV2K-valid"))
     text = ntire.render_table2(report.build_context(root))
-    assert "**DIV2K-val**" in text  # preferred although skimage-test comes first
+    assert "**DIV2K-valid**" in text  # preferred although skimage-test comes first
     assert _row(text, "IMDN Baseline")["PSNR"] == "28.00"  # the DIV2K-valid record (29.0 - 1 in this fixture)
     mixed = "Runtime (ms; * = eval wall / image)"
     assert _row(text, "IMDN Baseline")[mixed] == "60.00" and _row(text, "+ Network Pruning")[mixed] == "150.00*"
@@ -283,7 +283,7 @@ def test_floors_and_under_trained_marks_in_every_ntire_table(tmp_path: Path) -> 
         assert _rows(text, "Nearest (floor)")[0]["PSNR"] == "25.10"
     t3 = ntire.render(ctx, "ntire_table3", data)
     assert _rows(t3, "5")[0]["Run"] == "`imdn-B5-x4-rgb` †"
-    assert "† `imdn-B5-x4-rgb`: RGB PSNR below bicubic x4: DIV2K-val 26.50 < 26.70 dB" in t3
+    assert "† `imdn-B5-x4-rgb`: RGB PSNR below bicubic x4: DIV2K-valid 26.50 < 26.70 dB" in t3
     assert "larger than `imdn-B4-x4-rgb`" in t3  # and more blocks than B4 for less PSNR
 
 

@@ -92,7 +92,7 @@ def test_upscale_errors(tmp_path, capsys):
     assert cli.main(["upscale", "--model", str(model), str(tmp_path / "nope.png"), str(tmp_path / "o.png")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert cli.main(["upscale", "--model", str(tmp_path), str(tmp_path / "x.png"), str(tmp_path / "o.png")]) == 2
-    assert "no deployed.pt or final.pt" in capsys.readouterr().err
+    assert "is a folder without deployed.pt or final.pt" in capsys.readouterr().err
     write_image(tmp_path / "x.png", np.zeros((8, 8, 3), np.uint8))
     assert cli.main(["upscale", "--model", str(model), str(tmp_path / "x.png"), str(tmp_path / "x.png")]) == 2
     assert "overwrite its input" in capsys.readouterr().err

@@ -90,6 +90,8 @@ def load_bn_model(run_dir: str | None, model_path: str | None) -> tuple[Any, Pat
     """The training-time model (BN intact) of a run folder or a model file, and where it came from."""
     if bool(run_dir) == bool(model_path):
         raise RepbenchError("give a run folder (RUN_DIR) or --model PATH.pt, not both and not neither")
+    if model_path and Path(model_path).is_dir():  # --model RUN_DIR means what RUN_DIR does
+        run_dir, model_path = str(model_path), None
     if run_dir:
         folder = Path(run_dir)
         if not folder.is_dir():

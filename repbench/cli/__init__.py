@@ -2,7 +2,10 @@
 
 Modules are listed explicitly (no import-everything magic); each has `add_cli(subparsers)`
 and sets `func` on its parser. A handler imports the domain module it drives when it runs,
-so `repbench --help` and `repbench methods` never load torch.
+and no parser imports anything heavier than the standard library and the torch-free method
+registry: building the whole tree is paid by every command line, so `repbench --help` and
+`repbench methods` stay well under a second. Options several commands share (--model, --device)
+come from `common`, so they read and default the same everywhere.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import argparse
 import importlib
 import sys
 
+from repbench.cli.common import add_version_option
 from repbench.errors import RepbenchError
 
 _COMMAND_MODULES: tuple[str, ...] = (
@@ -32,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="repbench",
         description="Benchmark harness for re-parameterizable VGG-style super-resolution networks.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_version_option(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", help="`repbench COMMAND --help` for its options")
     for name in _COMMAND_MODULES:
         importlib.import_module(name).add_cli(sub)
     return parser

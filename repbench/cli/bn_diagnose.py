@@ -1,7 +1,7 @@
 """`repbench bn-diagnose`: the paper's BN artifact analysis (section 4) for one trained model.
 
     repbench bn-diagnose RUN_DIR --image IMG [--out DIR] [--patch x,y,w,h] [--paste-into IMG2]
-    repbench bn-diagnose --model final.pt --dataset skimage-test
+    repbench bn-diagnose --model RUN_DIR|final.pt --dataset skimage-test
 
 IMG is an HR image: it is modcropped and downscaled with MATLAB bicubic, as the
 benchmark sets are. Writes into DIR (default RUN_DIR/bn-diagnose/<image name>):
@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from repbench.cli.common import add_device_option, add_model_option
 from repbench.errors import RepbenchError
 
 
@@ -60,7 +61,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
         "artifacts as PSNR(population) - PSNR(image statistics), per image and over a dataset.",
     )
     p.add_argument("run_dir", nargs="?", help="a run folder with final.pt (the training-time weights, BN intact)")
-    p.add_argument("--model", metavar="PATH.pt", help="a training-time model file instead of RUN_DIR")
+    add_model_option(p, prefer="final", extra=", instead of RUN_DIR")
     p.add_argument("--image", metavar="IMG", help="an HR image (downscaled with MATLAB bicubic by the model's scale)")
     p.add_argument("--dataset", metavar="NAME", help="also score every image of a dataset, e.g. Set5 or skimage-test")
     p.add_argument("--scale", type=int, help="must match the model's scale (default: the model's)")
@@ -69,6 +70,6 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
                    help="LR-pixel box of --image to paste (default: its flattest window)")
     p.add_argument("--paste-into", metavar="IMG2",
                    help="HR image to paste the patch into (default: the most textured skimage-test image)")
-    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU; the default), cpu or cuda[:N]")
+    add_device_option(p)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads; 0 = torch's default")
     p.set_defaults(func=bn_diagnose)

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import argparse
 
-from repbench import data
+# Not repbench.data: it loads numpy, yaml and tqdm, which every command line would pay for while
+# the parsers are built. The scales are the method registry's (torch-free), the same tuple.
+from methods.registry import SCALES
 
 
 def list_datasets(args: argparse.Namespace) -> int:
+    from repbench import data
+
     rows = list(data.iter_status())
     print(f"{'name':14s} {'role':5s} {'source':9s} {'prepared':9s} location")
     for row in rows:
@@ -17,6 +21,8 @@ def list_datasets(args: argparse.Namespace) -> int:
 
 
 def prepare_dataset(args: argparse.Namespace) -> int:
+    from repbench import data
+
     name = data.get_dataset(args.name).name
     dirs = data.prepare(name, args.scales, path=args.path, progress=not args.quiet)
     for scale, folder in sorted(dirs.items()):
@@ -26,13 +32,23 @@ def prepare_dataset(args: argparse.Namespace) -> int:
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("data", help="list and prepare datasets (HR + MATLAB-bicubic LR cache)")
-    dsub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
-    lp = dsub.add_parser("list", help="registered datasets, their source and what is prepared")
+    p = sub.add_parser(
+        "data", help="list and prepare datasets (HR + MATLAB-bicubic LR cache)",
+        description="The dataset registry (data/datasets.yaml) and the prepared-pair cache (data/cache/).",
+    )
+    dsub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True,
+                            help="`repbench data SUBCOMMAND --help` for its options")
+    lp = dsub.add_parser("list", help="registered datasets, their source and what is prepared",
+                         description="List the registered datasets: role, where their HR images come from, "
+                         "which scales are prepared, and where.")
     lp.set_defaults(func=list_datasets)
-    pp = dsub.add_parser("prepare", help="download/read HR, modcrop, make LR for each scale (idempotent)")
-    pp.add_argument("name", help="a registered dataset (see `repbench data list`)")
-    pp.add_argument("--scales", type=int, nargs="+", default=list(data.SCALES), choices=data.SCALES)
+    pp = dsub.add_parser("prepare", help="download/read HR, modcrop, make LR for each scale (idempotent)",
+                         description="Read (or download) a dataset's HR images, modcrop them and make their "
+                         "MATLAB-bicubic LR for each scale, into data/cache/. A prepared scale is never rebuilt.")
+    pp.add_argument("name", help="a registered dataset (see `repbench data list`; old spellings such as "
+                    "DIV2K-val are accepted)")
+    pp.add_argument("--scales", type=int, nargs="+", default=list(SCALES), choices=SCALES,
+                    help="upscaling factors to prepare LR images for (default: 2 3 4)")
     pp.add_argument("--path", help="use this folder of HR images instead of the registered source")
     pp.add_argument("--quiet", action="store_true", help="no progress bars")
     pp.set_defaults(func=prepare_dataset)

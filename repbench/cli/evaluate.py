@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 
+from repbench.cli.common import add_device_option, add_model_option
 from repbench.errors import RepbenchError
 
 
@@ -45,16 +46,21 @@ def _evaluate_one(args: argparse.Namespace, model, pairs: list, dataset: str, sc
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="PSNR/SSIM of a model or bicubic on a dataset (JSON output)")
-    p.add_argument("--model", required=True,
-                   help="'bicubic', 'nearest' (the floors) or a model file written by repbench (merged or not)")
+    p = sub.add_parser(
+        "eval",
+        help="PSNR/SSIM of a model or bicubic on a dataset (JSON output)",
+        description="Score a model, or the bicubic / nearest-neighbour floor, on registered datasets or a folder "
+        "of HR images: PSNR and SSIM on the Y channel and RGB PSNR, per image and mean, border = scale "
+        "(docs/conventions.md). LR inputs are made with MATLAB bicubic (for registered datasets, once, into data/cache/).",
+    )
+    add_model_option(p, floors=True, required=True)
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--dataset", nargs="+", metavar="NAME",
                        help="one or more registered dataset names (see `repbench data list`)")
-    where.add_argument("--dataset-dir", help="a folder of HR images (LR is made with MATLAB bicubic)")
+    where.add_argument("--dataset-dir", metavar="DIR", help="a folder of HR images (LR is made with MATLAB bicubic)")
     p.add_argument("--scale", type=int, choices=(2, 3, 4), help="upscaling factor (default: the model's)")
     p.add_argument("--out", help="write the raw per-image and mean numbers to this JSON file; with several "
                    "datasets, a path with {dataset} in it (one file per dataset)")
-    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU; the default), cpu or cuda[:N]")
+    add_device_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=evaluate_model)

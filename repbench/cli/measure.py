@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from repbench.atomic import write_json
+from repbench.cli.common import add_device_option, add_model_option
 from repbench.errors import RepbenchError
 
 
@@ -114,6 +114,8 @@ def measure_model(args: argparse.Namespace) -> int:
         )
 
     if args.out:
+        from repbench.atomic import write_json  # numpy: not for the parser
+
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         write_json(out, result.to_dict())
@@ -162,15 +164,13 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--scale", type=int, default=4, help="upscaling factor (default 4)")
     what.add_argument("--colors", type=int, default=1, help="1 = Y channel (default), 3 = RGB")
     what.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="build option, repeatable")
-    what.add_argument("--model", help="a saved model (.pt from methods.save) or a run folder (its final.pt), "
-                      "instead of --method/--size")
-    p.add_argument("--out", help="write the raw numbers to this JSON file")
+    add_model_option(what, prefer="training", extra=", instead of --method/--size")
+    p.add_argument("--out", metavar="FILE.json", help="write the raw numbers to this JSON file")
 
     th = p.add_argument_group("throughput (default: the paper's protocol, batch 4, LR 320x180)")
     th.add_argument("--throughput", action="store_true", help="time inference of the merged and unmerged nets")
     th.add_argument("--no-unmerged", action="store_true", help="skip the training-time (unmerged) net")
-    th.add_argument("--device", default="auto",
-                    help="auto (CUDA if present, else CPU; the default), cpu, cuda[:N]; also used by --train-speed")
+    add_device_option(th)  # --train-speed runs there too
     th.add_argument("--dtype", help="float32/float16/bfloat16 (default: float16 on CUDA, float32 on CPU)")
     th.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                     help="memory format (default: channels_last on CUDA, contiguous on CPU)")
@@ -180,10 +180,11 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
                     help="also time the deployed net with ONNX Runtime (CPU provider; CUDA and TensorRT too on a "
                     "CUDA --device when installed); same records, mode onnxruntime-<provider>")
     th.add_argument("--onnx-providers", metavar="LIST", help="comma list of cpu, cuda, tensorrt (default: see --onnx)")
-    th.add_argument("--batch", type=int, default=4)
+    th.add_argument("--batch", type=int, default=4, help="images per forward (default 4)")
     th.add_argument("--lr-size", metavar="WxH", help="LR input size (default 320x180)")
-    th.add_argument("--warmup", type=int, default=10)
-    th.add_argument("--repeats", type=int, default=10)
+    th.add_argument("--warmup", type=int, default=10, help="untimed forwards before timing, per net and mode (default 10)")
+    th.add_argument("--repeats", type=int, default=10,
+                    help="timed repeats per net and mode; the median is reported, the spread as IQR (default 10)")
     th.add_argument("--iters", type=int, help="batches per repeat (default: enough for 0.2 s)")
     th.add_argument("--threads", type=int, help="CPU threads (torch.set_num_threads)")
     th.add_argument("--peak-tflops", type=float, help="device peak, TFLOP/s, for the roofline (with --bandwidth-gbs)")
@@ -192,8 +193,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
 
     tr = p.add_argument_group("training speed (default: the paper's batch 32, LR patch 64)")
     tr.add_argument("--train-speed", action="store_true", help="time forward + backward + Adam steps")
-    tr.add_argument("--train-batch", type=int, default=32)
-    tr.add_argument("--train-patch", type=int, default=64, help="LR patch side")
-    tr.add_argument("--train-warmup", type=int, default=3)
-    tr.add_argument("--train-iters", type=int, default=10)
+    tr.add_argument("--train-batch", type=int, default=32, help="patches per training step (default 32)")
+    tr.add_argument("--train-patch", type=int, default=64, help="LR patch side (default 64)")
+    tr.add_argument("--train-warmup", type=int, default=3, help="untimed steps before timing (default 3)")
+    tr.add_argument("--train-iters", type=int, default=10, help="timed steps; the median is reported (default 10)")
     p.set_defaults(func=measure_model)

@@ -16,5 +16,11 @@ def list_methods(args: argparse.Namespace) -> int:
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("methods", help="list registered methods, size formats and options")
+    p = sub.add_parser(
+        "methods",
+        help="list registered methods, size formats and options",
+        description="List every registered method (methods/registry.py): its size format (e.g. M{m}C{c}), "
+        "whether it merges into the plain deployed network, and its build options with their defaults "
+        "(set them with `repbench measure --option KEY=VALUE` or `repbench train --set options.KEY=VALUE`).",
+    )
     p.set_defaults(func=list_methods)

@@ -47,6 +47,7 @@ class Dataset:
     role: str
     description: str = ""
     sources: tuple[Source, ...] = field(default_factory=tuple)
+    aliases: tuple[str, ...] = ()  # other spellings users may type (e.g. an old name); resolved by get_dataset
 
 
 def repo_root() -> Path:
@@ -140,21 +141,27 @@ def load_registry() -> tuple[dict[str, Dataset], dict[str, list[str]]]:
             role=body["role"],
             description=str(body.get("description", "")),
             sources=tuple(_parse_source(str(name), s) for s in sources),
+            aliases=tuple(str(a) for a in body.get("aliases") or ()),
         )
     defaults = {role: [str(n) for n in (raw.get("defaults") or {}).get(role, [])] for role in ROLES}
     return registry, defaults
 
 
 def get_dataset(name: str) -> Dataset:
+    """A registered dataset by name or alias, case-insensitively."""
     registry, _ = load_registry()
     if name in registry:
         return registry[name]
     folded = {k.lower(): v for k, v in registry.items()}
+    folded.update({a.lower(): v for v in registry.values() for a in v.aliases if a.lower() not in folded})
     if name.lower() in folded:
         return folded[name.lower()]
     raise RepbenchError(f"unknown dataset {name!r}; registered: {', '.join(registry)} (see `repbench data list`)")
 
 
+# Why not filelock: it is not a declared dependency (it comes with torch, in whatever major
+# version torch pins, and 3.x and 4.x differ in how they open and remove the lock file), and the
+# lock needed here is a blocking flock on POSIX, which the kernel drops when its holder dies.
 @contextlib.contextmanager
 def locked(lock_path: Path) -> Iterator[None]:
     lock_path.parent.mkdir(parents=True, exist_ok=True)

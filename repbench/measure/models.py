@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from torch import nn
 
 import methods
 from repbench.errors import RepbenchError
+from repbench.modelfile import TRAINING_FIRST, model_path
 
 OUTPUT_HEIGHT, OUTPUT_WIDTH = 720, 1280  # the paper's output size: 720p
 
@@ -65,14 +65,8 @@ def load_pair(path: str) -> ModelPair:
     training-time net is rebuilt from build_args with fresh weights: counts and speed do not depend on them.
 
     A run folder stands for its final.pt (the training-time weights, as the pipeline measures them),
-    else its deployed.pt."""
-    folder = Path(path)
-    if folder.is_dir():
-        found = next((folder / n for n in ("final.pt", "deployed.pt") if (folder / n).is_file()), None)
-        if found is None:
-            raise RepbenchError(f"{folder} is a folder without final.pt or deployed.pt; pass a model file "
-                                "(.pt written by `repbench train` / `merge`) or a finished run folder")
-        path = str(found)
+    else its deployed.pt (repbench.modelfile)."""
+    path = str(model_path(path, TRAINING_FIRST))
     try:
         model = methods.load(path)
     except (FileNotFoundError, ValueError, KeyError, RuntimeError) as err:

@@ -1,4 +1,15 @@
-"""What every timing shares: dtypes, device synchronisation, spread of samples, the environment."""
+"""What every timing shares: dtypes, device synchronisation, spread of samples, the environment.
+
+Why the loops (throughput.py, train_speed.py) time with perf_counter + sync and not with
+torch.utils.benchmark.Timer:
+- Throughput interleaves the nets' repeats (A B A B ...) so that load drift on a shared machine
+  hits every net alike; a Timer times one statement at a time (blocked_autorange: all of A, then B).
+- measure.json records fixed --warmup / --repeats / iters and every repeat's sample, which the
+  report's spread and the tables read; blocked_autorange picks its own block size and total time,
+  and Timer.timeit(n) returns one number, not n samples.
+- Timer runs with num_threads=1 unless told otherwise, which silently changes the CPU numbers
+  (--threads / torch's default); and its synchronisation is the same torch.cuda.synchronize as sync().
+"""
 from __future__ import annotations
 
 import statistics

@@ -21,7 +21,7 @@ from repbench import atomic
 DATASET_ORDER: tuple[str, ...] = ("set5", "set14", "b100", "urban100", "manga109", "div2k_val")
 DATASET_LABELS = {
     "set5": "Set5", "set14": "Set14", "b100": "B100", "urban100": "Urban100",
-    "manga109": "Manga109", "div2k_val": "DIV2K-val",
+    "manga109": "Manga109", "div2k_val": "DIV2K-valid",  # the registry's name (data/datasets.yaml)
 }
 _DATASET_ALIASES = {
     "bsd100": "b100", "bsds100": "b100", "b100": "b100",

@@ -34,6 +34,7 @@ from repbench.stopsignals import StopFlag
 from repbench.training import runfolder
 from repbench.training.config import HOLDOUT, RENAMED_FIELDS, RUNTIME_FIELDS, TrainConfig, config_dict, freeze_start, holdout_count
 from repbench.training.datasets import load_pairs, split_holdout
+from repbench.training.progress import ProgressLine
 from repbench.training.schedules import Schedule, build_schedule
 
 LossHook = Callable[[int, torch.Tensor], torch.Tensor]
@@ -60,6 +61,7 @@ class Run:
     bn_frozen_at: int | None = None
     last_val: float | None = None
     events: list[str] = field(default_factory=list)  # written with the next metrics row
+    progress: ProgressLine | None = None  # plain lines at log points, where no bar is shown
 
     @property
     def checkpoint(self) -> Path:
@@ -101,7 +103,7 @@ def train(
     *,
     stop_after: int | None = None,
     loss_hook: LossHook | None = None,
-    log: Callable[[str], None] = lambda msg: print(msg, file=sys.stderr),
+    log: Callable[[str], None] | None = None,
     on_config_change: str = "refuse",
 ) -> dict[str, Any]:
     """Train (or resume, or skip a finished run) into `run_dir`; return the train.json record.
@@ -113,6 +115,7 @@ def train(
     locked for the whole call: a second trainer on it fails at once.
     """
     run_dir = Path(run_dir)
+    log = log or _stderr_line
     with runlock.run_lock(run_dir):
         done = open_run(cfg, run_dir, on_config_change, log)
         if done is not None:
@@ -218,6 +221,8 @@ def run_steps(run: Run, stop_after: int | None, loss_hook: LossHook | None,
         total=cfg.iterations, initial=run.start, unit="it", dynamic_ncols=True,
         disable=not (cfg.progress and sys.stderr.isatty()), desc=f"{cfg.method}-{cfg.size}-x{cfg.scale}",
     )
+    if bar.disable:  # the pipeline (progress=false) or no terminal: one plain line per log point instead
+        run.progress = ProgressLine(run.run_dir.name, cfg.iterations, run.start)
     batches = batch_loader(run.sampler, run.start, cfg.iterations, run.workers, pin_memory=run.device.type == "cuda")
     window = Window(torch.zeros((), device=run.device))
     try:
@@ -282,8 +287,8 @@ def log_point(run: Run, it: int, lr: float, window: Window, metrics: runfolder.M
     val = None
     if validate_now:
         val = run.last_val = validate_model(run.model, run.val_pairs, cfg.scale, run.device)
-        if bar.disable:
-            log(f"iteration {it}/{cfg.iterations}: loss {mean_loss:.5f}, val Y-PSNR {val:.3f} dB")
+    if run.progress is not None:
+        log(run.progress.line(it, mean_loss, val))
     metrics.row(it, mean_loss, lr, run.train_seconds, val, events)
     bar.set_postfix(loss=f"{mean_loss:.4f}", **({"val": f"{run.last_val:.2f}"} if run.last_val else {}))
     window.reset()
@@ -331,6 +336,13 @@ def finish(run: Run, log: Callable[[str], None]) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _stderr_line(msg: str) -> None:
+    # One write and a flush per line: parallel jobs piped through `tee` to one terminal (the
+    # pipeline's train rule) then interleave whole lines, and each shows as soon as it is logged.
+    sys.stderr.write(msg + "\n")
+    sys.stderr.flush()
 
 
 def validate_model(model: nn.Module, pairs: list, scale: int, device: torch.device | None = None) -> float:

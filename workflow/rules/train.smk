@@ -11,6 +11,13 @@
 # per-dataset lock, cached in data/cache/). A re-made cache therefore never retrains finished runs.
 
 
+# Progress: the trainer runs with progress=false (no bar in a log file) and prints one short line per
+# log point instead ("RUN it 1200/3000 loss ... elapsed 6m02s ETA 9m03s"). `tee` shows them on the
+# terminal while writing the log; pipefail makes the job's status the trainer's, not tee's. tee
+# ignores Ctrl-C and SIGTERM and ends when the trainer closes the pipe, so a trainer that is
+# stopping (checkpointing after the current step) still gets its last lines into the log.
+
+
 def train_args(wildcards):
     spec = PLAN.runs[wildcards.run]
     return pipeline_config.train_cli_args(spec, PLAN, PRESET)
@@ -31,4 +38,6 @@ rule train:
     log:
         f"{RUNS}/{{run}}/train.log",
     shell:
-        "repbench train --run-dir {params.run_dir} --on-config-change supersede {params.args} --set threads={threads} > {log} 2>&1"
+        "set -o pipefail; "
+        "repbench train --run-dir {params.run_dir} --on-config-change supersede {params.args} --set threads={threads} "
+        "2>&1 | (trap '' INT TERM; exec tee {log})"
