@@ -1,6 +1,7 @@
 """The report's matplotlib figures (Agg backend, PNG + SVG, deterministic files).
 
     figure_tradeoff   Figure 1: PSNR vs throughput of the deployed networks, Pareto front dashed
+    pareto_flags      the one Pareto front of the report (Figure 1 and the leaderboard's badge)
     figure_curves     Figure 6: training loss and validation PSNR per run (BN freeze marked)
     figure_bn         Figure 5: per BN layer, the image's feature statistics vs the population's
 """
@@ -20,7 +21,9 @@ from repbench.report.context import ReportContext
 from repbench.report.checks import MARK
 from repbench.report.runs import Run, members, primary_dataset
 from repbench.report.seeds import base_id, seed_of
-from repbench.report.values import method_label, _int, _method_rank, _num, dataset_label, model_label, write_atomic
+from repbench.report.values import (
+    REFERENCE_METHODS, _int, _method_rank, _num, channel_name, dataset_label, method_label, model_label, write_atomic,
+)
 
 
 def _matplotlib() -> Any:
@@ -66,6 +69,63 @@ def pareto_mask(cost: Sequence[float], gain: Sequence[float]) -> list[bool]:
     return mask
 
 
+PARETO_DEFINITION = (
+    "on the Pareto front of PSNR-Y ({dataset}) vs throughput within its scale and channels: no other run of the "
+    "same scale and channels is at least as fast (images/s of the deployed network) and as good (PSNR-Y), and "
+    "better in one"
+)
+
+
+def pareto_flags(frame: pd.DataFrame, dataset: str | None) -> pd.Series:
+    """THE Pareto front of the report, shared by Figure 1's dashed line and the leaderboard's badge
+    (PARETO_DEFINITION): per (scale, colors) group of trained runs with a throughput and a PSNR-Y on
+    `dataset`. A group of one marks nothing: a lone model is trivially on its front."""
+    flags = pd.Series(False, index=frame.index)
+    psnr = f"psnr_y_{dataset}"
+    if dataset is None or psnr not in frame or "throughput" not in frame:
+        return flags
+    ours = frame["kind"] == "run" if "kind" in frame else pd.Series(True, index=frame.index)
+    ours &= ~frame["method"].isin(REFERENCE_METHODS)
+    speed, score = pd.to_numeric(frame["throughput"], errors="coerce"), pd.to_numeric(frame[psnr], errors="coerce")
+    scored = frame[ours & speed.notna() & score.notna()]
+    for _, group in scored.groupby(["scale", "colors"], dropna=False):
+        if len(group) < 2:
+            continue
+        mask = pareto_mask(list(-speed[group.index]), list(score[group.index]))
+        flags.loc[group.index[mask]] = True
+    return flags
+
+
+def point_id(run: str) -> str:
+    """The SVG id of a run's marker in Figure 1: the leaderboard attaches its hover text there."""
+    return "tradeoff-" + (re.sub(r"[^A-Za-z0-9_-]+", "-", str(run)).strip("-") or "run")
+
+
+def _point_label(r: dict[str, Any], marks: dict[str, list[str]]) -> str:
+    text = f"{r['size']} x{_int(r['scale'])}{' RGB' if _int(r.get('colors')) == 3 else ''}" if r.get("size") else r["run"]
+    return text + (f" {MARK}" if r["run"] in marks else "")
+
+
+def _draw_tradeoff(ax: Any, plt: Any, data: pd.DataFrame, dataset: str, marks: dict[str, list[str]]) -> None:
+    psnr = f"psnr_y_{dataset}"
+    cmap = plt.get_cmap("tab10")
+    for i, method in enumerate(sorted(data["method"].unique(), key=_method_rank)):
+        # One artist per marker, each with its own SVG id, so that a page can give every point a tooltip.
+        for k, r in enumerate(data[data["method"] == method].to_dict("records")):
+            point = ax.scatter([r["throughput"]], [r[psnr]], s=48, marker=_MARKERS[i % len(_MARKERS)], color=cmap(i % 10),
+                               label=method_label(method) if k == 0 else "_nolegend_", zorder=3)
+            point.set_gid(point_id(r["run"]))
+            ax.annotate(_point_label(r, marks), (r["throughput"], r[psnr]), textcoords="offset points", xytext=(5, 4),
+                        fontsize=7)
+    on_front = data[pareto_flags(data, dataset)]
+    for (scale, colors), front in on_front.groupby(["scale", "colors"], dropna=False):
+        front = front.sort_values("throughput")
+        # Rings mark the front's runs (a front of one run has no line to draw); dashes join them.
+        line, = ax.plot(front["throughput"], front[psnr], "--", color="0.5", lw=1, marker="o", ms=11,
+                        mfc="none", mec="0.5", zorder=2)
+        line.set_gid(f"tradeoff-front-x{_int(scale)}-{channel_name(colors).lower() or 'unknown'}")
+
+
 def figure_tradeoff(ctx: ReportContext) -> Any:
     plt = _matplotlib()
     wide = ctx.wide
@@ -88,21 +148,7 @@ def figure_tradeoff(ctx: ReportContext) -> Any:
         ax.set_axis_off()
         title = f"PSNR vs throughput: nothing measured yet (preset {ctx.preset})"
     else:
-        methods = sorted(data["method"].unique(), key=_method_rank)
-        cmap = plt.get_cmap("tab10")
-        for i, method in enumerate(methods):
-            part = data[data["method"] == method]
-            ax.scatter(part["throughput"], part[f"psnr_y_{dataset}"], s=48, marker=_MARKERS[i % len(_MARKERS)],
-                       color=cmap(i % 10), label=method_label(method), zorder=3)
-            for r in part.to_dict("records"):
-                text = f"{r['size']} x{_int(r['scale'])}{' RGB' if _int(r.get('colors')) == 3 else ''}" if r.get("size") else r["run"]
-                ax.annotate(text + (f" {MARK}" if r["run"] in marks else ""),
-                            (r["throughput"], r[f"psnr_y_{dataset}"]), textcoords="offset points", xytext=(5, 4), fontsize=7)
-        for (scale, colors), group in data.groupby(["scale", "colors"], dropna=False):
-            front = group[pareto_mask(list(-group["throughput"]), list(group[f"psnr_y_{dataset}"]))]
-            front = front.sort_values("throughput")
-            if len(front) > 1:
-                ax.plot(front["throughput"], front[f"psnr_y_{dataset}"], "--", color="0.5", lw=1, zorder=2)
+        _draw_tradeoff(ax, plt, data, dataset, marks)
         ax.set_xscale("log")
         ax.set_xlabel("throughput of the deployed network (images/s, log scale)")
         ax.set_ylabel(f"PSNR on {dataset_label(dataset)}, Y channel (dB)")
