@@ -1,4 +1,5 @@
-"""The leaderboard page in a real headless Chromium: rows, sorting, filtering, and no network.
+"""The leaderboard page in a real headless Chromium: rows, sorting, filtering, the comparison groups,
+hidden empty columns, the sticky Model column, the CSV link, run dates and commits, and no network.
 
 Needs Debian's chromium at /usr/bin/chromium (`apt-get install -y chromium`); Playwright only drives
 it (no browser download). Skips with the reason when either is missing.
@@ -8,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pytest
 
@@ -15,9 +18,9 @@ from repbench import report
 from repbench.report import references
 
 try:
-    from test_report import BN_RUNS, PRESET, RUNS, write_runs
+    from test_report import BN_RUNS, COMMIT, PRESET, PROVENANCE, RUNS, write_runs
 except ImportError:  # tests collected as a package
-    from tests.test_report import BN_RUNS, PRESET, RUNS, write_runs
+    from tests.test_report import BN_RUNS, COMMIT, PRESET, PROVENANCE, RUNS, write_runs
 
 CHROMIUM = Path(os.environ.get("REPBENCH_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -48,9 +51,8 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-@pytest.fixture()
-def page(browser: Any, page_url: str) -> Iterator[tuple[Any, list[str]]]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+def _open(browser: Any, page_url: str, width: int) -> Iterator[tuple[Any, list[str]]]:
+    context = browser.new_context(viewport={"width": width, "height": 1000})
     pg = context.new_page()
     requests: list[str] = []
     pg.on("request", lambda req: requests.append(req.url))
@@ -63,9 +65,39 @@ def page(browser: Any, page_url: str) -> Iterator[tuple[Any, list[str]]]:
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
+@pytest.fixture()
+def page(browser: Any, page_url: str) -> Iterator[tuple[Any, list[str]]]:
+    yield from _open(browser, page_url, 1600)
+
+
+@pytest.fixture()
+def page_1500(browser: Any, page_url: str) -> Iterator[tuple[Any, list[str]]]:
+    """The width the complaint was made at: the timing columns used to sit off-screen there."""
+    yield from _open(browser, page_url, 1500)
+
+
+@pytest.fixture()
+def narrow_page(browser: Any, page_url: str) -> Iterator[tuple[Any, list[str]]]:
+    """Narrow enough that the table must scroll sideways."""
+    yield from _open(browser, page_url, 900)
+
+
 def _visible_values(pg: Any, key: str) -> list[str]:
     return pg.eval_on_selector_all(
         f'#leaderboard tbody tr:not([hidden]) td[data-key="{key}"]', "cells => cells.map(c => c.dataset.value)")
+
+
+def _shown_rows(pg: Any, attribute: str) -> list[str]:
+    """An attribute (data-run, data-scale, ...) of every shown row, in table order."""
+    return pg.eval_on_selector_all("#leaderboard tbody tr:not([hidden])", f"rs => rs.map(r => r.getAttribute('{attribute}'))")
+
+
+def _shown_columns(pg: Any) -> list[str]:
+    return pg.eval_on_selector_all("#leaderboard thead th:not([hidden])", "hs => hs.map(h => h.dataset.key)")
+
+
+def _cell(pg: Any, run: str, key: str) -> Any:
+    return pg.locator(f'#leaderboard tr[data-run="{run}"] td[data-key="{key}"]')
 
 
 def test_rows_sort_filter_offline(page: tuple[Any, list[str]], tmp_path: Path) -> None:
@@ -91,7 +123,8 @@ def test_rows_sort_filter_offline(page: tuple[Any, list[str]], tmp_path: Path) -
     header.click()
     numbers_desc = [float(v) for v in _visible_values(pg, "psnr_set5") if v]
     assert numbers_desc == sorted(numbers, reverse=True)
-    assert pg.locator("table#leaderboard tbody tr").first.locator('td[data-key="psnr_set5"]').get_attribute("data-value") == str(max(numbers))
+    first_shown = pg.locator("table#leaderboard tbody tr:not([hidden])").first
+    assert first_shown.locator('td[data-key="psnr_set5"]').get_attribute("data-value") == str(max(numbers))
     pg.locator('th[data-key="params_deployed"]').click()
     params = [float(v) for v in _visible_values(pg, "params_deployed") if v]
     assert params == sorted(params) and 11_840 in params
@@ -111,7 +144,9 @@ def test_rows_sort_filter_offline(page: tuple[Any, list[str]], tmp_path: Path) -
     methods = pg.eval_on_selector_all("#leaderboard tbody tr:not([hidden])", "rs => rs.map(r => r.dataset.method)")
     assert methods and set(methods) == {"ecbsr"}
     pg.select_option("#method-filter", "")
+    pg.select_option("#group-filter", "")  # all groups: every row
     assert pg.locator("table#leaderboard tbody tr:not([hidden])").count() == rows.count()
+    pg.select_option("#group-filter", "x4-y")
 
     # Per-run detail: the link opens its <details> with the config and inline curves.
     link = pg.locator('tr[data-run="repsr-M4C16-x4"] a.detail-link')
@@ -151,7 +186,8 @@ def test_bn_artifact_section(page: tuple[Any, list[str]]) -> None:
     assert box is not None and box["width"] > 300 and box["height"] > 100
 
     # The section leaves the leaderboard alone: its rows are not counted, sorted or filtered.
-    assert pg.locator("#row-count").inner_text().startswith(f"{pg.locator('table#leaderboard tbody tr').count()} of ")
+    shown, total = (pg.locator(f"table#leaderboard tbody tr{only}").count() for only in (":not([hidden])", ""))
+    assert pg.locator("#row-count").inner_text() == f"{shown} of {total} rows"
     pg.fill("input#filter", "no such model")
     assert rows.count() == len(BN_RUNS) and all(not r.get_attribute("hidden") for r in rows.all())
     pg.fill("input#filter", "")
@@ -162,3 +198,177 @@ def test_bn_artifact_section(page: tuple[Any, list[str]]) -> None:
 
     offline = [u for u in requests if not u.startswith(("file:", "data:"))]
     assert not offline, f"the page requested non-local URLs: {offline}"
+
+
+# Our runs by comparison group; the floors (bicubic-x4, nearest-x4) join every x4 group.
+X4_Y = {"repsr-M4C16-x4", "ecbsr-M4C16-x4", "plain-M4C8-x4"}
+X4_RGB = {"repsr-M1C4-x4-rgb-expand1"}
+X2_RGB = set(BN_RUNS)
+FLOORS = {"bicubic-x4", "nearest-x4"}
+
+
+def test_opens_on_the_largest_group_and_sorts_within_it(page: tuple[Any, list[str]]) -> None:
+    pg, _ = page
+    # every (scale, channels) group is listed, then "all"; the one with most runs (x4 Y, 3 runs) is shown
+    options = pg.eval_on_selector_all("#group-filter option", "os => os.map(o => o.value)")
+    assert options == ["x2-rgb", "x4-y", "x4-rgb", ""]
+    assert pg.eval_on_selector("#group-filter", "s => s.value") == "x4-y"
+    assert set(r for r in _shown_rows(pg, "data-run") if r) == X4_Y | FLOORS
+    assert set(_shown_rows(pg, "data-scale")) == {"4"}
+    assert set(_shown_rows(pg, "data-colors")) == {"Y", ""}  # "" for the floors, which have no channel count
+    n_paper = len(references.load_reference("repsr2022", "table2").rows)
+    assert pg.locator("#row-count").inner_text() == f"{len(X4_Y) + len(FLOORS) + n_paper} of {len(RUNS) + 2 + n_paper} rows"
+    assert pg.locator("#convention").inner_text().startswith("x4, Y models")
+
+    # Sorting by Set5 PSNR-Y, best first: the x2 EDSR runs (36.5 dB) stay out of the x4 comparison.
+    header = pg.locator('th[data-key="psnr_set5"]')
+    header.click()
+    header.click()
+    assert header.get_attribute("aria-sort") == "descending"
+    values = [float(v) for v in _visible_values(pg, "psnr_set5") if v]
+    x2_set5 = {RUNS[name]["scores"]["Set5"][0] for name in X2_RGB}
+    assert values == sorted(values, reverse=True) and not x2_set5 & set(values)
+    assert _shown_rows(pg, "data-scale")[0] == "4"
+    # With every group shown the same sort puts x2 on top: what the default view prevents.
+    pg.select_option("#group-filter", "")
+    assert _shown_rows(pg, "data-run")[0] in X2_RGB
+    assert "compares only within one scale and channel group" in pg.locator("#convention").inner_text()
+
+
+def test_channel_groups_filter_rows_and_label_psnr(page: tuple[Any, list[str]]) -> None:
+    pg, _ = page
+    # Every PSNR/SSIM header names its channel.
+    labels = pg.eval_on_selector_all("#leaderboard thead th[data-key^='psnr'], #leaderboard thead th[data-key^='ssim']",
+                                     "hs => hs.map(h => h.dataset.label)")
+    assert labels and all(label.endswith(("PSNR-Y", "SSIM-Y", "PSNR-RGB")) for label in labels)
+
+    pg.select_option("#group-filter", "x4-rgb")
+    assert set(r for r in _shown_rows(pg, "data-run") if r) == X4_RGB | FLOORS
+    assert set(_shown_rows(pg, "data-colors")) == {"RGB", ""}
+    assert set(_shown_rows(pg, "data-kind")) == {"run"}  # the paper's rows are Y models
+    # An RGB group shows PSNR-RGB beside PSNR-Y and says why they differ.
+    assert {"psnr_set5", "psnr_rgb_set5"} <= set(_shown_columns(pg))
+    assert _cell(pg, "repsr-M1C4-x4-rgb-expand1", "psnr_rgb_set5").inner_text() == "28.70"
+    assert _cell(pg, "repsr-M1C4-x4-rgb-expand1", "psnr_set5").inner_text() == "29.10"
+    convention = pg.locator("#convention").inner_text()
+    assert convention.startswith("x4, RGB models") and "PSNR-RGB" in convention and "NTIRE" in convention
+
+    pg.select_option("#group-filter", "x2-rgb")
+    assert set(_shown_rows(pg, "data-run")) == X2_RGB and set(_shown_rows(pg, "data-colors")) == {"RGB"}
+    assert pg.locator("#convention").inner_text().startswith("x2, RGB models")
+
+    pg.select_option("#group-filter", "x4-y")  # back to Y: no PSNR-RGB, and the reason is on the page
+    assert not any(key.startswith("psnr_rgb_") for key in _shown_columns(pg))
+    assert "No PSNR-RGB" in pg.locator("#convention").inner_text()
+    assert "Hidden in Y groups: Set5 PSNR-RGB" in pg.locator("#hidden-columns").inner_text()
+
+
+def test_model_column_stays_visible_when_scrolling(narrow_page: tuple[Any, list[str]]) -> None:
+    pg, _ = narrow_page
+    for selector in ('#leaderboard th[data-key="method"]', '#leaderboard tr[data-run="repsr-M4C16-x4"] td[data-key="method"]'):
+        style = pg.eval_on_selector(selector, "el => [getComputedStyle(el).position, getComputedStyle(el).left]")
+        assert style == ["sticky", "0px"], selector
+    wrap = pg.locator("#leaderboard-wrap")
+    assert wrap.evaluate("w => w.scrollWidth > w.clientWidth + 400")  # the table is much wider than the screen
+    model, size = _cell(pg, "repsr-M4C16-x4", "method"), _cell(pg, "repsr-M4C16-x4", "size")
+    model_x, size_x = model.bounding_box()["x"], size.bounding_box()["x"]
+    wrap.evaluate("w => { w.scrollLeft = 400; }")
+    assert size.bounding_box()["x"] == pytest.approx(size_x - 400, abs=2)  # the rest scrolled away ...
+    assert model.bounding_box()["x"] == pytest.approx(model_x, abs=1)  # ... the Model column did not
+    # and it is painted above the cells scrolling under it
+    box = model.bounding_box()
+    top = pg.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('td')?.dataset.key",
+                      [box["x"] + box["width"] - 3, box["y"] + box["height"] / 2])
+    assert top == "method"
+
+
+def _columns_match_shown_rows(pg: Any) -> None:
+    """A column is shown iff some shown row has a value in it (Model always; PSNR-RGB not in Y groups)."""
+    y_group = pg.eval_on_selector("#group-filter", "s => s.selectedOptions[0].dataset.channel") == "y"
+    shown = set(_shown_columns(pg))
+    for key in pg.eval_on_selector_all("#leaderboard thead th", "hs => hs.map(h => h.dataset.key)"):
+        filled = any(_visible_values(pg, key))
+        expected = key == "method" or (filled and not (y_group and key.startswith("psnr_rgb_")))
+        assert (key in shown) == expected, key
+        cells_hidden = pg.eval_on_selector_all(f'#leaderboard tbody td[data-key="{key}"]', "cs => cs.map(c => c.hidden)")
+        assert set(cells_hidden) == {key not in shown}, key  # the cells follow their header
+
+
+def test_columns_empty_for_every_shown_row_are_hidden(page: tuple[Any, list[str]]) -> None:
+    pg, _ = page
+    # The paper's rows fill B100 and DIV2K-val; our x4 runs have only Set5 and Urban100.
+    assert {"psnr_b100", "psnr_div2k_val", "ssim_b100"} <= set(_shown_columns(pg))
+    _columns_match_shown_rows(pg)
+    pg.uncheck("#show-paper")
+    shown = set(_shown_columns(pg))
+    assert not shown & {"psnr_b100", "psnr_set14", "psnr_div2k_val", "ssim_b100"}
+    assert {"psnr_set5", "psnr_urban100", "throughput", "device", "train_seconds"} <= shown
+    assert pg.locator('#leaderboard td[data-key="psnr_b100"]').first.is_hidden()
+    assert "B100 PSNR-Y" in pg.locator("#hidden-columns").inner_text()
+    _columns_match_shown_rows(pg)
+    pg.select_option("#group-filter", "x2-rgb")  # recomputed on every filter change: EDSR has B100, no Urban100
+    assert "psnr_b100" in _shown_columns(pg) and "psnr_urban100" not in _shown_columns(pg)
+    _columns_match_shown_rows(pg)
+    pg.select_option("#group-filter", "x4-y")
+    pg.check("#show-paper")
+    assert "psnr_b100" in _shown_columns(pg)
+    # no row matches: nothing to judge by, the columns stay (and the Model column always does)
+    before = _shown_columns(pg)
+    pg.fill("input#filter", "no such model")
+    assert _shown_columns(pg) == before and "method" in before
+
+
+def test_timing_columns_fit_a_1500px_screen(page_1500: tuple[Any, list[str]]) -> None:
+    pg, _ = page_1500
+    right = pg.locator("#leaderboard-wrap").evaluate("w => w.getBoundingClientRect().left + w.clientWidth")
+    for key in ("throughput", "device", "train_seconds"):
+        box = pg.locator(f'#leaderboard th[data-key="{key}"]').bounding_box()
+        assert box is not None and box["x"] + box["width"] <= right, key
+
+
+def test_csv_link(page: tuple[Any, list[str]], page_url: str) -> None:
+    pg, requests = page
+    link = pg.locator("a#csv-link")
+    assert link.is_visible() and link.get_attribute("href") == "leaderboard.csv"  # relative: the page can move
+    target = link.evaluate("a => a.href")
+    assert target == page_url.rsplit("/", 1)[0] + "/leaderboard.csv"
+    csv_path = Path(url2pathname(urlparse(target).path))
+    assert csv_path.is_file() and csv_path.read_text().startswith("kind,run,")
+    assert not [u for u in requests if u.endswith(".csv")]  # linked, not loaded
+
+
+def test_run_date_and_commit(page: tuple[Any, list[str]]) -> None:
+    pg, _ = page
+    assert {"finished_at", "git_commit"} <= set(_shown_columns(pg))
+    date, commit = _cell(pg, "repsr-M4C16-x4", "finished_at"), _cell(pg, "repsr-M4C16-x4", "git_commit")
+    assert date.inner_text() == "2025-03-04" and date.get_attribute("title") == "2025-03-04 10:15:00 UTC"
+    assert commit.inner_text() == COMMIT[:7] and commit.get_attribute("title") == COMMIT
+    assert _cell(pg, "ecbsr-M4C16-x4", "git_commit").inner_text() == COMMIT[:7] + "-dirty"
+    assert _cell(pg, "plain-M4C8-x4", "finished_at").inner_text() == ""  # an older run without the record
+    assert _cell(pg, "plain-M4C8-x4", "git_commit").inner_text() == ""
+    pg.select_option("#group-filter", "x2-rgb")
+    assert PROVENANCE["edsr-R1C4-x2-rgb-bn"][0].endswith("+02:00")
+    assert _cell(pg, "edsr-R1C4-x2-rgb-bn", "finished_at").inner_text() == "2025-03-01"  # shown in UTC
+    summary = pg.locator("#provenance").inner_text()
+    assert "Runs finished 2025-03-01 to 2025-03-04 (UTC)" in summary
+    assert f"{COMMIT[:7]} (3 runs)" in summary and f"{COMMIT[:7]}-dirty (1 run)" in summary
+    assert "1 of 6 runs record neither" in summary
+    # the detail panel has them in full
+    detail = pg.locator("details#run-repsr-M4C16-x4")
+    assert COMMIT in detail.text_content() and "2025-03-04T10:15:00+00:00" in detail.text_content()
+
+
+def test_plot_points_have_hover_text(page: tuple[Any, list[str]]) -> None:
+    pg, _ = page
+    titles = pg.eval_on_selector_all("#tradeoff svg g[id^='hover-'] > title", "ts => ts.map(t => t.textContent)")
+    points = {t.split(":")[0]: t for t in titles if "images/s" in t and not t.startswith("Pareto front")}
+    assert set(points) >= X4_Y | X4_RGB  # every plotted run names itself
+    assert "Urban100 PSNR-Y 24.70 dB" in points["repsr-M4C16-x4"] and "120.5 images/s" in points["repsr-M4C16-x4"]
+    # one Pareto definition: the runs the hover text puts on the front are the rows with the badge
+    on_front = {run for run, text in points.items() if "on the Pareto front" in text}
+    badged = set(pg.eval_on_selector_all("#leaderboard tr:has(.badge.pareto)", "rs => rs.map(r => r.dataset.run)"))
+    assert on_front == badged and {"repsr-M4C16-x4", "plain-M4C8-x4"} <= badged
+    fronts = [t for t in titles if t.startswith("Pareto front")]
+    assert fronts and all("as fast" in t for t in fronts)
+    assert "as fast" in pg.locator("#pareto-definition").inner_text()
+

@@ -60,6 +60,15 @@ FLAT_CURVE = {0: 20.0, 10: 24.97, 20: 25.0}
 # `bn` above: (mean_artifact_score, mean_artifact_db, mean_psnr_population, mean_psnr_image_stats) on Set5,
 # as `repbench bn-diagnose RUN --dataset Set5 --out RUN/bn` writes them.
 BN_RUNS = [name for name, spec in RUNS.items() if "bn" in spec]
+# train.json's finished_at / git_commit (repbench.provenance); plain-M4C8-x4 is an older run recording neither.
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+PROVENANCE: dict[str, tuple[str, str]] = {
+    "repsr-M4C16-x4": ("2025-03-04T10:15:00+00:00", COMMIT),
+    "ecbsr-M4C16-x4": ("2025-03-03T09:00:00+00:00", COMMIT + "-dirty"),
+    "edsr-R1C4-x2-rgb-frozenbn": ("2025-03-01T23:30:00+00:00", "fedcba9876543210fedcba9876543210fedcba98"),
+    "edsr-R1C4-x2-rgb-bn": ("2025-03-02T00:30:00+02:00", COMMIT),  # another offset: the page shows it in UTC (03-01)
+    "repsr-M1C4-x4-rgb-expand1": ("2025-03-04T11:00:00+00:00", COMMIT),
+}
 
 
 def _write(path: Path, obj: Any) -> None:
@@ -133,6 +142,7 @@ def write_runs(root: Path, bn_diagnostics: bool = True) -> Path:
             "options": spec["options"], "iterations": 20, "train_seconds": 20 * spec["spi"] * 3,
             "sec_per_iter": spec["spi"] * 3, "device": DEVICE, "torch": "2.x", "seed": 0,
             "bn_frozen_at": spec.get("bn_frozen_at"), "val_psnr": spec["scores"]["Set5"][0] - 1, "status": "complete",
+            **(dict(zip(("finished_at", "git_commit"), PROVENANCE[name])) if name in PROVENANCE else {}),
         })
         (run / "deployed.pt").write_bytes(b"")
         _write(run / "measure.json", _measure(spec))
@@ -416,6 +426,29 @@ def test_tradeoff_figure_names_the_device(ctx: report.ReportContext) -> None:
     assert len(fig6.axes[0].lines) == 3  # Table 2's runs: loss curves
 
 
+def test_one_pareto_front_for_plot_and_badge(ctx: report.ReportContext) -> None:
+    """Figure 1's front and the leaderboard's badge mark the same runs (front.pareto_flags), by throughput."""
+    from repbench.report.front import pareto_flags
+    from repbench.report.hover import titles_of
+
+    frame, _ = report.leaderboard_frame(ctx)
+    badged = set(frame.loc[frame["pareto"], "run"])
+    # x4 Y on Urban100; the two x2 RGB EDSRs on Set5 (their first test set); the lone x4 RGB run marks nothing
+    assert badged == {"repsr-M4C16-x4", "plain-M4C8-x4", "edsr-R1C4-x2-rgb-frozenbn"}
+    fig = figures.figure_tradeoff(ctx)
+    on_front = {text.split(":")[0] for text in titles_of(fig).values() if text.endswith("on the Pareto front")}
+    assert on_front == badged
+    # Pareto by throughput, not MACs: equal MACs, the faster of two equally good runs is on the front alone
+    fast = ctx.wide[ctx.wide["run"].str.endswith("-x4")].copy()  # the x4 Y group
+    repsr_psnr = fast.loc[fast["run"] == "repsr-M4C16-x4", "psnr_y_urban100"].iloc[0]
+    fast.loc[fast["run"] == "ecbsr-M4C16-x4", "psnr_y_urban100"] = repsr_psnr  # a tie in MACs and in PSNR
+    assert set(fast.loc[pareto_flags(fast, set()), "run"]) == {"repsr-M4C16-x4", "plain-M4C8-x4"}
+    fast.loc[fast["run"] == "ecbsr-M4C16-x4", "throughput"] = 500.0
+    assert set(fast.loc[pareto_flags(fast, set()), "run"]) == {"ecbsr-M4C16-x4"}
+    # an under-trained run takes no part: marked, the fast ECBSR leaves the front to the others
+    assert set(fast.loc[pareto_flags(fast, {"ecbsr-M4C16-x4"}), "run"]) == {"repsr-M4C16-x4", "plain-M4C8-x4"}
+
+
 def test_leaderboard_csv_is_raw(runs_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     report.build_report(runs_root, out, preset=PRESET, only=["leaderboard"])
@@ -429,6 +462,10 @@ def test_leaderboard_csv_is_raw(runs_root: Path, tmp_path: Path) -> None:
     assert bool(runs.loc["repsr-M4C16-x4", "pareto"]) and bool(runs.loc["plain-M4C8-x4", "pareto"])
     assert not bool(runs.loc["ecbsr-M4C16-x4", "pareto"])  # same MACs as RepSR, lower PSNR
     assert not bool(runs.loc["repsr-M1C4-x4-rgb-expand1", "pareto"])  # alone in its (scale, colors) group
+    # when each run finished and from which commit, as train.json has them (an older run has neither)
+    assert runs.loc["ecbsr-M4C16-x4", "finished_at"] == PROVENANCE["ecbsr-M4C16-x4"][0]
+    assert runs.loc["ecbsr-M4C16-x4", "git_commit"] == COMMIT + "-dirty"
+    assert pd.isna(runs.loc["plain-M4C8-x4", "finished_at"]) and pd.isna(runs.loc["plain-M4C8-x4", "git_commit"])
     paper = csv[csv["kind"] == "paper"]
     assert len(paper) == len(references.load_reference("repsr2022", "table2").rows) > 0
     b3 = paper[paper["paper_id"] == "B3"].iloc[0]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ import pytest
 import torch
 
 import methods
-from repbench import cli
+from repbench import cli, provenance
 from repbench.errors import RepbenchError
 from repbench.patches import PatchSampler, batch_loader, to_model_input
 from repbench.training.schedules import build_schedule
@@ -186,8 +187,11 @@ def test_run_folder_layout(full_run):
     stored = json.loads((run / "train.json").read_text())
     assert stored == record and stored["status"] == "complete"
     for key in ("method", "size", "scale", "colors", "options", "iterations", "train_seconds", "sec_per_iter",
-                "device", "torch", "val_psnr", "bn_frozen_at", "seed"):
+                "device", "torch", "val_psnr", "bn_frozen_at", "seed", "finished_at", "git_commit"):
         assert key in stored, key
+    # when and from which code (repbench.provenance): a UTC time, and this checkout's commit when there is one
+    assert datetime.fromisoformat(stored["finished_at"]).utcoffset() == timedelta(0)
+    assert stored["git_commit"] == provenance.git_commit()
     assert list(rows(run)[0]) == ["iteration", "loss", "lr", "seconds", "val_psnr", "event"]
     assert [int(r["iteration"]) for r in rows(run)] == list(range(1, 13))
     deployed = methods.load(run / "deployed.pt")

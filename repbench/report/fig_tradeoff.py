@@ -10,72 +10,20 @@ labels are placed so that none overlaps another; every point names its run in an
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from repbench.report.checks import MARK
 from repbench.report.context import ReportContext
+from repbench.report.front import PARETO_DEFINITION, Panel, front_runs, tradeoff_panels
 from repbench.report.hover import hover
 from repbench.report.labels import place_labels
 from repbench.report.plotting import (
-    FLOOR_STYLES, FRONT_STYLE, HOLLOW_WORDS, channel_words, legend_handles, matplotlib_pyplot, method_color,
-    pareto_mask, plain_log_ticks, size_styles,
+    FLOOR_STYLES, FRONT_STYLE, HOLLOW_WORDS, legend_handles, matplotlib_pyplot, method_color, plain_log_ticks,
+    size_styles,
 )
-from repbench.report.runs import frame_datasets
-from repbench.report.tables.floors import floor_rows
-from repbench.report.values import REFERENCE_METHODS, _int, _method_rank, _num, dataset_label, method_label, model_label
-
-
-@dataclass
-class Panel:
-    """One (scale, channels) group: its runs with a throughput and a score, and its floors."""
-
-    scale: int | None
-    channel: str  # "Y" or "RGB"
-    column: str  # the PSNR column plotted, e.g. psnr_y_set5
-    dataset: str  # its test set key
-    rows: pd.DataFrame
-    floors: dict[str, tuple[float, str]] = field(default_factory=dict)  # method -> (PSNR, floor run)
-
-    @property
-    def title(self) -> str:
-        return f"x{self.scale}, {'Y channel' if self.channel == 'Y' else 'RGB'}"
-
-    @property
-    def ylabel(self) -> str:
-        return f"{dataset_label(self.dataset)} PSNR-{self.channel} (dB)"
-
-
-def _panel_dataset(group: pd.DataFrame, prefix: str, datasets: list[str]) -> str | None:
-    """Urban100 (the paper's Figure 1 set) when a run of the group has it, else the first test set scored."""
-    present = [d for d in datasets if f"{prefix}_{d}" in group and group[f"{prefix}_{d}"].notna().any()]
-    return "urban100" if "urban100" in present else (present[0] if present else None)
-
-
-def tradeoff_panels(wide: pd.DataFrame) -> list[Panel]:
-    """The panels of Figure 1: Y before RGB, then by scale."""
-    if "throughput" not in wide or len(wide) == 0:
-        return []
-    runs = wide[~wide["method"].isin(REFERENCE_METHODS) & wide["throughput"].notna()]
-    datasets = frame_datasets(wide)
-    keys = list(zip(runs["colors"].map(lambda c: 3 if _int(c) == 3 else 1), runs["scale"].map(_int)))
-    keyed = {key: runs[[k == key for k in keys]] for key in sorted(set(keys), key=lambda k: (k[0], k[1] or 0))}
-    panels = []
-    for (colors, scale), group in keyed.items():
-        prefix, channel = channel_words(colors)
-        dataset = _panel_dataset(group, prefix, datasets)
-        if dataset is None:
-            continue
-        column = f"{prefix}_{dataset}"
-        floors = {}
-        for r in floor_rows(wide, scale).to_dict("records"):
-            value = _num(r.get(column))
-            if value is not None:
-                floors[r["method"]] = (value, r["run"])
-        panels.append(Panel(scale, channel, column, dataset, group[group[column].notna()], floors))
-    return panels
+from repbench.report.values import REFERENCE_METHODS, _int, _method_rank, method_label, model_label
 
 
 def _setting(rows: pd.DataFrame) -> str:
@@ -97,25 +45,18 @@ def _row_label(r: dict[str, Any]) -> str:
     return str(label) if isinstance(label, str) and label else model_label(r["method"], r.get("size"), r.get("options_dict"))
 
 
-def _point_title(r: dict[str, Any], panel: Panel, reasons: list[str]) -> str:
+def _point_title(r: dict[str, Any], panel: Panel, reasons: list[str], on_front: bool) -> str:
     psnr, speed = float(r[panel.column]), float(r["throughput"])
     seeds = _int(r.get("n_seeds")) or 1
     text = (f"{r['run']}: {_row_label(r)}, {panel.title}; "
             f"{panel.ylabel.replace(' (dB)', '')} {psnr:.2f} dB"
             + (f" (mean of {seeds} seeds)" if seeds > 1 else "")
             + f"; {speed:,.1f} images/s on {r.get('throughput_device') or 'unknown device'}")
+    if on_front:
+        text += "; on the Pareto front"
     if reasons:
         text += f"; {MARK} under-trained: " + "; ".join(reasons).replace("`", "")
     return text
-
-
-def _front(rows: pd.DataFrame, column: str, flagged: set[str]) -> pd.DataFrame:
-    """The non-dominated runs (no other run both faster and better) among the unmarked runs; among all runs
-    when every run is marked, so that an all-† preset still shows its trade-off."""
-    pool = rows[~rows["run"].isin(flagged)]
-    pool = pool if len(pool) else rows
-    mask = pareto_mask([-float(t) for t in pool["throughput"]], [float(p) for p in pool[column]])
-    return pool[mask].sort_values("throughput")
 
 
 def _draw_panel(ax: Any, panel: Panel, marks: dict[str, list[str]], styles: dict[str, tuple[str, Any]]) -> pd.DataFrame:
@@ -124,17 +65,18 @@ def _draw_panel(ax: Any, panel: Panel, marks: dict[str, list[str]], styles: dict
         line = ax.axhline(value, zorder=1, **FLOOR_STYLES.get(method, FLOOR_STYLES["nearest"]))
         hover(line, f"{run}: {method_label(method)} x{panel.scale}, {panel.ylabel.replace(' (dB)', '')} {value:.2f} dB")
         line.set_label(f"{method_label(method)} x{panel.scale} floor")
+    front = front_runs(panel.rows, panel.column, set(marks))
     for r in panel.rows.to_dict("records"):
         color, flagged = method_color(r["method"]), r["run"] in marks
         marker = styles.get(str(r.get("size")), ("o", "-"))[0]
         (point,) = ax.plot([r["throughput"]], [r[panel.column]], ls="", marker=marker, ms=7, mec=color, mew=1.4,
                            mfc="none" if flagged else color, zorder=3)
-        hover(point, _point_title(r, panel, marks.get(r["run"], [])))
-    front = _front(panel.rows, panel.column, set(marks))
+        hover(point, _point_title(r, panel, marks.get(r["run"], []), r["run"] in set(front["run"])))
     if len(front) > 1:
         # A staircase, not a segment: between two front runs the best one can have at that speed is the
         # faster run's PSNR; a straight line would promise networks nobody trained.
-        ax.step(front["throughput"], front[panel.column], where="pre", zorder=2, **FRONT_STYLE)
+        (line,) = ax.step(front["throughput"], front[panel.column], where="pre", zorder=2, **FRONT_STYLE)
+        hover(line, f"Pareto front, {panel.title}: each run on it is " + PARETO_DEFINITION)
     ax.set_xscale("log")
     plain_log_ticks(ax.xaxis)
     ax.margins(x=0.15, y=0.12)  # room for the markers and labels of the extreme points

@@ -17,10 +17,11 @@ from repbench.report.bn import BnRun, fig5_profiles
 from repbench.report.fig_curves import figure_curves
 from repbench.report.fig_tradeoff import figure_tradeoff
 from repbench.report.hover import add_titles, hover
-from repbench.report.plotting import matplotlib_pyplot, pareto_mask, plain_log_ticks
+from repbench.report.front import pareto_flags, pareto_mask
+from repbench.report.plotting import matplotlib_pyplot, plain_log_ticks
 from repbench.report.values import write_atomic
 
-__all__ = ["figure_bn", "figure_curves", "figure_svg_text", "figure_tradeoff", "inline_svg", "pareto_mask"]
+__all__ = ["figure_bn", "figure_curves", "figure_svg_text", "figure_tradeoff", "inline_svg", "pareto_flags", "pareto_mask"]
 
 _SVG_META = {"Date": None, "Creator": None}  # no timestamp, no matplotlib version: reruns give identical files
 

@@ -73,18 +73,6 @@ def plain_log_ticks(axis: Any) -> None:
     axis.set_minor_formatter(_Plain(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
 
 
-def pareto_mask(cost: Sequence[float], gain: Sequence[float]) -> list[bool]:
-    """True where no other point has cost <= and gain >= with one of them strictly better."""
-    points = list(zip(cost, gain))
-    mask = []
-    for i, (c, g) in enumerate(points):
-        dominated = any(
-            (c2 <= c and g2 >= g) and (c2 < c or g2 > g) for j, (c2, g2) in enumerate(points) if j != i
-        )
-        mask.append(not dominated)
-    return mask
-
-
 def legend_handles(methods: Sequence[str], sizes: dict[str, tuple[str, Any]], *, lines: bool) -> list[Any]:
     """Proxy artists for a figure legend: a colour patch per method, a grey marker (and line style when
     `lines`) per size. The data artists carry hover titles instead of legend labels."""

@@ -222,8 +222,8 @@ def load_bn_diagnostics(run: Run) -> list[str]:
 
 
 RUN_COLUMNS = (
-    "run", "method", "size", "scale", "colors", "tag", "label", "tables", "options", "status", "iterations",
-    "train_seconds", "sec_per_iter", "lr_pixels", "val_data", "train_device", "seed", "torch", "final_val_psnr", "bn_frozen_at",
+    "run", "method", "size", "scale", "colors", "tag", "label", "tables", "options", "status", "finished_at",
+    "git_commit", "iterations", "train_seconds", "sec_per_iter", "lr_pixels", "val_data", "train_device", "seed", "torch", "final_val_psnr", "bn_frozen_at",
     "bn_strategy", "variant", "expand", "branches", "params_deployed", "params_train", "params_paper",
     "paper_convention", "macs", "flops_paper", "n_conv", "throughput", "throughput_unmerged",
     "throughput_device", "throughput_dtype", "throughput_mode", "throughput_batch", "throughput_lr_height",
@@ -263,6 +263,9 @@ def _run_record(run: Run) -> dict[str, Any]:
         "options_dict": options,
         "options": json.dumps(options, sort_keys=True) if t else None,
         "status": t.get("status"),
+        # when the run finished and from which code (repbench.provenance); absent from older runs
+        "finished_at": t.get("finished_at") or None,
+        "git_commit": t.get("git_commit") or None,
         **budget_fields(t),
         "train_device": t.get("device"),
         "seed": t.get("seed"),

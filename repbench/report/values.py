@@ -35,6 +35,8 @@ _REFERENCE_LABELS = {"nearest": "Nearest", "bicubic": "Bicubic"}
 
 
 MISSING = "–"
+# How a model's channel count is named: Y models see the luma channel only, RGB models all three.
+CHANNEL_NAMES = {1: "Y", 3: "RGB"}
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -51,6 +53,11 @@ def dataset_key(name: str) -> str:
     if slug in _DATASET_ALIASES:
         return _DATASET_ALIASES[slug]
     return re.sub(r"[^a-z0-9_-]+", "-", str(name).lower()).strip("-") or "unknown"
+
+
+def channel_name(colors: Any) -> str:
+    """'Y' for one-channel models, 'RGB' for three-channel ones, '' when unknown."""
+    return CHANNEL_NAMES.get(_int(colors) or 0, "")
 
 
 def dataset_label(key: str, fallback: str | None = None) -> str:

@@ -5,7 +5,8 @@
     checkpoints/last.pt model, optimizer, grad scaler, RNG states; written atomically
     final.pt            training-time weights (methods.save)
     deployed.pt         the merged network (methods.merge), or the training-time net if not mergeable
-    train.json          raw facts of the run; status "complete" marks a finished run
+    train.json          raw facts of the run; status "complete" marks a finished run; finished_at and
+                        git_commit say when and from which code (repbench.provenance)
 
 Iterations are counted from 1: the metrics row of iteration k describes the k-th optimizer
 step, and checkpoints hold the state after that many steps. A resumed run is bit-identical to
@@ -26,7 +27,7 @@ import torch
 import yaml
 
 import methods
-from repbench import atomic, runstate
+from repbench import atomic, provenance, runstate
 from repbench.errors import RepbenchError
 from repbench.training.config import TrainConfig
 
@@ -156,7 +157,8 @@ def budget_record(cfg: TrainConfig, train_seconds: float) -> dict[str, Any]:
 
 
 def train_record(cfg: TrainConfig, facts: Mapping[str, Any], model: torch.nn.Module, deployed: torch.nn.Module) -> dict[str, Any]:
-    """train.json of a finished run: the config fields later stages read, and what the run measured.
+    """train.json of a finished run: the config fields later stages read, what the run measured, and
+    when it finished and from which commit (`finished_at`, `git_commit`: see repbench.provenance).
 
     `facts` holds train_seconds, device, amp, workers, val_psnr and bn_frozen_at."""
     seconds = facts["train_seconds"]
@@ -171,4 +173,5 @@ def train_record(cfg: TrainConfig, facts: Mapping[str, Any], model: torch.nn.Mod
         "params_train": methods.count_params(model), "params_deployed": methods.count_params(deployed),
         "mergeable": bool(deployed.build_args.get("merged")),
         "val_psnr": facts["val_psnr"], "bn_frozen_at": facts["bn_frozen_at"], "seed": cfg.seed, "status": "complete",
+        **provenance.run_provenance(),
     }

@@ -1,0 +1,111 @@
+"""The report's one Pareto front, shared by Figure 1 and the leaderboard's badge.
+
+Runs compare only within one (scale, channels) group: x2 and x4, Y and RGB PSNRs are different
+quantities. Each group is scored in its own channel (Y for one-channel networks, RGB for three, as the
+tables do) on one test set (Urban100, the paper's Figure 1 set, when a run of the group has it, else the
+first scored), against the throughput of the deployed network. A run is on the front when no other run
+of its group is at least as fast and as good, and better in one. Runs `repbench check` marks
+under-trained are left out of the contest (unless every run of the group is marked), so that a
+diverged run can never be "on the front" by being fast.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pandas as pd
+
+from repbench.report.plotting import channel_words
+from repbench.report.runs import frame_datasets
+from repbench.report.tables.floors import floor_rows
+from repbench.report.values import REFERENCE_METHODS, _int, _num, dataset_label
+
+PARETO_DEFINITION = (
+    "on the Pareto front of its scale and channels group (the panel of Figure 1): scored in the group's "
+    "channel on the group's test set, no other run of the group is at least as fast (images/s of the "
+    "deployed network) and as good (PSNR), and better in one; under-trained runs take no part"
+)
+
+
+def pareto_mask(cost: Sequence[float], gain: Sequence[float]) -> list[bool]:
+    """True where no other point has cost <= and gain >= with one of them strictly better."""
+    points = list(zip(cost, gain))
+    mask = []
+    for i, (c, g) in enumerate(points):
+        dominated = any(
+            (c2 <= c and g2 >= g) and (c2 < c or g2 > g) for j, (c2, g2) in enumerate(points) if j != i
+        )
+        mask.append(not dominated)
+    return mask
+
+
+
+@dataclass
+class Panel:
+    """One (scale, channels) group: its runs with a throughput and a score, and its floors."""
+
+    scale: int | None
+    channel: str  # "Y" or "RGB"
+    column: str  # the PSNR column plotted, e.g. psnr_y_set5
+    dataset: str  # its test set key
+    rows: pd.DataFrame
+    floors: dict[str, tuple[float, str]] = field(default_factory=dict)  # method -> (PSNR, floor run)
+
+    @property
+    def title(self) -> str:
+        return f"x{self.scale}, {'Y channel' if self.channel == 'Y' else 'RGB'}"
+
+    @property
+    def ylabel(self) -> str:
+        return f"{dataset_label(self.dataset)} PSNR-{self.channel} (dB)"
+
+
+def _panel_dataset(group: pd.DataFrame, prefix: str, datasets: list[str]) -> str | None:
+    """Urban100 (the paper's Figure 1 set) when a run of the group has it, else the first test set scored."""
+    present = [d for d in datasets if f"{prefix}_{d}" in group and group[f"{prefix}_{d}"].notna().any()]
+    return "urban100" if "urban100" in present else (present[0] if present else None)
+
+
+def tradeoff_panels(wide: pd.DataFrame) -> list[Panel]:
+    """The panels of Figure 1: Y before RGB, then by scale."""
+    if "throughput" not in wide or len(wide) == 0:
+        return []
+    runs = wide[~wide["method"].isin(REFERENCE_METHODS) & wide["throughput"].notna()]
+    datasets = frame_datasets(wide)
+    keys = list(zip(runs["colors"].map(lambda c: 3 if _int(c) == 3 else 1), runs["scale"].map(_int)))
+    keyed = {key: runs[[k == key for k in keys]] for key in sorted(set(keys), key=lambda k: (k[0], k[1] or 0))}
+    panels = []
+    for (colors, scale), group in keyed.items():
+        prefix, channel = channel_words(colors)
+        dataset = _panel_dataset(group, prefix, datasets)
+        if dataset is None:
+            continue
+        column = f"{prefix}_{dataset}"
+        floors = {}
+        for r in floor_rows(wide, scale).to_dict("records"):
+            value = _num(r.get(column))
+            if value is not None:
+                floors[r["method"]] = (value, r["run"])
+        panels.append(Panel(scale, channel, column, dataset, group[group[column].notna()], floors))
+    return panels
+
+
+def front_runs(rows: pd.DataFrame, column: str, flagged: set[str]) -> pd.DataFrame:
+    """The non-dominated runs (no other run both faster and better) among the unmarked runs; among all runs
+    when every run is marked, so that an all-† preset still shows its trade-off. Empty for a lone run."""
+    pool = rows[~rows["run"].isin(flagged)]
+    pool = pool if len(pool) else rows
+    if len(pool) < 2:
+        return pool.iloc[0:0]  # a lone run is trivially on its own front: nothing to mark
+    mask = pareto_mask([-float(t) for t in pool["throughput"]], [float(p) for p in pool[column]])
+    return pool[mask].sort_values("throughput")
+
+
+
+def pareto_flags(frame: pd.DataFrame, marks: dict[str, list[str]] | set[str]) -> pd.Series:
+    """True for the rows of `frame` (runs and reference rows alike) on their group's front; reference rows
+    and runs without a throughput or a score are never on it."""
+    flags = pd.Series(False, index=frame.index)
+    for panel in tradeoff_panels(frame):
+        flags.loc[front_runs(panel.rows, panel.column, set(marks)).index] = True
+    return flags
