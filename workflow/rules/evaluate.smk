@@ -13,8 +13,11 @@ rule evaluate:
         device=PRESET["device"],
         datasets=" ".join(PLAN.test_data),
         out=lambda w: f"{RUNS}/{w.run}/eval/{{dataset}}-x{w.scale}.json",
+    resources:
+        gpu=GPU,  # it runs the model on the preset's device: on SLURM, a GPU job needs a GPU allocated
+        **CLUSTER,
     shell:
-        "repbench eval --model {input.model} --dataset {params.datasets} --scale {wildcards.scale} "
+        GPU_LAUNCHER + "repbench eval --model {input.model} --dataset {params.datasets} --scale {wildcards.scale} "
         "--device {params.device} --out '{params.out}' > {log} 2>&1"
 
 
@@ -23,6 +26,8 @@ rule evaluate_bicubic:
         f"{RUNS}/bicubic-x{{scale}}/eval/{{dataset}}-x{{scale}}.json",
     log:
         f"{RUNS}/bicubic-x{{scale}}/eval/{{dataset}}-x{{scale}}.log",
+    resources:
+        **CLUSTER,
     shell:
         "repbench eval --model bicubic --dataset {wildcards.dataset} --scale {wildcards.scale} "
         "--out {output} > {log} 2>&1"
@@ -33,6 +38,8 @@ rule evaluate_nearest:
         f"{RUNS}/nearest-x{{scale}}/eval/{{dataset}}-x{{scale}}.json",
     log:
         f"{RUNS}/nearest-x{{scale}}/eval/{{dataset}}-x{{scale}}.log",
+    resources:
+        **CLUSTER,
     shell:
         "repbench eval --model nearest --dataset {wildcards.dataset} --scale {wildcards.scale} "
         "--out {output} > {log} 2>&1"
@@ -53,8 +60,11 @@ rule bn_diagnose:
         scale=lambda w: PLAN.runs[w.run].scale,
         run_dir=f"{RUNS}/{{run}}",
         device=PRESET["device"],
+    resources:
+        gpu=GPU,
+        **CLUSTER,
     log:
         f"{RUNS}/{{run}}/bn/bn_diagnose.log",
     shell:
-        "repbench bn-diagnose {params.run_dir} --dataset {params.dataset} --scale {params.scale} "
+        GPU_LAUNCHER + "repbench bn-diagnose {params.run_dir} --dataset {params.dataset} --scale {params.scale} "
         "--device {params.device} --out {params.run_dir}/bn --threads 1 > {log} 2>&1"
