@@ -25,8 +25,8 @@ from repbench.errors import RepbenchError
 from repbench.targets import TABLES
 from repbench.training.config import TrainConfig, config_dict, config_json, resolve_config
 
-__all__ = ["TABLES", "Plan", "RunSpec", "available_presets", "load_preset", "measure_cli_args", "plan", "preset_schema",
-           "train_cli_args", "validate_preset"]
+__all__ = ["TABLES", "Plan", "RunSpec", "available_presets", "data_warning", "load_preset", "measure_cli_args", "plan",
+           "preset_schema", "train_cli_args", "validate_preset"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Plan:
     train_data: list[str] = field(default_factory=list)
     test_data: list[str] = field(default_factory=list)
     val_data: str = ""
-    data_mode: str = ""
+    data_mode: str = ""  # "real": the preset's own train sets; "fallback": its fallback_train stands in
 
 
 def preset_dir(basedir: Path) -> Path:
@@ -111,8 +111,41 @@ def _resolve_data(data: dict[str, Any]) -> tuple[list[str], list[str], str]:
     if not train or not test:
         raise ValueError("the preset's data section resolves to no training or no test set; "
                          "list available datasets (see `repbench data list`) or fallbacks")
-    mode = "real" if train == list(data.get("train", [])) else "embedded"
+    mode = "real" if train == list(data.get("train", [])) else "fallback"
     return train, test, mode
+
+
+def _where_to_get(name: str) -> str:
+    """Where a missing dataset goes (its registered folder, or its override variable), or how to download it."""
+    from repbench import data as registry
+
+    ds = registry.get_dataset(name)
+    folders = [str(s.path).replace("{datasets_root}", str(registry.datasets_root())) for s in ds.sources if s.kind == "local"]
+    where = f"set {registry.override_env_var(name)}=/path/to/HR"
+    if folders:
+        where = f"put its HR images in {folders[0]} or {where}"
+    if any(s.kind == "download" for s in ds.sources):
+        where += f", or download it: `repbench data prepare {name}`"
+    return f"{name}: {where}"
+
+
+def data_warning(preset: dict[str, Any], plan_: Plan) -> str | None:
+    """The loud note for a run whose preset names real data that is not on this machine, so that its
+    fallback stands in: numbers from the fallback cannot match the committed snapshot or the papers."""
+    data = preset["data"]
+    swaps = [(role, list(data.get(role, [])), got) for role, got in (("train", plan_.train_data), ("test", plan_.test_data))
+             if data.get(role) and list(data[role]) != got]
+    if not swaps:
+        return None
+    from repbench import data as registry
+
+    missing = [n for _, wanted, _ in swaps for n in wanted if not registry.available(n)]
+    lines = [f"WARNING: preset {preset['preset']!r} falls back to other data: the datasets it names are not on this machine."]
+    lines += [f"  {role}: {', '.join(got)} instead of {', '.join(wanted)}" for role, wanted, got in swaps]
+    lines += ["  These numbers cannot match docs/results-cpu/ or the papers; every table's header says so.",
+              "  To use the real sets (README, \"Data\"):"]
+    lines += [f"    {_where_to_get(n)}" for n in missing]
+    return "\n".join(lines)
 
 
 def _tag(options: dict[str, Any]) -> str:

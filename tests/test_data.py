@@ -201,6 +201,21 @@ def test_bad_local_inputs(tmp_path, monkeypatch, data_cache):
         data.pairs_from_folder(small, 5)
 
 
+def test_cli_data_prepare_takes_several_datasets(tmp_path, capsys, data_cache, monkeypatch):
+    # What a cluster user runs on the login node: every set of a preset in one command.
+    monkeypatch.setenv("REPBENCH_DATA_T91", str(_hr_folder(tmp_path / "t91", n=1)))
+    monkeypatch.setenv("REPBENCH_DATA_BSD200", str(_hr_folder(tmp_path / "bsd", n=1)))
+    assert cli_main(["data", "prepare", "T91", "BSD200", "--scales", "4", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "T91 x4: 2 HR/LR pairs" in out and "BSD200 x4: 2 HR/LR pairs" in out
+    # Every name is checked before any work; --path belongs to one dataset.
+    assert cli_main(["data", "prepare", "skimage-test", "NoSuchSet", "--quiet"]) == 2
+    assert "unknown dataset 'NoSuchSet'" in capsys.readouterr().err
+    assert data.read_manifest("skimage-test", 4) is None
+    assert cli_main(["data", "prepare", "T91", "BSD200", "--path", str(tmp_path / "t91"), "--quiet"]) == 2
+    assert "name a single dataset" in capsys.readouterr().err
+
+
 def test_cli_data_list_and_prepare(tmp_path, capsys, data_cache):
     folder = _hr_folder(tmp_path / "hr", n=1)
     assert cli_main(["data", "prepare", "T91", "--path", str(folder), "--scales", "2", "4", "--quiet"]) == 0

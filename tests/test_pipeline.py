@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -95,6 +96,39 @@ def test_conflicting_runs_need_a_tag() -> None:
         pipeline_config.plan(preset)
 
 
+def test_missing_real_data_falls_back_loudly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPBENCH_SHARED_DATASETS", str(tmp_path / "shared"))  # nothing there
+    monkeypatch.setenv("REPBENCH_DATA_CACHE", str(tmp_path / "cache"))
+    preset = pipeline_config.load_preset({"preset": "cpu"}, REPO)
+    plan = pipeline_config.plan(preset)
+    assert plan.data_mode == "fallback" and plan.train_data == ["skimage-train"]
+    warning = pipeline_config.data_warning(preset, plan)
+    assert warning.startswith("WARNING: preset 'cpu' falls back")
+    assert "train: skimage-train instead of T91, BSD200" in warning and "cannot match docs/results-cpu/" in warning
+    # It says where each missing set goes.
+    assert f"{tmp_path / 'shared' / 'T91' / 'HR'} or set REPBENCH_DATA_T91=" in warning
+    assert "`repbench data prepare Set5`" in warning
+    # The real sets in place: no fallback, no warning.
+    for name in ("T91", "BSD200", "Set5", "Set14"):
+        (tmp_path / "shared" / name / "HR").mkdir(parents=True)
+    plan = pipeline_config.plan(preset)
+    assert plan.data_mode == "real" and plan.train_data == ["T91", "BSD200"]
+    assert pipeline_config.data_warning(preset, plan) is None
+    # A preset that only ever uses the embedded photos (smoke) is not warned about either.
+    smoke = pipeline_config.load_preset({"preset": "smoke"}, REPO)
+    assert pipeline_config.data_warning(smoke, pipeline_config.plan(smoke)) is None
+
+
+def test_the_pipeline_prints_the_fallback_warning_at_start(tmp_path: Path) -> None:
+    env = {**os.environ, "REPBENCH_SHARED_DATASETS": str(tmp_path / "shared"), "REPBENCH_DATA_CACHE": str(tmp_path / "c")}
+    result = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "results/table3.md"], cwd=REPO,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+    out = result.stdout  # both streams, in the order they were written
+    assert result.returncode == 0, out[-2000:]
+    assert "WARNING: preset 'cpu' falls back" in out and "skimage-train instead of T91, BSD200" in out
+    assert out.index("WARNING") < out.index("Building DAG")  # before anything runs
+
+
 def test_snakemake_rejects_an_unknown_method_at_once(tmp_path: Path) -> None:
     preset = pipeline_config.load_preset({"preset": "smoke"}, REPO)
     preset["experiments"]["table2"]["runs"][0]["method"] = "vdsr"
@@ -135,12 +169,35 @@ def test_table2_needs_counts_but_no_timing_job() -> None:
     assert "measure" not in counts
 
 
+def _job_resources(output: str) -> list[tuple[str, str]]:
+    """(rule, its `resources:` line) of every job of a Snakemake dry run."""
+    jobs = re.findall(r"^(?:local)?rule (\w+):\n(.*?)(?=^\S|\Z)", output, re.M | re.S)
+    return [(rule, (re.findall(r"^\s+resources: (.*)$", body, re.M) or [""])[0]) for rule, body in jobs]
+
+
 def test_slurm_profile_dry_run() -> None:
     pytest.importorskip("snakemake_executor_plugin_slurm", reason="install the slurm extra: pip install -e '.[slurm]'")
-    result = _snakemake("-n", "--forceall", "--workflow-profile", "workflow/profiles/slurm", "--config", "preset=paper")
+    # Table 3 (timing jobs) and Table 1 (BN diagnoses): every kind of job, in a smaller graph than the whole preset's.
+    result = _snakemake("-n", "--forceall", "--workflow-profile", "workflow/profiles/slurm", "--config", "preset=paper",
+                        "slurm_partition=gpuq", "slurm_account=proj42", "--", "results/table3.md", "results/table1.md")
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout + result.stderr
-    assert "workflow/profiles/slurm" in out and "gres=gpu:1" in out and "slurm_partition=gpu" in out
+    assert "workflow/profiles/slurm" in out
+    jobs = _job_resources(result.stdout)
+    rules = {rule for rule, _ in jobs}
+    assert {"train", "measure", "count", "evaluate", "evaluate_floor", "bn_diagnose", "table"} <= rules
+    for rule, resources in jobs:
+        if rule == "table":  # rendered where Snakemake runs (localrules)
+            continue
+        # Partition and account from the config, on every job; nothing hard-coded in the profile.
+        assert "slurm_partition=gpuq" in resources and "slurm_account=proj42" in resources, (rule, resources)
+        # One GPU per GPU job, asked for once (the plugin refuses gpu and gres together).
+        assert ("gpu=1" in resources) == (rule in ("train", "measure", "evaluate", "bn_diagnose")), (rule, resources)
+        assert "gres=" not in resources
+        # Timing jobs, and only they, take a node of their own.
+        assert ("slurm_extra=--exclusive" in resources) == (rule == "measure"), (rule, resources)
+        if rule == "train":
+            assert "runtime=4320" in resources
 
 
 def _fresh_clone(dest: Path) -> Path:
@@ -353,5 +410,5 @@ def test_seeds_dry_run_trains_each_seed_and_evaluates_the_floors(tmp_path: Path)
         pipeline_config.load_preset({"preset": "smoke"}, REPO)).runs)
     assert '"seed":1' in result.stdout and "-seed1/train.json" in result.stdout
     scales = {s.scale for s in plan.runs.values()}
-    assert counts["evaluate_nearest"] == counts["evaluate_bicubic"] == len(scales) * len(plan.test_data)
+    assert counts["evaluate_floor"] == 2 * len(scales)  # bicubic and nearest, every test set in one job
     assert "repbench eval --model nearest" in result.stdout

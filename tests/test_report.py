@@ -359,6 +359,26 @@ def test_empty_tables_still_render_with_reference_numbers(ctx: report.ReportCont
     assert "30.31" in t5 and "remove residual path" in t5
 
 
+def _set_train_data(root: Path, train_data: str) -> None:
+    for path in root.glob("*/train.json"):
+        record = json.loads(path.read_text())
+        _write(path, {**record, "train_data": train_data})
+
+
+@pytest.mark.parametrize("train_data", ["T91,BSD200", "skimage-train"])
+def test_every_table_header_names_the_data_and_warns_on_the_fallback(runs_root: Path, train_data: str) -> None:
+    _set_train_data(runs_root, train_data)
+    ctx = report.build_context(runs_root, PRESET)
+    texts = {"table2": tables.render_table2(ctx), "table3": tables.render_table3(ctx),
+             "table1": tables.render_ablation(ctx, tables.ABLATIONS["table1"])}
+    fallback = train_data.startswith("skimage")
+    for name, text in texts.items():
+        head = "\n".join(text.splitlines()[:6])  # the header, above the caption and the table
+        assert f"Training data: {train_data.replace(',', ', ')}; test data: B100, Set5, Urban100." in head, name
+        assert ("**Data: these runs used the fallback photos that ship with scikit-image (skimage-train)" in head) == fallback
+        assert ("cannot match docs/results-cpu/" in head) == fallback
+
+
 def test_every_target_renders_from_a_bicubic_baseline_alone(tmp_path: Path) -> None:
     root = tmp_path / "runs" / "cpu"
     for dataset, (psnr, ssim) in BICUBIC.items():

@@ -1,4 +1,4 @@
-"""`repbench data list` and `repbench data prepare NAME [--scales 2 3 4] [--path DIR]`."""
+"""`repbench data list` and `repbench data prepare NAME [NAME ...] [--scales 2 3 4] [--path DIR]`."""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +6,7 @@ import argparse
 # Not repbench.data: it loads numpy, yaml and tqdm, which every command line would pay for while
 # the parsers are built. The scales are the method registry's (torch-free), the same tuple.
 from methods.registry import SCALES
+from repbench.errors import RepbenchError
 
 
 def list_datasets(args: argparse.Namespace) -> int:
@@ -23,11 +24,16 @@ def list_datasets(args: argparse.Namespace) -> int:
 def prepare_dataset(args: argparse.Namespace) -> int:
     from repbench import data
 
-    name = data.get_dataset(args.name).name
-    dirs = data.prepare(name, args.scales, path=args.path, progress=not args.quiet)
-    for scale, folder in sorted(dirs.items()):
-        manifest = data.read_manifest(name, scale) or {}
-        print(f"x{scale}: {len(manifest.get('images', []))} HR/LR pairs in {folder}")
+    # Several names in one call: a cluster user prepares everything a preset needs on the login node
+    # (which has the network) in one command before the jobs start.
+    if args.path and len(args.names) > 1:
+        raise RepbenchError("--path points one dataset at a folder; name a single dataset with it")
+    names = [data.get_dataset(n).name for n in args.names]  # every name checked before any work
+    for name in names:
+        dirs = data.prepare(name, args.scales, path=args.path, progress=not args.quiet)
+        for scale, folder in sorted(dirs.items()):
+            manifest = data.read_manifest(name, scale) or {}
+            print(f"{name} x{scale}: {len(manifest.get('images', []))} HR/LR pairs in {folder}")
     return 0
 
 
@@ -43,10 +49,11 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
                          "which scales are prepared, and where.")
     lp.set_defaults(func=list_datasets)
     pp = dsub.add_parser("prepare", help="download/read HR, modcrop, make LR for each scale (idempotent)",
-                         description="Read (or download) a dataset's HR images, modcrop them and make their "
-                         "MATLAB-bicubic LR for each scale, into data/cache/. A prepared scale is never rebuilt.")
-    pp.add_argument("name", help="a registered dataset (see `repbench data list`; old spellings such as "
-                    "DIV2K-val are accepted)")
+                         description="Read (or download) datasets' HR images, modcrop them and make their "
+                         "MATLAB-bicubic LR for each scale, into data/cache/. A prepared scale is never rebuilt. "
+                         "On a cluster, run it on the login node (it has the network) before submitting.")
+    pp.add_argument("names", nargs="+", metavar="NAME", help="registered datasets (see `repbench data list`; old "
+                    "spellings such as DIV2K-val are accepted)")
     pp.add_argument("--scales", type=int, nargs="+", default=list(SCALES), choices=SCALES,
                     help="upscaling factors to prepare LR images for (default: 2 3 4)")
     pp.add_argument("--path", help="use this folder of HR images instead of the registered source")

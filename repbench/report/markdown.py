@@ -4,12 +4,13 @@ Every fmt_* helper turns a missing value into MISSING, so a cell never reads "na
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
 
+from repbench.errors import RepbenchError
 from repbench.report.references import Reference
+from repbench.report.runs import RunSet
 from repbench.report.values import MISSING, _int, _num
 
 
@@ -66,14 +67,44 @@ def _md_table(rows: list[dict[str, str]], right: Iterable[str] = ()) -> str:
     return frame.to_markdown(index=False, disable_numparse=True, colalign=align)
 
 
-def _header(title: str, preset: str, runs_root: Path, ref: Reference | None, extra: str = "") -> list[str]:
+def _embedded(names: Iterable[str]) -> list[str]:
+    """The names among `names` of datasets made of the photos that ship with scikit-image."""
+    from repbench.data.registry import load_registry
+
+    try:
+        registry = load_registry()[0]
+    except RepbenchError:  # rendering elsewhere than the checkout: the registry's naming of those sets
+        return [n for n in names if n.startswith("skimage-")]
+    return [n for n in names if n in registry and all(s.kind == "embedded" for s in registry[n].sources)]
+
+
+def data_words(runs: RunSet) -> str:
+    """The header's sentence on the data the runs trained and were tested on, from train.json
+    `train_data` and eval/*.json `dataset`; loud when that is the fallback photos, whose numbers
+    cannot be compared with anything trained or tested on the real sets."""
+    train = list(dict.fromkeys(n for r in runs.runs for n in str(r.train.get("train_data") or "").split(",") if n))
+    test = sorted({str(e["dataset"]) for r in runs.runs for e in r.evals.values() if e.get("dataset")})
+    if not train and not test:
+        return ""
+    text = f"Training data: {', '.join(train) or 'not recorded'}; test data: {', '.join(test) or 'none yet'}."
+    fallback = _embedded(train + test)
+    if fallback:
+        text = (f"**Data: these runs used the fallback photos that ship with scikit-image ({', '.join(fallback)}), "
+                "not T91 + BSD200 (or DIV2K) for training and Set5, Set14, ... for testing: their numbers cannot "
+                "match docs/results-cpu/ or the papers.** " + text + " README, \"Data\", says where the real sets go.")
+    return text
+
+
+def _header(title: str, preset: str, runs: RunSet, ref: Reference | None, extra: str = "") -> list[str]:
     lines = [
         f"# {title}",
         "",
         f"**Preset: `{preset}`.** This file shows the `{preset}` preset: every measured number comes from "
-        f"its runs in `{runs_root}`. Columns marked *paper* are the published numbers, "
+        f"its runs in `{runs.root}`. Columns marked *paper* are the published numbers, "
         "not measurements of ours; Δ = ours − paper.",
     ]
+    if data := data_words(runs):
+        lines += ["", data]
     if ref is not None and ref.found:
         lines += ["", f"Paper caption: *{ref.caption}*"]
     if extra:

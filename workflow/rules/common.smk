@@ -1,17 +1,38 @@
-# Loads the preset, validates it, and expands its experiments into run ids.
+# Loads the preset, validates it, and expands its experiments into run ids; where jobs run.
 import re
+import sys
 from pathlib import Path
 
-from repbench import pipeline_config, targets
+from repbench import cluster, pipeline_config, targets
 
 PRESET = pipeline_config.load_preset(config, Path(workflow.basedir))
 pipeline_config.validate_preset(PRESET, Path(workflow.basedir))  # the schema, names filled in from the registry
 PLAN = pipeline_config.plan(PRESET)  # raises with the valid names on an unknown method/size/dataset
 
+# Missing real data is not an error (the fallback keeps a fresh clone running), so it must be loud:
+# printed before anything runs, dry runs included, and repeated in every table's header.
+DATA_WARNING = pipeline_config.data_warning(PRESET, PLAN)
+if DATA_WARNING and getattr(workflow, "is_main_process", True):
+    print(f"\n{DATA_WARNING}\n", file=sys.stderr, flush=True)
+
 NAME = PRESET["preset"]
 RUNS = f"results/runs/{NAME}"
 RUN_IDS = sorted(PLAN.runs)
 GPU = 1 if PRESET["device"] == "cuda" else 0
+# SLURM partition/account from the user's config (a profile cannot read config): every rule passes
+# them on as resources, `**CLUSTER`. The GPU rules start through GPU_LAUNCHER, which gives each of
+# the N jobs of a local `--resources gpu=N` its own GPU (on SLURM each job's allocation does that).
+CLUSTER = cluster.cluster_resources(PRESET)
+GPU_LAUNCHER = cluster.gpu_launcher(GPU, cluster.gpu_slots(workflow.global_resources))
+TIMING_THREADS = cluster.timing_threads(workflow.global_resources, PRESET.get("threads", 1))
+
+
+onstart:
+    # The submitting process knows its executor only now: stop a SLURM run without partition or
+    # account before the first sbatch.
+    problem = cluster.slurm_check(getattr(workflow.executor_plugin, "name", None), PRESET)
+    if problem:
+        raise WorkflowError(problem)
 
 
 wildcard_constraints:

@@ -1,5 +1,13 @@
 # Tables, figures and the leaderboard page. Each table needs only its own experiment's runs,
 # so `snakemake results/table2.md` trains just what Table 2 shows.
+# Rendering takes seconds and reads only small files, so a cluster run does it where Snakemake runs
+# instead of queueing a job for each.
+
+localrules:
+    table,
+    figures,
+    figure_bn,
+    leaderboard,
 
 
 rule table:

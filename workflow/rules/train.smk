@@ -1,5 +1,7 @@
 # Training. A killed run resumes from checkpoints/last.pt when rerun: only files written at the
-# very end are declared outputs, so Snakemake never deletes progress.
+# very end are declared outputs, so Snakemake never deletes progress. That is also how a run longer
+# than a cluster's wall-time limit finishes: the job ends at the limit (SIGTERM: checkpoint, exit
+# 143) and the next submission of the same pipeline continues it.
 # A changed training config (an edited preset) reruns the job; `--on-config-change supersede`
 # moves the old run to RUN/superseded/<time>-<hash>/ and trains afresh, so nothing finished is
 # lost and no old checkpoint is mixed into the new run.
@@ -35,9 +37,11 @@ rule train:
     priority: lambda w: pipeline_config.train_priority(PLAN.runs[w.run])  # longest first
     resources:
         gpu=GPU,
+        **CLUSTER,
     log:
         f"{RUNS}/{{run}}/train.log",
     shell:
         "set -o pipefail; "
-        "repbench train --run-dir {params.run_dir} --on-config-change supersede {params.args} --set threads={threads} "
+        + GPU_LAUNCHER
+        + "repbench train --run-dir {params.run_dir} --on-config-change supersede {params.args} --set threads={threads} "
         "2>&1 | (trap '' INT TERM; exec tee {log})"

@@ -48,7 +48,7 @@ def render_table2(ctx: ReportContext, data: NtireData | None = None) -> str:
 
     lines = _header(
         "NTIRE 2022 Table 2: effect of each component (IMDN + collapsible linear blocks, x4 RGB)",
-        ctx.preset, ctx.runs.root, ref,
+        ctx.preset, ctx.runs, ref,
         conventions_text(data, (r for _, r in picked)) + " " + runtime_text + " The paper's runtimes come from the "
         "challenge's GPU server, so compare runtimes as the change vs the baseline row, not in ms. *Step* is the "
         "PSNR change from the row above (what each component adds). *B* and *LR patches* are ours; a scaled-down "
@@ -139,7 +139,7 @@ def render_table3(ctx: ReportContext, data: NtireData | None = None) -> str:
             "PSNR paper": fmt_target(target.get("val_psnr_db"), 2),
         })
     lines = _header(
-        "NTIRE 2022 Table 3: number of IMDBs (IMDN, x4 RGB)", ctx.preset, ctx.runs.root, ref,
+        "NTIRE 2022 Table 3: number of IMDBs (IMDN, x4 RGB)", ctx.preset, ctx.runs, ref,
         conventions_text(data, shown),
     )
     if not runs:
@@ -199,7 +199,7 @@ def render_table5(ctx: ReportContext, data: NtireData | None = None) -> str:
         })
     lines = _header(
         f"NTIRE 2022 Table 5: second-stage patch size (IMDN-CLB{f' B{depth}' if depth else ''}, x4 RGB)",
-        ctx.preset, ctx.runs.root, ref,
+        ctx.preset, ctx.runs, ref,
         conventions_text(data, (r for _, r in matched), costs=False) + " *s/iter (whole run)* is train.json's `sec_per_iter` "
         "(training wall time / iterations, both stages); *s/iter (this stage)* is stage 2 alone for two-stage "
         "runs (from metrics.csv's cumulative training seconds) and the whole run for stage 1. The paper gives "

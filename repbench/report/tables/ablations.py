@@ -183,7 +183,7 @@ def render_ablation(ctx: ReportContext, spec: AblationSpec) -> str:
              f"of the same x{scale} LR images, scored the same way: a trained network below them has not learnt its task."
              + (f" {ARTIFACT_WORDS}" if a.bn_sets else "") + " " + budget_words(ours)
              + (" " + legend(records) if a.with_seeds else ""))
-    lines = _header(spec.title, ctx.preset, ctx.runs.root, ref, extra)
+    lines = _header(spec.title, ctx.preset, ctx.runs, ref, extra)
     if len(ours) == 0:
         lines += [_fill_hint(spec.table, spec.needs), ""]
     if rows:

@@ -158,7 +158,7 @@ def render_table2(ctx: ReportContext, scale: int = 4) -> str:
     rows = [_table2_row(t, r) for r in floors.to_dict("records") + records]
     right = {k for k in rows[0] if k not in ("Model", "Run")} if rows else set()
     lines = _header(
-        f"Table 2: tiny SR networks (x{scale}, Y channel)", ctx.preset, ctx.runs.root, ref,
+        f"Table 2: tiny SR networks (x{scale}, Y channel)", ctx.preset, ctx.runs, ref,
         _TABLE2_WORDS + budget_words(ours) + (" " + legend(records) if t.with_seeds else ""),
     )
     if len(ours) == 0:

@@ -97,7 +97,7 @@ def render_table3(ctx: ReportContext) -> str:
     lines = _header(
         "Table 3: training time, ECBSR vs RepSR (x4, Y channel)",
         ctx.preset,
-        ctx.runs.root,
+        ctx.runs,
         ref,
         "*s/iter (training run)* is the one definition of training time used here: the training run's own "
         "train.json `sec_per_iter` (its training wall time / iterations; else `budget.train_seconds / "
