@@ -205,6 +205,7 @@ def test_seed_runs_fold_into_mean_spread_and_ties(tmp_path: Path) -> None:
     assert cell("Plain-M4C16", "Set5 PSNR / SSIM") == "29.00 / 0.8500"  # one seed: no spread, no tie claimed
     assert cell("Bicubic", "Set5 PSNR / SSIM") == "28.43 / 0.8000" and cell("Nearest", "Set5 PSNR / SSIM") == "26.21 / 0.8000"
     assert cell("RepSR-M4C16", "Iters") == "1,500" and cell("RepSR-M4C16", "Train s") == "150"  # budget wins
+    assert cell("RepSR-M4C16", "LR Mpx") == "55.3"  # 1500 x 16 x 48^2 LR pixels seen
     assert "validated on Set5" in t2 and "sample standard deviation over seeds" in t2
     # Table 3: one s/iter definition, the runs' own (budget 150 s / 1500 it = 0.1 vs ECBSR's train.json 0.2)
     t3 = tables.render_table3(ctx)

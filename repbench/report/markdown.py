@@ -29,6 +29,12 @@ def fmt_g(value: Any, digits: int = 2) -> str:
     return f"{v / 1e9:.{digits}f}G" if v is not None else MISSING
 
 
+def fmt_mpx(pixels: Any) -> str:
+    """A count of pixels in millions (a training budget: LR pixels seen)."""
+    v = _num(pixels)
+    return fmt_float(None if v is None else v / 1e6, 1)
+
+
 def fmt_float(value: Any, digits: int) -> str:
     v = _num(value)
     return f"{v:.{digits}f}" if v is not None else MISSING

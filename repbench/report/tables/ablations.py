@@ -8,7 +8,7 @@ import pandas as pd
 
 from repbench.report.bn import ARTIFACT_WORDS, DIAGNOSE_CMD, STRATEGY_LABELS
 from repbench.report.context import ReportContext
-from repbench.report.markdown import _delta, _fill_hint, _footer, _header, _md_table, fmt_delta, fmt_float, fmt_int
+from repbench.report.markdown import _delta, _fill_hint, _footer, _header, _md_table, fmt_delta, fmt_float, fmt_int, fmt_mpx
 from repbench.report.cells import TIE, fmt_spread, legend, mark_notes, seeds_in, ties
 from repbench.report.cells import label as marked_label
 from repbench.report.references import Reference
@@ -113,6 +113,7 @@ def _ablation_row(a: _Ablation, text: str, run: dict[str, Any] | None, paper: di
         "Run": f"`{run['run']}`" if run else "no run",
         "Size": str(run["size"]) if run and not _is_blank(run.get("size")) else MISSING,
         "Iters": fmt_int(run.get("iterations")) if run else MISSING,
+        "LR Mpx": fmt_mpx(run.get("lr_pixels")) if run else MISSING,
         "Train s": fmt_float(run.get("train_seconds"), 0) if run else MISSING,
     }
     for d in a.sets:

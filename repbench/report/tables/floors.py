@@ -23,5 +23,6 @@ def budget_words(rows: pd.DataFrame) -> str:
     """The sentence on training budgets and the validation set (train.json `val_data`)."""
     sets = sorted({str(v) for v in rows.get("val_data", pd.Series(dtype=object)).dropna() if str(v)})
     where = f"validated on {', '.join(sets)}" if sets else "validation set not recorded"
-    return (f"*Iters* and *Train s* are each run's training budget (train.json `budget`, else its `iterations` / "
-            f"`train_seconds`; the mean over seeds); runs {where}.")
+    return (f"*Iters*, *LR Mpx* and *Train s* are each run's training budget (train.json `budget`: iterations, "
+            f"millions of LR-image pixels the network was trained on = iterations x batch x patch², and seconds; "
+            f"else its `iterations` / `train_seconds`; seconds are the mean over seeds); runs {where}.")

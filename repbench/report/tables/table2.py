@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from repbench.report.context import ReportContext
-from repbench.report.markdown import _delta, _fill_hint, _footer, _header, _md_table, fmt_delta, fmt_float, fmt_g, fmt_int, fmt_k
+from repbench.report.markdown import _delta, _fill_hint, _footer, _header, _md_table, fmt_delta, fmt_float, fmt_g, fmt_int, fmt_k, fmt_mpx
 from repbench.report.cells import TIE, fmt_spread, legend, mark_notes, seeds_in, ties
 from repbench.report.cells import label as marked_label
 from repbench.report.references import Reference
@@ -73,6 +73,7 @@ def _table2_row(t: _Table2, r: dict[str, Any]) -> dict[str, str]:
         "FLOPs (paper conv.)": fmt_g(r["flops_paper"]),
         "#Conv": fmt_int(r["n_conv"]),
         "Iters": fmt_int(r.get("iterations")),
+        "LR Mpx": fmt_mpx(r.get("lr_pixels")),
         "Train s": fmt_float(r.get("train_seconds"), 0),
         "Paper: Params / FLOPs / #Conv": (
             f"{fmt_float(paper.get('params_k'), 2)}K / {fmt_float(paper.get('flops_g'), 2)}G / {fmt_int(paper.get('n_conv'))}"
