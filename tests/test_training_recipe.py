@@ -40,6 +40,29 @@ def test_imdn_starts_at_nearest_neighbour_without_an_image_skip(method: str) -> 
     assert net.upsample.weight.grad.abs().sum() > 0
     assert net.body_conv.weight.grad.abs().sum() > 0
 
+@pytest.mark.parametrize("scale,colors,bn", [(4, 3, False), (2, 3, True), (3, 1, False)])
+def test_edsr_starts_at_nearest_neighbour_and_learns_everywhere(scale: int, colors: int, bn: bool) -> None:
+    # No image skip either: one path of head, upsampler and tail carries the image; the mean shift
+    # (subtracted, then added) costs round-off only.
+    torch.manual_seed(0)
+    net = methods.build("edsr", "R2C16", scale=scale, colors=colors, bn=bn).train()
+    x = torch.rand(2, colors, 12, 10)
+    near = F.interpolate(x, scale_factor=scale, mode="nearest")
+    torch.testing.assert_close(net(x), near, atol=1e-6, rtol=0)
+    # the other channels carry features, so one step reaches every layer, the residual blocks included
+    F.l1_loss(net(x), F.interpolate(x, scale_factor=scale, mode="bicubic")).backward()
+    assert net.tail[1].weight.grad[:, colors:].abs().sum() > 0
+    assert net.body[-1].weight.grad.abs().sum() > 0
+    loss = None
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    for _ in range(2):
+        opt.zero_grad()
+        loss = F.l1_loss(net(x), F.interpolate(x, scale_factor=scale, mode="bicubic"))
+        loss.backward()
+        opt.step()
+    assert net.body[0].body[0].weight.grad.abs().sum() > 0
+
+
 @pytest.mark.parametrize("method", ["plain", "repvgg", "ecbsr"])
 def test_activations_keep_their_scale_through_depth(method: str) -> None:
     torch.manual_seed(0)
