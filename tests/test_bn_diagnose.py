@@ -19,6 +19,9 @@ def _bn_model(seed: int = 0, size: str = "R1C8") -> torch.nn.Module:
     """A small EDSR-BN x2 with made-up population statistics (as a trained one would have)."""
     torch.manual_seed(seed)
     model = methods.build("edsr", size, scale=2, colors=3, bn=True)
+    # A trained body contributes: its last conv is no longer the zero it starts from (EDSR starts at
+    # nearest-neighbour upscaling, where the BN statistics could not change the output).
+    model.body[-1].reset_parameters()
     with torch.no_grad():
         for _, bn in bd.bn_layers(model):
             bn.running_mean.uniform_(-0.2, 0.2)
