@@ -206,3 +206,13 @@ def test_fig6_colour_per_method_style_per_size_legend_outside_named_validation_s
     box = legend.get_window_extent(renderer)
     assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)  # outside the axes
     assert len(legend.get_texts()) < len(curves)  # methods and sizes, not one entry per run
+
+
+def test_fig1_pins_a_diverged_run_to_the_edge_instead_of_stretching_the_axis(tmp_path: Path) -> None:
+    root = write_crowded_runs(tmp_path / PRESET)
+    _run(root, "ecbsr-M10C16-x4-diverged", 50.0, 5.70)  # below bicubic: marked
+    fig = figures.figure_tradeoff(report.build_context(root, PRESET))
+    ax = fig.axes[0]  # x4, Y
+    low, high = ax.get_ylim()
+    assert 20.0 < low < 26.21 and high < 31.5  # the floors and the unmarked runs set the scale
+    assert any("5.70 dB" in t.get_text() and "†" in t.get_text() for t in ax.texts)

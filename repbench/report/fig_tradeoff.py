@@ -84,7 +84,32 @@ def _draw_panel(ax: Any, panel: Panel, marks: dict[str, list[str]], styles: dict
     ax.set_xlabel("throughput (images/s, log scale)\n" + _setting(panel.rows), fontsize=8)
     ax.set_ylabel(panel.ylabel, fontsize=9)
     ax.grid(True, which="both", alpha=0.25)
+    _pin_off_scale(ax, panel, marks)
     return front
+
+
+def _pin_off_scale(ax: Any, panel: Panel, marks: dict[str, list[str]]) -> None:
+    """A diverged run (marked †) far below the floors would squash every other point into a line at the
+    top: the y axis spans the unmarked runs and the floors, and such a run is pinned to the bottom edge
+    as a hollow down-arrow that says its score (its true point stays in the SVG, with its hover title)."""
+    kept = [float(v) for run, v in zip(panel.rows["run"], panel.rows[panel.column]) if run not in marks]
+    kept += [value for value, _ in panel.floors.values()]
+    if not kept:
+        return
+    lo, hi = min(kept), max(kept)
+    pad = 0.12 * (hi - lo) if hi > lo else 0.5
+    bottom = lo - 2 * pad
+    below = [r for r in panel.rows.to_dict("records") if r["run"] in marks and float(r[panel.column]) < bottom]
+    if not below:
+        return
+    ax.set_ylim(bottom, hi + pad)
+    edge = bottom + 0.5 * pad
+    for r in below:
+        color = method_color(r["method"])
+        (arrow,) = ax.plot([r["throughput"]], [edge], ls="", marker="v", ms=7, mec=color, mew=1.4, mfc="none", zorder=3)
+        hover(arrow, f"{r['run']}: off the scale below, {float(r[panel.column]):.2f} dB ({MARK} under-trained)")
+        ax.annotate(f"{_row_label(r)} {MARK} {float(r[panel.column]):.2f} dB", (r["throughput"], edge),
+                    textcoords="offset points", xytext=(6, -3), fontsize=7, color=color)
 
 
 def _floor_words(panel: Panel) -> str:
