@@ -2,6 +2,7 @@
 markers, a Pareto front that is the non-dominated set, labels that never overlap, hover titles in the SVG."""
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import xml.etree.ElementTree as ET
@@ -216,3 +217,18 @@ def test_fig1_pins_a_diverged_run_to_the_edge_instead_of_stretching_the_axis(tmp
     low, high = ax.get_ylim()
     assert 20.0 < low < 26.21 and high < 31.5  # the floors and the unmarked runs set the scale
     assert any("5.70 dB" in t.get_text() and "†" in t.get_text() for t in ax.texts)
+
+
+def test_fig6_keeps_its_scale_when_a_run_diverges(tmp_path: Path) -> None:
+    root = write_crowded_runs(tmp_path / PRESET)
+    _run(root, "ecbsr-M10C16-x4-diverged", 50.0, 5.70)  # below bicubic: marked
+    rows = ["iteration,loss,lr,seconds,val_psnr,event"] + [  # its loss explodes to about 1e4, as ECBSR M16C64's did
+        f"{it},{0.2 * 10 ** (it / 4):.5f},0.001,{it / 10},{5.7 if it % 10 == 0 else ''},{'val' if it % 10 == 0 else ''}"
+        for it in range(0, 21, 2)]
+    (root / "ecbsr-M10C16-x4-diverged" / "metrics.csv").write_text("\n".join(rows) + "\n")
+    ctx = report.build_context(root, PRESET)
+    fig = figures.figure_curves(dataclasses.replace(ctx, curves=[*CROWD, "ecbsr-M10C16-x4-diverged"]))
+    ax_loss = fig.axes[0]
+    assert ax_loss.get_yscale() == "log" and ax_loss.get_ylim()[1] < 1.0  # the converged runs' losses set the scale
+    assert any("off the scale" in t.get_text() and "ecbsr-M10C16-x4-diverged" in t.get_text() for t in ax_loss.texts)
+    assert not any("off the scale" in t.get_text() for t in fig.axes[1].texts)  # 5.7 vs 20-30.5 dB: not far off

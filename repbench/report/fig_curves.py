@@ -102,6 +102,40 @@ def _legend(fig: Any, runs: list[Run], styles: dict[str, tuple[str, Any]], marks
                title="colour: method, line and marker: size", title_fontsize=8)
 
 
+def _keep_scale(ax: Any, runs: list[Run], flagged: set[str], column: str, *, log: bool, unit: str) -> None:
+    """A diverged run (marked †) would stretch the axis until every other curve is a flat line: the axis
+    spans the unmarked runs, and the runs left off it are named in the corner with their range."""
+    def values(run: Run) -> pd.Series:
+        m = run.metrics
+        return m[column].dropna().astype(float) if m is not None and column in m else pd.Series(dtype=float)
+
+    kept = [v for r in runs if r.name not in flagged for v in values(r)]
+    if not kept:
+        return
+    lo, hi = min(kept), max(kept)
+    span = hi - lo if hi > lo else 1.0
+
+    def far(v: pd.Series) -> bool:  # well outside the unmarked runs' range (a decade on a log axis)
+        if log and lo > 0:
+            return bool(v.min() < lo / 10 or v.max() > hi * 10)
+        return bool(v.min() < lo - 2 * span or v.max() > hi + 2 * span)
+
+    off = [r for r in runs if r.name in flagged and len(values(r)) and far(values(r))]
+    if not off:
+        return
+    kept += [v for r in runs if r not in off for v in values(r)]
+    lo, hi = min(kept), max(kept)
+    if log and lo > 0:
+        low, high = lo / 1.5, hi * 1.5
+    else:
+        pad = 0.1 * (hi - lo) if hi > lo else 0.5
+        low, high = lo - pad, hi + pad
+    off_words = [f"{r.name} {MARK}: {values(r).min():.3g} to {values(r).max():.3g}{unit}" for r in off]
+    ax.set_ylim(low, high)
+    ax.text(0.02, 0.02, "off the scale: " + "; ".join(off_words), transform=ax.transAxes, fontsize=7, va="bottom",
+            color="0.25")
+
+
 def figure_curves(ctx: ReportContext) -> Any:
     """Figure 6: two axes (training loss, validation PSNR), a figure legend outside them."""
     plt = matplotlib_pyplot()
@@ -131,6 +165,9 @@ def figure_curves(ctx: ReportContext) -> Any:
         ax.set_xlabel("iteration")
         ax.grid(True, alpha=0.3)
     if drawn:
+        flagged_runs = {r.name for r in runs if base_id(r.name) in marks}
+        _keep_scale(ax_loss, runs, flagged_runs, "loss", log=ax_loss.get_yscale() == "log", unit="")
+        _keep_scale(ax_psnr, runs, flagged_runs, "val_psnr", log=False, unit=" dB")
         _legend(fig, runs, styles, marks)
     flagged = any(base_id(r.name) in marks for r in runs)
     fig.suptitle(f"Figure 6: training curves, preset {ctx.preset}" + (f" ({MARK}: under-trained, hollow markers)" if flagged else ""),
