@@ -109,7 +109,8 @@ def _keep_scale(ax: Any, runs: list[Run], flagged: set[str], column: str, *, log
         m = run.metrics
         return m[column].dropna().astype(float) if m is not None and column in m else pd.Series(dtype=float)
 
-    kept = [v for r in runs if r.name not in flagged for v in values(r)]
+    series = {r.name: values(r) for r in runs}
+    kept = [v for name, vs in series.items() if name not in flagged for v in vs]
     if not kept:
         return
     lo, hi = min(kept), max(kept)
@@ -120,17 +121,17 @@ def _keep_scale(ax: Any, runs: list[Run], flagged: set[str], column: str, *, log
             return bool(v.min() < lo / 10 or v.max() > hi * 10)
         return bool(v.min() < lo - 2 * span or v.max() > hi + 2 * span)
 
-    off = [r for r in runs if r.name in flagged and len(values(r)) and far(values(r))]
+    off = [r.name for r in runs if r.name in flagged and len(series[r.name]) and far(series[r.name])]
     if not off:
         return
-    kept += [v for r in runs if r not in off for v in values(r)]
-    lo, hi = min(kept), max(kept)
+    shown = [v for name, vs in series.items() if name not in off for v in vs]
+    lo, hi = min(shown), max(shown)
     if log and lo > 0:
         low, high = lo / 1.5, hi * 1.5
     else:
         pad = 0.1 * (hi - lo) if hi > lo else 0.5
         low, high = lo - pad, hi + pad
-    off_words = [f"{r.name} {MARK}: {values(r).min():.3g} to {values(r).max():.3g}{unit}" for r in off]
+    off_words = [f"{name} {MARK}: {series[name].min():.3g} to {series[name].max():.3g}{unit}" for name in off]
     ax.set_ylim(low, high)
     ax.text(0.02, 0.02, "off the scale: " + "; ".join(off_words), transform=ax.transAxes, fontsize=7, va="bottom",
             color="0.25")

@@ -66,12 +66,13 @@ def _draw_panel(ax: Any, panel: Panel, marks: dict[str, list[str]], styles: dict
         hover(line, f"{run}: {method_label(method)} x{panel.scale}, {panel.ylabel.replace(' (dB)', '')} {value:.2f} dB")
         line.set_label(f"{method_label(method)} x{panel.scale} floor")
     front = front_runs(panel.rows, panel.column, set(marks))
+    on_front = set(front["run"])
     for r in panel.rows.to_dict("records"):
         color, flagged = method_color(r["method"]), r["run"] in marks
         marker = styles.get(str(r.get("size")), ("o", "-"))[0]
         (point,) = ax.plot([r["throughput"]], [r[panel.column]], ls="", marker=marker, ms=7, mec=color, mew=1.4,
                            mfc="none" if flagged else color, zorder=3)
-        hover(point, _point_title(r, panel, marks.get(r["run"], []), r["run"] in set(front["run"])))
+        hover(point, _point_title(r, panel, marks.get(r["run"], []), r["run"] in on_front))
     if len(front) > 1:
         # A staircase, not a segment: between two front runs the best one can have at that speed is the
         # faster run's PSNR; a straight line would promise networks nobody trained.
