@@ -232,3 +232,18 @@ def test_fig6_keeps_its_scale_when_a_run_diverges(tmp_path: Path) -> None:
     assert ax_loss.get_yscale() == "log" and ax_loss.get_ylim()[1] < 1.0  # the converged runs' losses set the scale
     assert any("off the scale" in t.get_text() and "ecbsr-M10C16-x4-diverged" in t.get_text() for t in ax_loss.texts)
     assert not any("off the scale" in t.get_text() for t in fig.axes[1].texts)  # 5.7 vs 20-30.5 dB: not far off
+
+
+def test_off_scale_is_one_rule_for_both_figures() -> None:
+    from repbench.report.plotting import off_scale
+
+    # unmarked runs span 26-30 dB: twice that range beyond it is off the scale, less is drawn in place
+    assert off_scale([5.7], 26.0, 30.0)
+    assert not off_scale([20.0], 26.0, 30.0)
+    assert off_scale([39.0], 26.0, 30.0) and not off_scale([39.0], 26.0, 30.0, below_only=True)
+    # a log axis: a decade beyond the range
+    assert off_scale([1e4, 0.03], 0.02, 0.05, log=True) and not off_scale([0.3], 0.02, 0.05, log=True)
+    assert not off_scale([], 26.0, 30.0)
+    # fig1 and fig6 both decide with it
+    from repbench.report import fig_curves, fig_tradeoff
+    assert fig_curves.off_scale is off_scale and fig_tradeoff.off_scale is off_scale

@@ -17,7 +17,8 @@ from repbench.report.checks import MARK
 from repbench.report.context import ReportContext
 from repbench.report.hover import hover
 from repbench.report.plotting import (
-    HOLLOW_WORDS, channel_words, legend_handles, matplotlib_pyplot, method_color, plain_log_ticks, size_styles,
+    HOLLOW_WORDS, channel_words, legend_handles, matplotlib_pyplot, method_color, off_scale, plain_log_ticks,
+    size_styles,
 )
 from repbench.report.runs import Run, members
 from repbench.report.seeds import base_id, seed_of
@@ -114,14 +115,7 @@ def _keep_scale(ax: Any, runs: list[Run], flagged: set[str], column: str, *, log
     if not kept:
         return
     lo, hi = min(kept), max(kept)
-    span = hi - lo if hi > lo else 1.0
-
-    def far(v: pd.Series) -> bool:  # well outside the unmarked runs' range (a decade on a log axis)
-        if log and lo > 0:
-            return bool(v.min() < lo / 10 or v.max() > hi * 10)
-        return bool(v.min() < lo - 2 * span or v.max() > hi + 2 * span)
-
-    off = [r.name for r in runs if r.name in flagged and len(series[r.name]) and far(series[r.name])]
+    off = [r.name for r in runs if r.name in flagged and off_scale(list(series[r.name]), lo, hi, log=log)]
     if not off:
         return
     shown = [v for name, vs in series.items() if name not in off for v in vs]

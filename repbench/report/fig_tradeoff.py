@@ -20,8 +20,8 @@ from repbench.report.front import PARETO_DEFINITION, Panel, front_runs, tradeoff
 from repbench.report.hover import hover
 from repbench.report.labels import place_labels
 from repbench.report.plotting import (
-    FLOOR_STYLES, FRONT_STYLE, HOLLOW_WORDS, legend_handles, matplotlib_pyplot, method_color, plain_log_ticks,
-    size_styles,
+    FLOOR_STYLES, FRONT_STYLE, HOLLOW_WORDS, legend_handles, matplotlib_pyplot, method_color, off_scale,
+    plain_log_ticks, size_styles,
 )
 from repbench.report.values import REFERENCE_METHODS, _int, _method_rank, method_label, model_label
 
@@ -90,19 +90,20 @@ def _draw_panel(ax: Any, panel: Panel, marks: dict[str, list[str]], styles: dict
 
 
 def _pin_off_scale(ax: Any, panel: Panel, marks: dict[str, list[str]]) -> None:
-    """A diverged run (marked †) far below the floors would squash every other point into a line at the
-    top: the y axis spans the unmarked runs and the floors, and such a run is pinned to the bottom edge
+    """A diverged run (marked †) far below the floors (plotting.off_scale) would squash every other point
+    into a line at the top: the y axis spans the unmarked runs and the floors, and such a run is pinned to the bottom edge
     as a hollow down-arrow that says its score (its true point stays in the SVG, with its hover title)."""
     kept = [float(v) for run, v in zip(panel.rows["run"], panel.rows[panel.column]) if run not in marks]
     kept += [value for value, _ in panel.floors.values()]
     if not kept:
         return
     lo, hi = min(kept), max(kept)
-    pad = 0.12 * (hi - lo) if hi > lo else 0.5
-    bottom = lo - 2 * pad
-    below = [r for r in panel.rows.to_dict("records") if r["run"] in marks and float(r[panel.column]) < bottom]
+    below = [r for r in panel.rows.to_dict("records")
+             if r["run"] in marks and off_scale([float(r[panel.column])], lo, hi, below_only=True)]
     if not below:
         return
+    pad = 0.12 * (hi - lo) if hi > lo else 0.5
+    bottom = lo - 2 * pad
     ax.set_ylim(bottom, hi + pad)
     edge = bottom + 0.5 * pad
     for r in below:

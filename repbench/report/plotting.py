@@ -25,6 +25,20 @@ FRONT_STYLE = {"color": "0.35", "ls": "-", "lw": 1.0, "alpha": 0.7}
 HOLLOW_WORDS = "hollow: † under-trained (repbench check), not a result"
 
 
+def off_scale(values: Sequence[float], lo: float, hi: float, *, log: bool = False, below_only: bool = False) -> bool:
+    """Whether a marked (†) run's values lie so far outside [lo, hi], the range of the unmarked runs,
+    that an axis spanning them would flatten every other run: more than twice that range beyond it,
+    or a decade on a log axis. Figures 1 and 6 both decide with this, so one rule says which runs
+    they set aside. below_only: only values under the range count (a score far above it squashes nothing)."""
+    if not len(values):
+        return False
+    low, high = min(values), max(values)
+    if log and lo > 0:
+        return low < lo / 10 or (not below_only and high > hi * 10)
+    span = hi - lo if hi > lo else 1.0
+    return low < lo - 2 * span or (not below_only and high > hi + 2 * span)
+
+
 def matplotlib_pyplot() -> Any:
     import matplotlib
 
