@@ -40,6 +40,7 @@ def test_imdn_starts_at_nearest_neighbour_without_an_image_skip(method: str) -> 
     assert net.upsample.weight.grad.abs().sum() > 0
     assert net.body_conv.weight.grad.abs().sum() > 0
 
+
 @pytest.mark.parametrize("scale,colors,bn", [(4, 3, False), (2, 3, True), (3, 1, False)])
 def test_edsr_starts_at_nearest_neighbour_and_learns_everywhere(scale: int, colors: int, bn: bool) -> None:
     # No image skip either: one path of head, upsampler and tail carries the image; the mean shift
@@ -53,12 +54,10 @@ def test_edsr_starts_at_nearest_neighbour_and_learns_everywhere(scale: int, colo
     F.l1_loss(net(x), F.interpolate(x, scale_factor=scale, mode="bicubic")).backward()
     assert net.tail[1].weight.grad[:, colors:].abs().sum() > 0
     assert net.body[-1].weight.grad.abs().sum() > 0
-    loss = None
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     for _ in range(2):
         opt.zero_grad()
-        loss = F.l1_loss(net(x), F.interpolate(x, scale_factor=scale, mode="bicubic"))
-        loss.backward()
+        F.l1_loss(net(x), F.interpolate(x, scale_factor=scale, mode="bicubic")).backward()
         opt.step()
     assert net.body[0].body[0].weight.grad.abs().sum() > 0
 
