@@ -57,6 +57,10 @@ class TrainConfig:
     warmup: float = 0.0  # fraction of the run over which the lr ramps up linearly from lr/W to lr (any schedule)
     betas: list = field(default_factory=lambda: [0.9, 0.999])  # Adam betas
     grad_clip: float = 0.0  # clip the global gradient norm to this value; 0 = off
+    # On a loss spike (a 10-step block's mean loss above 2x the median of the blocks before it), start the
+    # run again from its initial weights at a quarter of the rate, at most this many times; 0 = off
+    # (repbench/training/spikes.py).
+    spike_backoffs: int = 0
     frozen_bn_fraction: float = 0.05  # last fraction of iterations with BN on population statistics (paper: <10%)
     # Once BN is frozen every RepSR/RepVGG block is linear: train it as its one merged conv from then on
     # (same function and gradients, fewer activations; ECB/SESR get the same from their `collapsed` option).
@@ -84,7 +88,8 @@ RECIPES: dict[str, dict[str, Any]] = {
     # Short budgets (thousands of iterations, not 1000K): a linear warm-up over the first 5 %, then one
     # cosine decay to zero, so the run ends converged to what its budget allows instead of on a plateau
     # of a schedule built for 1000K iterations. lr 2e-3 from a sweep on the plain network (README).
-    "short": {"lr": 2e-3, "schedule": "cosine", "cycles": 1, "lr_min": 0.0, "warmup": 0.05},
+    # A run whose loss spikes starts again at a quarter of the rate, up to 3 times (spike_backoffs).
+    "short": {"lr": 2e-3, "schedule": "cosine", "cycles": 1, "lr_min": 0.0, "warmup": 0.05, "spike_backoffs": 3},
 }
 
 # Fields that may differ when a run is resumed: they change how, not what, is computed.
@@ -229,6 +234,7 @@ def validate(cfg: TrainConfig) -> None:
         (cfg.schedule in SCHEDULE_NAMES, f"schedule must be one of {', '.join(SCHEDULE_NAMES)}"),
         (0.0 <= cfg.frozen_bn_fraction < 1.0, "frozen_bn_fraction must be in [0, 1)"),
         (cfg.grad_clip >= 0, "grad_clip must be >= 0 (0 = off)"),
+        (cfg.spike_backoffs >= 0, "spike_backoffs must be >= 0 (0 = off)"),
         (len(cfg.betas) == 2 and all(0 <= b < 1 for b in cfg.betas), "betas must be two numbers in [0, 1), e.g. [0.9, 0.999]"),
         (min(cfg.log_every, cfg.checkpoint_every) >= 1, "log_every and checkpoint_every must be >= 1"),
         (min(cfg.val_every, cfg.snapshot_every) >= 0, "val_every and snapshot_every must be >= 0"),

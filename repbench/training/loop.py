@@ -36,6 +36,7 @@ from repbench.training.config import HOLDOUT, RENAMED_FIELDS, RUNTIME_FIELDS, Tr
 from repbench.training.datasets import load_pairs, split_holdout
 from repbench.training.progress import ProgressLine
 from repbench.training.schedules import Schedule, build_schedule
+from repbench.training.spikes import BLOCK, SpikeGuard
 
 LossHook = Callable[[int, torch.Tensor], torch.Tensor]
 
@@ -56,11 +57,13 @@ class Run:
     sampler: PatchSampler
     val_pairs: list
     freeze_at: int | None  # 0-based iteration at which BN freezes (None: never)
+    guard: SpikeGuard
     start: int = 0  # iterations already done (from the checkpoint)
     train_seconds: float = 0.0
     bn_frozen_at: int | None = None
     last_val: float | None = None
     events: list[str] = field(default_factory=list)  # written with the next metrics row
+    rewound: bool = False  # a loss-spike back-off just restored an earlier state: restart the batches there
     progress: ProgressLine | None = None  # plain lines at log points, where no bar is shown
 
     @property
@@ -78,7 +81,12 @@ class Run:
             "train_seconds": self.train_seconds,
             "bn_frozen_at": self.bn_frozen_at,
             "val_psnr": self.last_val,
+            "spikes": self.guard.state(),
         }
+
+    def weights(self) -> dict[str, Any]:
+        """What a loss-spike back-off restores: weights, optimizer and grad-scaler state."""
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict()}
 
 
 @dataclass
@@ -189,6 +197,7 @@ def build(cfg: TrainConfig, run_dir: Path) -> Run:
         cfg, run_dir, device, use_amp, workers=cfg.workers if cfg.workers >= 0 else (4 if device.type == "cuda" else 0),
         model=model, optimizer=optimizer, schedule=schedule, scaler=torch.amp.GradScaler("cuda", enabled=use_amp),
         sampler=sampler, val_pairs=val_pairs, freeze_at=freeze_start(cfg) if _has_bn(model) else None,
+        guard=SpikeGuard(cfg.spike_backoffs),
     )
 
 
@@ -203,6 +212,8 @@ def restore(run: Run, log: Callable[[str], None]) -> None:
     runfolder.set_rng_states(ckpt["rng"], run.device)
     run.start, run.train_seconds = int(ckpt["iteration"]), float(ckpt["train_seconds"])
     run.bn_frozen_at, run.last_val = ckpt.get("bn_frozen_at"), ckpt.get("val_psnr")
+    run.guard.load(ckpt.get("spikes"))
+    run.schedule.scale = run.guard.scale
     if run.bn_frozen_at is not None:
         _freeze_bn(run)
     run.events.append("resumed")
@@ -223,19 +234,26 @@ def run_steps(run: Run, stop_after: int | None, loss_hook: LossHook | None,
     )
     if bar.disable:  # the pipeline (progress=false) or no terminal: one plain line per log point instead
         run.progress = ProgressLine(run.run_dir.name, cfg.iterations, run.start)
-    batches = batch_loader(run.sampler, run.start, cfg.iterations, run.workers, pin_memory=run.device.type == "cuda")
     window = Window(torch.zeros((), device=run.device))
+    if run.guard.watching:
+        run.guard.keep(run.start, run.weights())
     try:
         with StopFlag() as stop:
-            for it, lr in _steps(run, batches, window, loss_hook, bar):
-                stopping = stop.set or (stop_after is not None and it >= stop_after and it != cfg.iterations)
-                if log_point(run, it, lr, window, metrics, bar, stopping, log):
-                    return {"iteration": it, "signal": stop.signum}
+            while True:
+                batches = batch_loader(run.sampler, run.start, cfg.iterations, run.workers, pin_memory=run.device.type == "cuda")
+                try:
+                    for it, lr in _steps(run, batches, window, loss_hook, bar):
+                        stopping = stop.set or (stop_after is not None and it >= stop_after and it != cfg.iterations)
+                        if log_point(run, it, lr, window, metrics, bar, stopping, log):
+                            return {"iteration": it, "signal": stop.signum}
+                finally:
+                    del batches  # shuts worker processes down
+                if not run.rewound:
+                    return None
+                metrics = _after_backoff(run, window, metrics, bar, log)
     finally:
         bar.close()
         metrics.close()
-        del batches  # shuts worker processes down
-    return None
 
 
 def _steps(run: Run, batches: Iterator, window: Window, loss_hook: LossHook | None, bar: tqdm) -> Iterator[tuple[int, float]]:
@@ -246,6 +264,7 @@ def _steps(run: Run, batches: Iterator, window: Window, loss_hook: LossHook | No
             _freeze_bn(run)
             run.bn_frozen_at = t + 1
             run.events.append("bn_frozen")
+            run.guard.stop_watching()  # the blocks change form here and the rate is near zero
         lr = run.schedule.apply(t)
         loss = _loss(run, lr_batch.to(run.device, non_blocking=True), hr_batch.to(run.device, non_blocking=True))
         if loss_hook is not None:
@@ -260,7 +279,26 @@ def _steps(run: Run, batches: Iterator, window: Window, loss_hook: LossHook | No
         window.total += loss.detach()
         window.count += 1
         bar.update(1)
+        if run.guard.watching and _spiked(run, t + 1, loss):
+            return
         yield t + 1, lr
+
+
+def _spiked(run: Run, it: int, loss: torch.Tensor) -> bool:
+    """Feed the spike guard; at a block's end, go back to the run's starting state if the block spiked."""
+    guard = run.guard
+    guard.add(loss)
+    if it % BLOCK and it != run.cfg.iterations:
+        return False
+    if not guard.judge():
+        return False
+    restored_to, state = guard.back_off(it)
+    run.model.load_state_dict(state["model"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.scaler.load_state_dict(state["scaler"])
+    run.schedule.scale = guard.scale
+    run.start, run.rewound = restored_to, True
+    return True
 
 
 def _loss(run: Run, lr_batch: torch.Tensor, hr_batch: torch.Tensor) -> torch.Tensor:
@@ -281,6 +319,11 @@ def log_point(run: Run, it: int, lr: float, window: Window, metrics: runfolder.M
     events, run.events = run.events, []
     mean_loss = window.mean()
     run.train_seconds += time.perf_counter() - window.tick
+    if not math.isfinite(mean_loss) and run.guard.can_back_off() and not last:
+        # The block holding this step will be judged at its end (at most BLOCK - 1 steps on) and
+        # backed off; keep this log point out of the record, and its state out of the checkpoint.
+        run.events = events
+        return False
     if not math.isfinite(mean_loss):
         metrics.row(it, mean_loss, lr, run.train_seconds, None, events + ["nonfinite_loss"])
         _diverged(run, it, lr, mean_loss)
@@ -301,6 +344,24 @@ def log_point(run: Run, it: int, lr: float, window: Window, metrics: runfolder.M
         return True
     window.tick = time.perf_counter()  # validation and checkpoint writes are not training time
     return False
+
+
+def _after_backoff(run: Run, window: Window, metrics: runfolder.MetricsLog, bar: tqdm,
+                   log: Callable[[str], None]) -> runfolder.MetricsLog:
+    """Account for a loss-spike restart: keep the seconds spent, drop the rows of undone steps."""
+    back = run.guard.backoffs[-1]
+    run.train_seconds += time.perf_counter() - window.tick  # the replayed steps cost time: they count
+    window.reset()
+    window.tick = time.perf_counter()
+    metrics.close()
+    metrics = runfolder.MetricsLog(run.run_dir / "metrics.csv", resume_at=run.start)
+    metrics.row(run.start, None, run.schedule.apply(run.start), run.train_seconds, None, ["lr_backoff"])
+    bar.n = run.start
+    bar.refresh()
+    run.rewound = False
+    log(f"{run.run_dir}: loss spike by iteration {back['iteration']}; starting again from iteration {run.start} "
+        f"at x{back['lr_scale']:g} the learning rate")
+    return metrics
 
 
 def _diverged(run: Run, it: int, lr: float, mean_loss: float) -> None:
@@ -325,7 +386,8 @@ def finish(run: Run, log: Callable[[str], None]) -> dict[str, Any]:
     deployed = deployable(run.model)
     methods.save(deployed, run_dir / "deployed.pt")
     facts = {"train_seconds": run.train_seconds, "device": device_name(run.device), "amp": run.use_amp,
-             "workers": run.workers, "val_psnr": run.last_val, "bn_frozen_at": run.bn_frozen_at}
+             "workers": run.workers, "val_psnr": run.last_val, "bn_frozen_at": run.bn_frozen_at,
+             "lr_backoffs": run.guard.backoffs}
     record = runfolder.train_record(cfg, facts, run.model, deployed)
     atomic.write_json(run_dir / "train.json", record)
     log(

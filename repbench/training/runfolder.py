@@ -160,18 +160,23 @@ def train_record(cfg: TrainConfig, facts: Mapping[str, Any], model: torch.nn.Mod
     """train.json of a finished run: the config fields later stages read, what the run measured, and
     when it finished and from which commit (`finished_at`, `git_commit`: see repbench.provenance).
 
-    `facts` holds train_seconds, device, amp, workers, val_psnr and bn_frozen_at."""
+    `facts` holds train_seconds, device, amp, workers, val_psnr, bn_frozen_at and lr_backoffs (each loss-spike
+    back-off: the iteration it was detected at, the iteration restored, the lr factor from then on)."""
     seconds = facts["train_seconds"]
     return {
         "method": cfg.method, "size": cfg.size, "scale": cfg.scale, "colors": cfg.colors, "options": cfg.options,
         "train_data": cfg.train_data, "val_data": cfg.val_data, "iterations": cfg.iterations,
         "batch_size": cfg.batch_size, "patch_size": cfg.patch_size, "lr": cfg.lr, "schedule": cfg.schedule,
         "frozen_bn_fraction": cfg.frozen_bn_fraction,
-        "train_seconds": seconds, "sec_per_iter": seconds / cfg.iterations, "budget": budget_record(cfg, seconds),
+        "train_seconds": seconds, "sec_per_iter": seconds / cfg.iterations,
+        # Steps redone after a loss-spike back-off cost seconds but do not add to the schedule's iterations.
+        "budget": {**budget_record(cfg, seconds),
+                   "replayed_steps": sum(b["iteration"] - b["restored_to"] for b in facts.get("lr_backoffs", []))},
         "warmup": cfg.warmup, "device": facts["device"], "amp": facts["amp"], "workers": facts["workers"],
         "threads": torch.get_num_threads(), "torch": torch.__version__,
         "params_train": methods.count_params(model), "params_deployed": methods.count_params(deployed),
         "mergeable": bool(deployed.build_args.get("merged")),
-        "val_psnr": facts["val_psnr"], "bn_frozen_at": facts["bn_frozen_at"], "seed": cfg.seed, "status": "complete",
+        "val_psnr": facts["val_psnr"], "bn_frozen_at": facts["bn_frozen_at"], "lr_backoffs": facts.get("lr_backoffs", []),
+        "seed": cfg.seed, "status": "complete",
         **provenance.run_provenance(),
     }

@@ -8,6 +8,8 @@ alone, so a resumed run needs no scheduler state, only its iteration counter.
   the run (the large-model recipe: 4 cycles). Built on timm's CosineLRScheduler.
 - "constant": no decay (handy for tests and short experiments).
 
+A loss-spike back-off multiplies every later rate by `scale` (repbench.training.spikes).
+
 Any schedule can start with a linear warm-up (`warmup`, a fraction of the run): the
 factor (t + 1) / W multiplies the lr for the first W iterations. Short runs at a high
 learning rate need it: Adam's first steps, before its moment estimates settle, are
@@ -29,6 +31,7 @@ class Schedule:
     """Sets the optimizer's learning rate for an iteration: `schedule.apply(t)` before step t."""
 
     warmup_iters = 0  # set by build_schedule
+    scale = 1.0  # lowered by each loss-spike back-off (repbench.training.spikes)
 
     def __init__(self, optimizer: torch.optim.Optimizer):
         self.optimizer = optimizer
@@ -41,7 +44,7 @@ class Schedule:
 
     def apply(self, t: int) -> float:
         """Set and return the learning rate of iteration t."""
-        lr = self.lr_at(t) * self.ramp(t)
+        lr = self.lr_at(t) * self.ramp(t) * self.scale
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         return lr
@@ -99,7 +102,7 @@ class CosineRestarts(Schedule):
 
     def apply(self, t: int) -> float:
         self._timm.step_update(num_updates=t)
-        lr = float(self.optimizer.param_groups[0]["lr"]) * self.ramp(t)
+        lr = float(self.optimizer.param_groups[0]["lr"]) * self.ramp(t) * self.scale
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         return lr
