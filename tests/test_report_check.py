@@ -217,3 +217,42 @@ def test_seed_runs_fold_into_mean_spread_and_ties(tmp_path: Path) -> None:
     row = csv[csv["run"] == "ecbsr-M4C16-x4"].iloc[0]
     assert row["n_seeds"] == 3 and row["std_psnr_y_set5"] == pytest.approx(0.1) and row["n_psnr_y_set5"] == 3
     assert "ecbsr-M4C16-x4-seed1" in row["seed_runs"] and not row["undertrained"]
+
+
+def test_a_restarted_run_is_footnoted_where_it_is_shown(tmp_path: Path) -> None:
+    root = tmp_path / "runs" / "restart"
+    _floors(root)
+    add_run(root, "ecbsr-M4C8-x4", "ecbsr", "M4C8", 200_000_000, {"Set5": 30.0})
+    add_run(root, "ecbsr-M4C16-x4-seed1", "ecbsr", "M4C16", 680_000_000, {"Set5": 30.5}, seed=1,
+            lr_backoffs=[{"iteration": 40, "restored_to": 0, "lr_scale": 0.25}])
+    add_run(root, "ecbsr-M4C16-x4", "ecbsr", "M4C16", 680_000_000, {"Set5": 30.4})
+    ctx = report.build_context(root)
+    assert ctx.restarts() == {"ecbsr-M4C16-x4": [
+        "`ecbsr-M4C16-x4-seed1` restarted after a loss spike by iteration 40: trained again from iteration 0 "
+        "at x0.25 the learning rate (the same rule for every run)"]}
+    t2 = tables.render_table2(ctx)
+    assert "- `ecbsr-M4C16-x4`: `ecbsr-M4C16-x4-seed1` restarted after a loss spike by iteration 40" in t2
+    assert "`ecbsr-M4C8-x4`:" not in t2  # not restarted, not marked: no footnote
+    result = _check(root)
+    assert result.returncode == 0, result.stdout  # a restart is a fact of the run, not a finding
+    assert "restarted after a loss spike (a fact of the run, not a finding):\n  ecbsr-M4C16-x4: ecbsr-M4C16-x4-seed1 restarted" in result.stdout
+
+
+def test_a_single_seed_run_counts_the_folders_typical_seed_spread(tmp_path: Path) -> None:
+    root = tmp_path / "runs" / "typical"
+    _floors(root)
+    # seeded groups elsewhere in the folder: Set5 stds 0.05 and 0.05 -> typical 0.05 per single-seed side
+    for k, (a, b) in enumerate([(29.00, 29.50), (29.05, 29.55), (29.10, 29.60)]):
+        suffix = f"-seed{k}" if k else ""
+        add_run(root, f"plain-M4C8-x4{suffix}", "plain", "M4C8", 200_000_000, {"Set5": a}, seed=k)
+        add_run(root, f"plain-M4C16-x4{suffix}", "plain", "M4C16", 680_000_000, {"Set5": b}, seed=k)
+    add_run(root, "sesr-M5C16-x4", "sesr", "M5C16", 1_000_000_000, {"Set5": 29.42})
+    add_run(root, "sesr-M11C16-x4", "sesr", "M11C16", 1_800_000_000, {"Set5": 29.40})  # 0.02 lower: noise
+    add_run(root, "sesr-M11C32-x4", "sesr", "M11C32", 6_600_000_000, {"Set5": 29.25})  # 0.17 lower: beyond 0.10
+    ctx = report.build_context(root)
+    assert checks.typical_spreads(ctx.wide)[(4, 1, "psnr_y_set5")] == pytest.approx(0.05)
+    result = _check(root)
+    assert "sesr-M11C16-x4:" not in result.stdout
+    assert "sesr-M11C32-x4: larger than `sesr-M5C16-x4`" in result.stdout
+    assert "Set5 29.25 < 29.42 dB (n=1 vs 1, spread 0.10)" in result.stdout
+    assert result.returncode == 1

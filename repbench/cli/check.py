@@ -14,7 +14,7 @@ def run_check(runs_dir: str | Path) -> tuple[int, str]:
 
     ctx = build_context(runs_dir)
     assert ctx.check is not None
-    return (1 if ctx.check.findings else 0), format_result(ctx.check, runs_dir)
+    return (1 if ctx.check.findings else 0), format_result(ctx.check, runs_dir, ctx.restarts())
 
 
 def print_check(runs_dir: str | Path) -> int:
@@ -36,7 +36,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
             "Read a runs folder (results/runs/<preset>) and list every trained run that (a) scores below bicubic "
             "on some test set (same scale; Y runs against bicubic's Y PSNR, RGB runs against its RGB PSNR), "
             "(b) is a larger network (deployed MACs) of its method, scale, colors and options with a lower mean "
-            "PSNR than a smaller one beyond the seed spread, or (c) was still improving steeply at its last "
+            "PSNR than a smaller one beyond the seed spread (a single-seed run counts the typical seed std of the "
+            "folder's seeded runs at its scale, channel and test set), or (c) was still improving steeply at its last "
             "validation (metrics.csv val_psnr: the last interval gained more than 0.05 dB and more than 5% of "
             "the run's total validation gain). Exit status 0: no finding; 1: findings; 2: bad input."
         ),

@@ -52,9 +52,11 @@ def legend(rows: Iterable[dict[str, Any]]) -> str:
     return f"{SPREAD_WORDS}; n = seeds with a score. {TIE_WORDS}" if seeds_in(rows) else ""
 
 
-def mark_notes(runs: Iterable[str | None], marks: dict[str, list[str]]) -> list[str]:
-    """Footnotes for the marked runs among `runs`: the definition, then each run and why."""
-    shown = [r for r in dict.fromkeys(runs) if r is not None and r in marks]
-    if not shown:
-        return []
-    return [DEFINITION] + [f"{MARK} `{r}`: " + "; ".join(marks[r]) for r in shown]
+def mark_notes(runs: Iterable[str | None], marks: dict[str, list[str]],
+               restarts: dict[str, list[str]] | None = None) -> list[str]:
+    """Footnotes for the marked runs among `runs` (the definition, then each run and why), then for
+    the runs restarted after a loss spike (`restarts`, see ReportContext.restarts)."""
+    runs = [r for r in dict.fromkeys(runs) if r is not None]
+    shown = [r for r in runs if r in marks]
+    notes = [DEFINITION] + [f"{MARK} `{r}`: " + "; ".join(marks[r]) for r in shown] if shown else []
+    return notes + [f"`{r}`: " + "; ".join(restarts[r]) for r in runs if r in (restarts or {})]

@@ -8,8 +8,10 @@ A trained run is **under-trained** (its numbers are not a result of its method) 
 2. **Size inversion**: within one method (same method, scale, colors, options and tag), a larger network
    (more deployed MACs; deployed parameters where MACs were not measured) has a lower mean PSNR than a
    smaller one on some test set, by more than the two runs' seed spreads together
-   (mean_small - mean_large > std_small + std_large; with a single seed there is no spread, so any
-   drop counts). The larger run is the one marked.
+   (mean_small - mean_large > std_small + std_large). A single-seed run has no spread of its own; it
+   counts the folder's typical seed std instead: the root mean square of the sample stds of every
+   group with two or more seeds at the same scale, channel convention and test set (`typical_spreads`).
+   Without such groups, any drop of a single-seed run counts. The larger run is the one marked.
 3. **Still improving steeply**: its validation PSNR (metrics.csv `val_psnr`, in iteration order) rose by
    more than STEEP_MIN_DB over the last validation interval, and that last gain is more than
    STEEP_FRACTION of the run's whole validation gain (last value - first value). A converged run, whose
@@ -41,7 +43,8 @@ KINDS = {
 MARK = "†"
 DEFINITION = (
     f"{MARK} under-trained, not a result: `repbench check` found the run below the bicubic floor on a test set "
-    "(same scale and channel), scoring lower than a smaller network of its method beyond the seed spread, or "
+    "(same scale and channel), scoring lower than a smaller network of its method beyond the seed spread (a "
+    "single-seed run counts the typical seed std of the folder's seeded runs), or "
     f"still gaining more than {STEEP_MIN_DB} dB and more than {STEEP_FRACTION:.0%} of its total validation gain "
     "over its last validation interval."
 )
@@ -120,10 +123,24 @@ def _cost(r: dict[str, Any]) -> tuple[float | None, str]:
     return _num(r.get("params_deployed")), "params"
 
 
+def typical_spreads(groups: pd.DataFrame) -> dict[tuple[int | None, int | None, str], float]:
+    """(scale, colors, column) -> root mean square of the seed stds of the groups with >= 2 seeds.
+
+    What one run's score is expected to move by with its seed: the spread a single-seed run counts."""
+    stds: dict[tuple[int | None, int | None, str], list[float]] = {}
+    for r in _trained(groups).to_dict("records"):
+        for column in [c for c in r if isinstance(c, str) and c.startswith(("psnr_y_", "psnr_rgb_"))]:
+            _, std, n = spread(r, column)
+            if n >= 2 and std is not None:
+                stds.setdefault((_int(r.get("scale")), _int(r.get("colors")), column), []).append(std)
+    return {k: (sum(s * s for s in v) / len(v)) ** 0.5 for k, v in stds.items()}
+
+
 def check_inversions(groups: pd.DataFrame) -> tuple[list[Finding], list[str]]:
     """Pairs of sizes of one method whose PSNR order contradicts their cost order (seed means)."""
     findings, unchecked = [], []
     datasets = frame_datasets(groups)
+    typical = typical_spreads(groups)
     families: dict[tuple, list[dict[str, Any]]] = {}
     for r in _trained(groups).to_dict("records"):
         key = (r["method"], _int(r.get("scale")), _int(r.get("colors")),
@@ -145,13 +162,15 @@ def check_inversions(groups: pd.DataFrame) -> tuple[list[Finding], list[str]]:
                 metric, words = channel_metric(large.get("colors"))
                 worse = []
                 for d in datasets:
-                    ms, ss, ns = spread(small, f"{metric}_{d}")
-                    ml, sl, nl = spread(large, f"{metric}_{d}")
+                    column = f"{metric}_{d}"
+                    ms, ss, ns = spread(small, column)
+                    ml, sl, nl = spread(large, column)
                     if ms is None or ml is None or ml >= ms:
                         continue
-                    allowed = (ss or 0.0) + (sl or 0.0)
+                    usual = typical.get((_int(large.get("scale")), _int(large.get("colors")), column))
+                    allowed = sum(s if n > 1 and s is not None else (usual or 0.0) for s, n in ((ss, ns), (sl, nl)))
                     if ms - ml > allowed:
-                        seeds = f" (n={nl} vs {ns}, spread {allowed:.2f})" if max(nl, ns) > 1 else ""
+                        seeds = f" (n={nl} vs {ns}, spread {allowed:.2f})" if max(nl, ns) > 1 or usual else ""
                         worse.append(f"{dataset_label(d)} {ml:.2f} < {ms:.2f} dB{seeds}")
                 if worse:
                     unit = _cost(large)[1]
@@ -206,8 +225,8 @@ def check_results(runs: Sequence[Run], per_run: pd.DataFrame, groups: pd.DataFra
     return result
 
 
-def format_result(result: CheckResult, root: Any) -> str:
-    """The readable list `repbench check` prints."""
+def format_result(result: CheckResult, root: Any, restarts: dict[str, list[str]] | None = None) -> str:
+    """The readable list `repbench check` prints; `restarts` (ReportContext.restarts) are listed as facts."""
     lines = []
     if result.findings:
         runs = sorted({f.run for f in result.findings})
@@ -219,6 +238,9 @@ def format_result(result: CheckResult, root: Any) -> str:
                 lines += ["", f"{title}:"] + [f"  {f.run}: {f.message}" for f in found]
     else:
         lines.append(f"{root}: no findings in {result.n_runs} trained run(s)")
+    if restarts:
+        lines += ["", "restarted after a loss spike (a fact of the run, not a finding):"]
+        lines += [f"  {run}: {'; '.join(r.replace('`', '') for r in why)}" for run, why in sorted(restarts.items())]
     if result.unchecked:
         lines += ["", "not checked:"] + [f"  {u.replace('`', '')}" for u in result.unchecked]
     lines += ["", "Definitions: " + DEFINITION.replace("`", "")]

@@ -15,7 +15,7 @@ import pandas as pd
 from repbench.report.checks import CheckResult, check_results
 from repbench.report.references import REFERENCES_DIR, Reference, load_reference
 from repbench.report.runs import RunSet, load_runs, tidy_frame, wide_frame
-from repbench.report.seeds import aggregate
+from repbench.report.seeds import aggregate, base_id
 
 
 @dataclass
@@ -32,6 +32,17 @@ class ReportContext:
     def marks(self) -> dict[str, list[str]]:
         """Base run id -> why its rows are marked under-trained (empty when nothing was found)."""
         return self.check.marks() if self.check else {}
+
+    def restarts(self) -> dict[str, list[str]]:
+        """Base run id -> each loss-spike restart of its runs (train.json `lr_backoffs`), in words."""
+        out: dict[str, list[str]] = {}
+        for run in self.runs.runs:
+            for b in run.train.get("lr_backoffs") or []:
+                who = "" if run.name == base_id(run.name) else f"`{run.name}` "
+                out.setdefault(base_id(run.name), []).append(
+                    f"{who}restarted after a loss spike by iteration {b['iteration']}: trained again from iteration "
+                    f"{b['restored_to']} at x{b['lr_scale']:g} the learning rate (the same rule for every run)")
+        return out
 
     def ref(self, table: str, source: str = "repsr2022") -> Reference:
         return load_reference(source, table, self.references_dir)

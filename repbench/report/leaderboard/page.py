@@ -129,7 +129,7 @@ def render_leaderboard(ctx: ReportContext, tradeoff_svg: str, fig5_svg: str = ""
         fig5_svg=Markup(fig5_svg),
         fig5_images=[(r.label, r.profile_image) for r in bn_list if r.profile],
         # the notes are Markdown; the page shows plain text
-        notes=[n.replace("`", "") for n in mark_notes(frame["run"].dropna(), ctx.marks()) + ctx.runs.notes],
+        notes=[n.replace("`", "") for n in mark_notes(frame["run"].dropna(), ctx.marks(), ctx.restarts()) + ctx.runs.notes],
     )
     return page, leaderboard_csv(frame)
 

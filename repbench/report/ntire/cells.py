@@ -41,7 +41,7 @@ def with_floors(rows: list[dict[str, str]], data: NtireData, first: str) -> list
 
 
 def floor_notes(data: NtireData, runs: Iterable[NtireRun | None]) -> list[str]:
-    notes = mark_notes((r.name for r in runs if r is not None), data.marks)
+    notes = mark_notes((r.name for r in runs if r is not None), data.marks, data.restarts)
     if not data.floors:
         notes.append(f"no floor rows: `repbench eval --model bicubic --scale {SCALE} --dataset SET --out "
                      f"RUNS/bicubic-x{SCALE}/eval/SET-x{SCALE}.json` (and `--model nearest`) add them")

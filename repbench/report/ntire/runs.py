@@ -67,6 +67,7 @@ class NtireData:
     notes: list[str] = field(default_factory=list)
     floors: list[tuple[str, str, float | None]] = field(default_factory=list)  # (label, folder, RGB PSNR)
     marks: dict[str, list[str]] = field(default_factory=dict)  # base run id -> why it is under-trained
+    restarts: dict[str, list[str]] = field(default_factory=dict)  # base run id -> its loss-spike restarts
 
     def of(self, table: str) -> list[NtireRun]:
         """The runs a table may use: those declaring it, or every run that declares nothing."""
@@ -206,4 +207,4 @@ def collect(ctx: ReportContext) -> NtireData:
             n_seeds=spread(row, f"psnr_rgb_{key}")[2] if key else 1,
         ))
     runs.sort(key=lambda r: (METHODS.index(r.method), -(r.blocks or 0), r.patch_size_stage2, r.name))
-    return NtireData(key, name, runs, notes, floors, marks)
+    return NtireData(key, name, runs, notes, floors, marks, ctx.restarts())

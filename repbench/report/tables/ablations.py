@@ -150,7 +150,7 @@ def _ablation_rows(a: _Ablation, spec: AblationSpec, ours: pd.DataFrame, floors:
 
 def _ablation_notes(ctx: ReportContext, spec: AblationSpec, a: _Ablation, ours: pd.DataFrame,
                     floors: pd.DataFrame, scale: int) -> list[str]:
-    notes = mark_notes((r["run"] for r in ours.to_dict("records")), a.marks) + list(a.ref.notes) + floor_hint(floors, scale)
+    notes = mark_notes((r["run"] for r in ours.to_dict("records")), a.marks, ctx.restarts()) + list(a.ref.notes) + floor_hint(floors, scale)
     if spec.table == "table1":
         unscored = [r["run"] for r in ours.to_dict("records") if r.get("bn_strategy") in STRATEGY_LABELS
                     and not any(_num(r.get(f"artifact_score_{d}")) is not None for d in a.bn_sets)]

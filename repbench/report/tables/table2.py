@@ -123,7 +123,7 @@ def _paper_only_rows(ref: Reference, matched_ids: set[int]) -> list[str]:
 
 def _table2_notes(ctx: ReportContext, t: _Table2, ours: pd.DataFrame, floors: pd.DataFrame, scale: int) -> list[str]:
     ref = t.ref
-    notes = mark_notes((r["run"] for r in ours.to_dict("records")), t.marks)
+    notes = mark_notes((r["run"] for r in ours.to_dict("records")), t.marks, ctx.restarts())
     notes += list(ref.notes)
     notes += [f"{p.get('label')}: {' '.join(str(p['note']).split())}" for p in ref.rows if p.get("note")]
     missing_measure = [r["run"] for _, r in ours.iterrows() if _is_blank(r["params_deployed"]) and _is_blank(r["macs"])]
