@@ -36,7 +36,7 @@ from repbench.training.config import HOLDOUT, RENAMED_FIELDS, RUNTIME_FIELDS, Tr
 from repbench.training.datasets import load_pairs, split_holdout
 from repbench.training.progress import ProgressLine
 from repbench.training.schedules import Schedule, build_schedule
-from repbench.training.spikes import BLOCK, SpikeGuard
+from repbench.training.spikes import SpikeGuard, account_restart, restart_if_spiked
 
 LossHook = Callable[[int, torch.Tensor], torch.Tensor]
 
@@ -250,7 +250,7 @@ def run_steps(run: Run, stop_after: int | None, loss_hook: LossHook | None,
                     del batches  # shuts worker processes down
                 if not run.rewound:
                     return None
-                metrics = _after_backoff(run, window, metrics, bar, log)
+                metrics = account_restart(run, window, metrics, bar, log)
     finally:
         bar.close()
         metrics.close()
@@ -279,26 +279,9 @@ def _steps(run: Run, batches: Iterator, window: Window, loss_hook: LossHook | No
         window.total += loss.detach()
         window.count += 1
         bar.update(1)
-        if run.guard.watching and _spiked(run, t + 1, loss):
+        if run.guard.watching and restart_if_spiked(run, t + 1, loss):
             return
         yield t + 1, lr
-
-
-def _spiked(run: Run, it: int, loss: torch.Tensor) -> bool:
-    """Feed the spike guard; at a block's end, go back to the run's starting state if the block spiked."""
-    guard = run.guard
-    guard.add(loss)
-    if it % BLOCK and it != run.cfg.iterations:
-        return False
-    if not guard.judge():
-        return False
-    restored_to, state = guard.back_off(it)
-    run.model.load_state_dict(state["model"])
-    run.optimizer.load_state_dict(state["optimizer"])
-    run.scaler.load_state_dict(state["scaler"])
-    run.schedule.scale = guard.scale
-    run.start, run.rewound = restored_to, True
-    return True
 
 
 def _loss(run: Run, lr_batch: torch.Tensor, hr_batch: torch.Tensor) -> torch.Tensor:
@@ -344,24 +327,6 @@ def log_point(run: Run, it: int, lr: float, window: Window, metrics: runfolder.M
         return True
     window.tick = time.perf_counter()  # validation and checkpoint writes are not training time
     return False
-
-
-def _after_backoff(run: Run, window: Window, metrics: runfolder.MetricsLog, bar: tqdm,
-                   log: Callable[[str], None]) -> runfolder.MetricsLog:
-    """Account for a loss-spike restart: keep the seconds spent, drop the rows of undone steps."""
-    back = run.guard.backoffs[-1]
-    run.train_seconds += time.perf_counter() - window.tick  # the replayed steps cost time: they count
-    window.reset()
-    window.tick = time.perf_counter()
-    metrics.close()
-    metrics = runfolder.MetricsLog(run.run_dir / "metrics.csv", resume_at=run.start)
-    metrics.row(run.start, None, run.schedule.apply(run.start), run.train_seconds, None, ["lr_backoff"])
-    bar.n = run.start
-    bar.refresh()
-    run.rewound = False
-    log(f"{run.run_dir}: loss spike by iteration {back['iteration']}; starting again from iteration {run.start} "
-        f"at x{back['lr_scale']:g} the learning rate")
-    return metrics
 
 
 def _diverged(run: Run, it: int, lr: float, mean_loss: float) -> None:
