@@ -50,12 +50,16 @@ MIN_HISTORY = 2  # blocks needed before any is judged
 @dataclass
 class SpikeGuard:
     allowed: int
-    scale: float = 1.0  # learning-rate factor after the back-offs so far
     backoffs: list[dict[str, Any]] = field(default_factory=list)
     history: list[float] = field(default_factory=list)  # block mean losses, oldest first
     _sum: torch.Tensor | None = None
     _count: int = 0
     _kept: tuple[int, dict[str, Any]] | None = None  # (iteration, state) the run started from
+
+    @property
+    def scale(self) -> float:
+        """The learning-rate factor after the back-offs so far."""
+        return SHRINK ** len(self.backoffs)
 
     @property
     def watching(self) -> bool:
@@ -90,9 +94,8 @@ class SpikeGuard:
     def back_off(self, iteration: int) -> tuple[int, dict[str, Any]]:
         """Record a back-off at `iteration`; return the kept (iteration, state) to restore."""
         restored_to, state = self._kept
-        self.scale *= SHRINK
         self.history = []
-        self.backoffs.append({"iteration": iteration, "restored_to": restored_to, "lr_scale": self.scale})
+        self.backoffs.append({"iteration": iteration, "restored_to": restored_to, "lr_scale": SHRINK * self.scale})
         return restored_to, copy.deepcopy(state)
 
     def stop_watching(self) -> None:
@@ -101,11 +104,10 @@ class SpikeGuard:
 
     def state(self) -> dict[str, Any]:
         """What a checkpoint keeps, so a resumed run judges and scales as an uninterrupted one."""
-        return {"scale": self.scale, "backoffs": list(self.backoffs), "history": list(self.history)}
+        return {"backoffs": list(self.backoffs), "history": list(self.history)}
 
     def load(self, state: dict[str, Any] | None) -> None:
         if state:
-            self.scale = float(state["scale"])
             self.backoffs = list(state["backoffs"])
             self.history = [float(x) for x in state["history"]]
 
