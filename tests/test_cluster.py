@@ -63,7 +63,7 @@ def test_the_slurm_profile_hard_codes_no_partition_and_no_gres() -> None:
     assert "slurm_partition" not in resources and "slurm_account" not in resources
     # `gpu=1` in the rules becomes --gpus=1; the plugin refuses a job that also asks through gres.
     assert "gres" not in resources
-    assert profile["rerun-triggers"] == ["mtime", "params"]  # as the default profile: no retraining for edited rules
+    assert profile["rerun-triggers"] == ["mtime", "params", "input"]  # as the default profile: no retraining for edited rules
     text = PROFILE.read_text()
     assert "checkpoints/last.pt" in text and "--set-resources train:runtime=" in text  # splitting long runs
 

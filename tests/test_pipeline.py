@@ -325,6 +325,25 @@ def test_changed_recipe_reruns_a_finished_run_with_no_manual_step(tmp_path: Path
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
+def test_a_run_added_to_a_preset_trains_and_its_table_is_rendered_again(tmp_path: Path) -> None:
+    # Snakemake keeps an existing output whose input list grew unless the profile reruns on `input`.
+    clone = _fresh_clone(tmp_path / "clone")
+    first = _snakemake("results/table2.md", "--cores", "1", "--configfile", str(_one_run_preset(clone, "a.yaml")),
+                       cwd=clone)
+    assert first.returncode == 0, (first.stdout + first.stderr)[-3000:]
+    assert (clone / "results" / "runs" / "smoke" / "plain-M1C4-x2" / "eval").is_dir()
+
+    grown = yaml.safe_load((clone / "a.yaml").read_text())
+    grown["experiments"]["table2"]["runs"].append({"method": "repvgg", "sizes": ["M1C4"]})
+    (clone / "b.yaml").write_text(yaml.safe_dump(grown))
+    plan = _snakemake("results/table2.md", "-n", "--cores", "1", "--configfile", str(clone / "b.yaml"), cwd=clone)
+    out = plan.stdout + plan.stderr
+    assert plan.returncode == 0, out[-3000:]
+    assert "Nothing to be done" not in out
+    assert "wildcards: run=repvgg-M1C4-x2" in out and "wildcards: run=plain-M1C4-x2" not in out
+    assert "output: results/table2.md" in out
+
+
 def test_sigterm_to_a_training_job_then_rerun_gives_the_uninterrupted_result(tmp_path: Path) -> None:
     clone = _fresh_clone(tmp_path / "clone")
     preset_file = _one_run_preset(clone, "long.yaml", iterations=500, checkpoint_every=5, log_every=5, val_every=0)
