@@ -112,19 +112,22 @@ def test_each_finding_names_the_run_and_why(tmp_path: Path, capsys: pytest.Captu
     assert "below bicubic" in csv.loc["plain-M4C8-x4", "undertrained_reasons"]
 
 
+def _seeded(root: Path, method: str, size: str, macs: int, set5: list[float], **extra: object) -> None:
+    """One x4 Y run per seed of `method` at `size` (seed 0 keeps the plain id), scoring `set5` on Set5."""
+    for k, value in enumerate(set5):
+        suffix = f"-seed{k}" if k else ""
+        add_run(root, f"{method}-{size}-x4{suffix}", method, size, macs, {"Set5": value}, seed=k, **extra)
+
+
 def test_seed_spread_decides_size_inversions(tmp_path: Path) -> None:
     root = tmp_path / "runs" / "seeds"
     _floors(root)
-    for k, (small, large) in enumerate([(30.00, 29.95), (30.10, 30.15), (29.90, 29.90)]):
-        suffix = f"-seed{k}" if k else ""
-        add_run(root, f"repsr-M4C8-x4{suffix}", "repsr", "M4C8", 200_000_000, {"Set5": small}, seed=k)
-        add_run(root, f"repsr-M4C16-x4{suffix}", "repsr", "M4C16", 680_000_000, {"Set5": large}, seed=k)
+    _seeded(root, "repsr", "M4C8", 200_000_000, [30.00, 30.10, 29.90])
+    _seeded(root, "repsr", "M4C16", 680_000_000, [29.95, 30.15, 29.90])
     # means 30.000 vs 30.000 - 0.0167: lower, but well within the seeds' spread (0.1 + 0.125)
     assert _check(root).returncode == 0
     # the larger network consistently lower: 29.65 +- 0.05 vs 30.00 +- 0.10, a gap beyond the spread
-    for k, large in enumerate([29.60, 29.70, 29.65]):
-        suffix = f"-seed{k}" if k else ""
-        add_run(root, f"repsr-M4C16-x4{suffix}", "repsr", "M4C16", 680_000_000, {"Set5": large}, seed=k)
+    _seeded(root, "repsr", "M4C16", 680_000_000, [29.60, 29.70, 29.65])
     result = _check(root)
     assert result.returncode == 1
     assert "repsr-M4C16-x4: larger than `repsr-M4C8-x4`" in result.stdout
@@ -184,11 +187,9 @@ def test_nearest_is_a_floor_below_bicubic(tmp_path: Path) -> None:
 def test_seed_runs_fold_into_mean_spread_and_ties(tmp_path: Path) -> None:
     root = tmp_path / "runs" / "seeds"
     _floors(root)
-    for k, (ecb, rep) in enumerate([(30.00, 30.05), (30.10, 30.08), (30.20, 30.14)]):
-        suffix = f"-seed{k}" if k else ""
-        add_run(root, f"ecbsr-M4C16-x4{suffix}", "ecbsr", "M4C16", 680_000_000, {"Set5": ecb}, seed=k)
-        add_run(root, f"repsr-M4C16-x4{suffix}", "repsr", "M4C16", 680_000_000, {"Set5": rep}, seed=k,
-                sec_per_iter=None, budget={"iterations": 1500, "lr_pixels": 1500 * 16 * 48 * 48, "train_seconds": 150.0})
+    _seeded(root, "ecbsr", "M4C16", 680_000_000, [30.00, 30.10, 30.20])
+    _seeded(root, "repsr", "M4C16", 680_000_000, [30.05, 30.08, 30.14], sec_per_iter=None,
+            budget={"iterations": 1500, "lr_pixels": 1500 * 16 * 48 * 48, "train_seconds": 150.0})
     add_run(root, "plain-M4C16-x4", "plain", "M4C16", 680_000_000, {"Set5": 29.0})
     ctx = report.build_context(root)
     wide = ctx.wide.set_index("run")
@@ -242,10 +243,8 @@ def test_a_single_seed_run_counts_the_folders_typical_seed_spread(tmp_path: Path
     root = tmp_path / "runs" / "typical"
     _floors(root)
     # seeded groups elsewhere in the folder: Set5 stds 0.05 and 0.05 -> typical 0.05 per single-seed side
-    for k, (a, b) in enumerate([(29.00, 29.50), (29.05, 29.55), (29.10, 29.60)]):
-        suffix = f"-seed{k}" if k else ""
-        add_run(root, f"plain-M4C8-x4{suffix}", "plain", "M4C8", 200_000_000, {"Set5": a}, seed=k)
-        add_run(root, f"plain-M4C16-x4{suffix}", "plain", "M4C16", 680_000_000, {"Set5": b}, seed=k)
+    _seeded(root, "plain", "M4C8", 200_000_000, [29.00, 29.05, 29.10])
+    _seeded(root, "plain", "M4C16", 680_000_000, [29.50, 29.55, 29.60])
     add_run(root, "sesr-M5C16-x4", "sesr", "M5C16", 1_000_000_000, {"Set5": 29.42})
     add_run(root, "sesr-M11C16-x4", "sesr", "M11C16", 1_800_000_000, {"Set5": 29.40})  # 0.02 lower: noise
     add_run(root, "sesr-M11C32-x4", "sesr", "M11C32", 6_600_000_000, {"Set5": 29.25})  # 0.17 lower: beyond 0.10
