@@ -21,12 +21,13 @@ import yaml
 
 import methods
 from methods import registry
+from repbench.atomic import write_json
 from repbench.errors import RepbenchError
 from repbench.targets import TABLES
 from repbench.training.config import TrainConfig, config_dict, config_json, resolve_config
 
-__all__ = ["TABLES", "Plan", "RunSpec", "available_presets", "data_warning", "load_preset", "measure_cli_args", "plan",
-           "preset_schema", "train_cli_args", "validate_preset"]
+__all__ = ["PLAN_FILE", "TABLES", "Plan", "RunSpec", "available_presets", "data_warning", "load_preset", "measure_cli_args", "plan",
+           "preset_schema", "train_cli_args", "validate_preset", "write_plan"]
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,17 @@ def plan(preset: dict[str, Any]) -> Plan:
             for spec in _entry_runs(preset, out, exp_name, exp, entry):
                 _add_run(out, spec)
     return out
+
+
+# Written into a preset's runs folder for the report: each experiment (table) with the run ids the
+# preset gives it. Without it a run fills every table whose rows it matches, so a preset that trains
+# one model twice, at two budgets for two tables, would see both runs in both tables.
+PLAN_FILE = "experiments.json"
+
+
+def write_plan(path: str | Path, preset: str, experiments: dict[str, list[str]]) -> Path:
+    """The preset's table -> run ids (`Plan.experiments`), as repbench.report.membership reads it."""
+    return write_json(path, {"preset": preset, "experiments": {t: list(ids) for t, ids in experiments.items()}})
 
 
 def _entry_runs(preset: dict[str, Any], out: Plan, exp_name: str, exp: dict[str, Any], entry: dict[str, Any]) -> list[RunSpec]:

@@ -187,7 +187,7 @@ def test_slurm_profile_dry_run() -> None:
     rules = {rule for rule, _ in jobs}
     assert {"train", "measure", "count", "evaluate", "evaluate_floor", "bn_diagnose", "table"} <= rules
     for rule, resources in jobs:
-        if rule == "table":  # rendered where Snakemake runs (localrules)
+        if rule in ("table", "membership"):  # written where Snakemake runs (localrules)
             continue
         # Partition and account from the config, on every job; nothing hard-coded in the profile.
         assert "slurm_partition=gpuq" in resources and "slurm_account=proj42" in resources, (rule, resources)
@@ -332,6 +332,8 @@ def test_a_run_added_to_a_preset_trains_and_its_table_is_rendered_again(tmp_path
                        cwd=clone)
     assert first.returncode == 0, (first.stdout + first.stderr)[-3000:]
     assert (clone / "results" / "runs" / "smoke" / "plain-M1C4-x2" / "eval").is_dir()
+    written = json.loads((clone / "results" / "runs" / "smoke" / pipeline_config.PLAN_FILE).read_text())
+    assert written == {"preset": "smoke", "experiments": {"table2": ["plain-M1C4-x2"]}}  # what the report reads
 
     grown = yaml.safe_load((clone / "a.yaml").read_text())
     grown["experiments"]["table2"]["runs"].append({"method": "repvgg", "sizes": ["M1C4"]})
@@ -342,6 +344,7 @@ def test_a_run_added_to_a_preset_trains_and_its_table_is_rendered_again(tmp_path
     assert "Nothing to be done" not in out
     assert "wildcards: run=repvgg-M1C4-x2" in out and "wildcards: run=plain-M1C4-x2" not in out
     assert "output: results/table2.md" in out
+    assert f"output: results/runs/smoke/{pipeline_config.PLAN_FILE}" in out  # the membership grows with it
 
 
 def test_sigterm_to_a_training_job_then_rerun_gives_the_uninterrupted_result(tmp_path: Path) -> None:

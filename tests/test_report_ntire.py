@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from repbench import report
+from repbench import pipeline_config, report
 from repbench.report import ntire
 from repbench.cli import main
 
@@ -296,3 +296,36 @@ def test_seed_runs_show_mean_and_spread(tmp_path: Path) -> None:
     row = _rows(t3, "8")[0]
     assert row["Run"] == "`imdn-B8-x4-rgb`" and row["PSNR"] == "29.10 ± 0.05 (n=3)"
     assert "sample standard deviation over seeds" in t3 and "seed1" not in t3.split("Notes:")[0]
+
+
+def test_the_presets_plan_keeps_each_run_in_its_own_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One model trained at two budgets for two tables: without the plan file both runs match both
+    tables; with it (the pipeline writes it from the preset) Table 5 compares only its own budget."""
+    root = tmp_path / "runs" / "budgets"
+    write_run(root, "imdn-clb-B1-x4-rgb", "imdn-clb", 1, 26.6, patch=16, iterations=400)
+    write_run(root, "imdn-clb-B1-x4-rgb-twostage", "imdn-clb", 1, 26.7, patch=16, patch2=40, stage2_start=320,
+              iterations=400)
+    write_run(root, "imdn-clb-B1-x4-rgb-i600", "imdn-clb", 1, 27.0, patch=16, iterations=600)
+    write_run(root, "imdn-clb-B1-x4-rgb-twostage_i600", "imdn-clb", 1, 27.1, patch=16, patch2=40, stage2_start=480,
+              iterations=600)
+    inferred = ntire.render_table5(report.build_context(root))
+    assert "`imdn-clb-B1-x4-rgb`" in inferred  # the 400-step run takes the stage-1 row it does not belong to
+
+    plan = {"ntire_table2": ["imdn-clb-B1-x4-rgb", "imdn-clb-B1-x4-rgb-twostage"],
+            "ntire_table5": ["imdn-clb-B1-x4-rgb-i600", "imdn-clb-B1-x4-rgb-twostage_i600"]}
+    pipeline_config.write_plan(root / pipeline_config.PLAN_FILE, "budgets", plan)
+    ctx = report.build_context(root)
+    t5 = ntire.render_table5(ctx)
+    assert _row(t5, "Stage 1")["Run"] == "`imdn-clb-B1-x4-rgb-i600`"
+    assert _row(t5, "Stage 2")["Run"] == "`imdn-clb-B1-x4-rgb-twostage_i600`"
+    assert _row(t5, "Stage 2")["vs stage 1"] == "+0.10"  # 27.1 - 27.0: same budget on both sides
+    assert "`imdn-clb-B1-x4-rgb`" not in t5 and "-twostage`" not in t5
+    t2 = ntire.render_table2(ctx)
+    assert _row(t2, "+++ Two-Stage Training")["Run"] == "`imdn-clb-B1-x4-rgb-twostage`" and "i600" not in t2
+
+    (root / pipeline_config.PLAN_FILE).write_text('{"experiments": {"ntire_table9": []}}')
+    out = tmp_path / "results"
+    assert main(["report", "--runs", str(root), "--out", str(out), "--only", "ntire_table5"]) == 2
+    err = capsys.readouterr().err
+    assert "experiments.json names unknown tables ntire_table9" in err and "delete it" in err
+    assert "Traceback" not in err and not out.exists()

@@ -1,16 +1,22 @@
-"""Which paper tables a run belongs to: named in its train.json, else from what the run is."""
+"""Which paper tables a run belongs to: named in its train.json, else by the preset's experiments
+(the pipeline's `experiments.json` in the runs folder), else from what the run is."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, Callable
 
+from repbench.errors import RepbenchError
 
 from methods import registry
 from repbench.report.values import default_options, REFERENCE_METHODS, _is_blank, _num, relevant_options
 
-from repbench.targets import PAPER_TABLES
+from repbench.pipeline_config import PLAN_FILE
+from repbench.targets import PAPER_TABLES, TABLES as EXPERIMENTS  # EXPERIMENTS: the NTIRE tables too
 
 
 TABLES: tuple[str, ...] = PAPER_TABLES
+
 
 
 def large_methods() -> tuple[str, ...]:
@@ -67,3 +73,28 @@ def tables_of(row: dict[str, Any]) -> list[str]:
     if declared:
         return [t for t in TABLES if t in declared]
     return [t for t in TABLES if _MEMBERSHIP[t](row)]
+
+
+def read_plan(runs_root: str | Path) -> dict[str, tuple[str, ...]] | None:
+    """run id -> the tables its preset names it in, from the runs folder's PLAN_FILE (None: no file)."""
+    path = Path(runs_root) / PLAN_FILE
+    if not path.is_file():
+        return None
+    fix = (f"delete it (the pipeline writes it again on its next run, and the tables then infer each run's "
+           f"table from what the run is until then)")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise RepbenchError(f"{path} is not valid JSON ({err}): {fix}") from None
+    experiments = data.get("experiments") if isinstance(data, dict) else None
+    if not isinstance(experiments, dict) or not all(
+            isinstance(ids, list) and all(isinstance(i, str) for i in ids) for ids in experiments.values()):
+        raise RepbenchError(f"{path} must hold {{\"experiments\": {{table: [run ids]}}}}: {fix}")
+    unknown = sorted(set(experiments) - set(EXPERIMENTS))
+    if unknown:
+        raise RepbenchError(f"{path} names unknown tables {', '.join(unknown)} (valid: {', '.join(EXPERIMENTS)}): {fix}")
+    out: dict[str, tuple[str, ...]] = {}
+    for table in EXPERIMENTS:  # in table order, whatever the file's order
+        for rid in experiments.get(table, []):
+            out[rid] = out.get(rid, ()) + (table,)
+    return out

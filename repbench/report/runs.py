@@ -5,7 +5,8 @@
     wide_frame(tidy)       one row per run, `psnr_y_<set>` / `ssim_y_<set>` / `psnr_rgb_<set>` columns
 
 Which runs belong to which paper table: a run's train.json may name them (`experiments`, a list,
-or `experiment`, a string). Otherwise membership follows from what the run is (see `_MEMBERSHIP`):
+or `experiment`, a string), else the preset's experiments do (the pipeline's `experiments.json` in
+the runs folder). Otherwise membership follows from what the run is (see `_MEMBERSHIP`):
 the same run may fill several tables (e.g. the default RGB RepSR fills Tables 4-7 at once); that
 lives in `membership`, and measure.json's two layouts in `measure_fields`.
 """
@@ -27,7 +28,7 @@ from repbench.report.values import (
 )
 
 from repbench.report.measure_fields import measure_fields
-from repbench.report.membership import declared_experiments, option_value, bn_strategy, tables_of
+from repbench.report.membership import declared_experiments, option_value, bn_strategy, read_plan, tables_of
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -63,6 +64,7 @@ class Run:
     bn_profile: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # image -> per-layer statistics
     bn_scores: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset key -> artifact_scores json
     bn_profile_source: str | None = None  # where bn_profile's image came from: a test set or an image file
+    planned: tuple[str, ...] | None = None  # the tables its preset names it in (None: not named, or no plan file)
 
 
 @dataclass
@@ -144,6 +146,7 @@ def load_runs(runs_root: str | os.PathLike) -> RunSet:
     )
     if not root.is_dir():
         raise RepbenchError(f"runs folder {root} does not exist: {hint}")
+    plan = read_plan(root)
     runs, notes = [], []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         try:
@@ -155,6 +158,7 @@ def load_runs(runs_root: str | os.PathLike) -> RunSet:
             continue
         if run is None:
             continue
+        run.planned = plan.get(run.name) if plan is not None else None
         status = run.train.get("status")
         if run.train and status not in (None, "complete"):
             notes.append(f"`{run.name}` skipped: train.json status is {status!r}, not 'complete'")
@@ -273,7 +277,7 @@ def _run_record(run: Run) -> dict[str, Any]:
         "final_val_psnr": _num(_first(t, "final_val_psnr", "val_psnr")),
         "bn_frozen_at": _int(t.get("bn_frozen_at")),
         "frozen_bn_fraction": _num(t.get("frozen_bn_fraction")),
-        "declared_experiments": declared_experiments(t),
+        "declared_experiments": declared_experiments(t) or (list(run.planned) if run.planned else None),
         # train.json carries the counts too; measure.json (below) wins where both exist
         "params_deployed": _int(t.get("params_deployed")),
         "params_train": _int(t.get("params_train")),

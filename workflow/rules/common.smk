@@ -17,6 +17,7 @@ if DATA_WARNING and getattr(workflow, "is_main_process", True):
 
 NAME = PRESET["preset"]
 RUNS = f"results/runs/{NAME}"
+MEMBERSHIP = f"{RUNS}/{pipeline_config.PLAN_FILE}"  # which runs fill which table (rule `membership`)
 RUN_IDS = sorted(PLAN.runs)
 GPU = 1 if PRESET["device"] == "cuda" else 0
 # SLURM partition/account from the user's config (a profile cannot read config): every rule passes
@@ -74,7 +75,7 @@ def experiment_inputs(name, timed=None):
     timed = name in targets.TIMED if timed is None else timed
     extra = bn_outputs(bn_runs()) if name == "table1" else []
     kinds = ("train", "measure", "eval") if timed else ("train", "counts", "eval")
-    return run_outputs(rids, kinds) + bicubic_outputs({PLAN.runs[r].scale for r in rids}) + extra
+    return run_outputs(rids, kinds) + bicubic_outputs({PLAN.runs[r].scale for r in rids}) + extra + [MEMBERSHIP]
 
 
 REPORT_TARGETS = [f"results/{f}" for t in targets.TARGETS for f in targets.target_files(t)]
