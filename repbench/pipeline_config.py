@@ -26,8 +26,8 @@ from repbench.errors import RepbenchError
 from repbench.targets import TABLES
 from repbench.training.config import TrainConfig, config_dict, config_json, resolve_config
 
-__all__ = ["PLAN_FILE", "TABLES", "Plan", "RunSpec", "available_presets", "data_warning", "load_preset", "measure_cli_args", "plan",
-           "preset_schema", "train_cli_args", "validate_preset", "write_plan"]
+__all__ = ["PLAN_FILE", "TABLES", "Plan", "RunSpec", "available_presets", "data_warning", "load_preset",
+           "measure_cli_args", "plan", "preset_schema", "train_cli_args", "validate_preset", "write_plan"]
 
 
 @dataclass(frozen=True)

@@ -2,21 +2,18 @@
 (the pipeline's `experiments.json` in the runs folder), else from what the run is."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable
 
-from repbench.errors import RepbenchError
 
 from methods import registry
+from repbench.errors import RepbenchError
 from repbench.report.values import default_options, REFERENCE_METHODS, _is_blank, _num, relevant_options
 
-from repbench.pipeline_config import PLAN_FILE
 from repbench.targets import PAPER_TABLES, TABLES as EXPERIMENTS  # EXPERIMENTS: the NTIRE tables too
 
 
 TABLES: tuple[str, ...] = PAPER_TABLES
-
 
 
 def large_methods() -> tuple[str, ...]:
@@ -75,18 +72,11 @@ def tables_of(row: dict[str, Any]) -> list[str]:
     return [t for t in TABLES if _MEMBERSHIP[t](row)]
 
 
-def read_plan(runs_root: str | Path) -> dict[str, tuple[str, ...]] | None:
-    """run id -> the tables its preset names it in, from the runs folder's PLAN_FILE (None: no file)."""
-    path = Path(runs_root) / PLAN_FILE
-    if not path.is_file():
-        return None
-    fix = (f"delete it (the pipeline writes it again on its next run, and the tables then infer each run's "
-           f"table from what the run is until then)")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise RepbenchError(f"{path} is not valid JSON ({err}): {fix}") from None
-    experiments = data.get("experiments") if isinstance(data, dict) else None
+def planned_tables(data: dict[str, Any], path: Path) -> dict[str, tuple[str, ...]]:
+    """run id -> the tables its preset names it in, from the pipeline's plan file (`data`, read from `path`)."""
+    fix = ("delete it (the pipeline writes it again on its next run; until then each run's table is "
+           "inferred from what the run is)")
+    experiments = data.get("experiments")
     if not isinstance(experiments, dict) or not all(
             isinstance(ids, list) and all(isinstance(i, str) for i in ids) for ids in experiments.values()):
         raise RepbenchError(f"{path} must hold {{\"experiments\": {{table: [run ids]}}}}: {fix}")

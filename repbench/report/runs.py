@@ -28,13 +28,14 @@ from repbench.report.values import (
 )
 
 from repbench.report.measure_fields import measure_fields
-from repbench.report.membership import declared_experiments, option_value, bn_strategy, read_plan, tables_of
+from repbench.pipeline_config import PLAN_FILE
+from repbench.report.membership import declared_experiments, option_value, bn_strategy, planned_tables, tables_of
 
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise RepbenchError(f"{path} is not valid JSON ({err}); delete it and rerun the command that writes it") from err
     if not isinstance(data, dict):
         raise RepbenchError(f"{path} holds a {type(data).__name__}, expected a JSON object")
@@ -146,7 +147,8 @@ def load_runs(runs_root: str | os.PathLike) -> RunSet:
     )
     if not root.is_dir():
         raise RepbenchError(f"runs folder {root} does not exist: {hint}")
-    plan = read_plan(root)
+    plan_path = root / PLAN_FILE
+    plan = planned_tables(_read_json(plan_path), plan_path) if plan_path.is_file() else None
     runs, notes = [], []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         try:

@@ -12,7 +12,7 @@ localrules:
 
 
 # The preset's experiments, for the report: a run fills the tables that name it, not every table whose
-# rows it matches (the 400-step IMDN-CLB of NTIRE Table 2 stays out of Table 5's 600-step comparison).
+# rows it matches (the 400-step IMDN-CLB of NTIRE Table 2 stays out of Table 5's 1200-step comparison).
 # Its params are the membership itself, so adding a run to a table rewrites it and renders again.
 rule membership:
     output:
