@@ -36,6 +36,18 @@ DISTILL_RATE = 0.25
 
 ConvFactory = Callable[[int, int], nn.Module]
 
+# Released key -> our key (re.sub, in order), for the NTIRE 2022 baseline file (imdn_baseline.pth,
+# KAIR's B.sequential naming): model.0 head, model.1.sub.<i> the IMDBs and, last, the body conv
+# (the one sub entry with a bare weight), model.2 the upsampler conv. Same shapes as ours.
+RELEASED_KEYS: tuple[tuple[str, str], ...] = (
+    (r"^model\.0\.", "head."),
+    (r"^model\.1\.sub\.(\d+)\.conv([123])\.0\.", r"blocks.\1.conv\2."),
+    (r"^model\.1\.sub\.(\d+)\.conv4\.", r"blocks.\1.conv4."),
+    (r"^model\.1\.sub\.(\d+)\.conv1x1\.", r"blocks.\1.fuse."),
+    (r"^model\.1\.sub\.\d+\.(weight|bias)$", r"body_conv.\1"),
+    (r"^model\.2\.", "upsample."),
+)
+
 
 def conv3x3(in_ch: int, out_ch: int) -> nn.Module:
     return nn.Conv2d(in_ch, out_ch, 3, padding=1)

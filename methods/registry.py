@@ -59,6 +59,10 @@ METHOD_LIST: list[MethodInfo] = [
                closed_form="edsr", table_sizes=("R5C32",), large=True),
     MethodInfo("imdn", "methods.imdn", "IMDN", "B{b}", True, {"channels": 64}),
     MethodInfo("imdn-clb", "methods.imdn_clb", "IMDN-CLB", "B{b}", True, {"channels": 64, "collapsed": False}),
+    # Released RLFNs take 0..255 (img_range scales [0, 1] inside); NTIRE 2022's file is B4C46, mid_channels=48.
+    MethodInfo("rlfn", "methods.rlfn", "RLFN", "B{b}C{c}", False, {"mid_channels": None, "img_range": 255.0}),
+    # Released SPANs subtract the DIV2K mean and scale by 255 inside (norm, img_range); output stays [0, 1].
+    MethodInfo("span", "methods.span", "SPAN", "C{c}B{b}", True, {"norm": True, "img_range": 255.0}),
 ]
 REGISTRY: dict[str, MethodInfo] = {info.name: info for info in METHOD_LIST}
 METHODS: tuple[str, ...] = tuple(REGISTRY)

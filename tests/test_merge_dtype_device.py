@@ -17,6 +17,8 @@ CASES = [
     ("sesr", "M5C16", 1, 4, {"width": 32}),
     ("imdn-clb", "B1", 3, 2, {"channels": 16}),
     ("imdn", "B1", 3, 2, {"channels": 16}),
+    ("span", "C8B2", 3, 4, {}),
+    ("span", "C4B1", 1, 3, {"norm": False}),
 ] + [("repsr", "M4C8", 1, 3, {"variant": v}) for v in ("repsr", "no_residual", "residual_bn", "c3bn_c1bn", "c3bnc1bn", "c1bnc3")]
 IDS = [f"{m}-{o.get('variant', s)}" for m, s, _, _, o in CASES]
 
@@ -54,6 +56,13 @@ def test_meta_merge_stays_on_meta(method: str, size: str, colors: int, scale: in
     # The merged net still runs (shape inference on meta) and has the plain net's layout.
     out = merged(torch.empty(1, colors, 8, 8, device="meta"))
     assert out.device.type == "meta" and out.shape == (1, colors, 8 * scale, 8 * scale)
+
+
+def test_every_mergeable_method_is_covered() -> None:
+    from methods import registry
+
+    mergeable = {name for name in registry.methods() if methods.is_mergeable(name)}
+    assert mergeable <= {case[0] for case in CASES}
 
 
 def test_rep_block_as_conv_keeps_device_and_dtype() -> None:

@@ -24,6 +24,8 @@ def _cases() -> list[tuple[str, str, int, int]]:
         if big and (colors, scale) not in ((1, 4), (3, 2)):
             continue
         cases.append((method, size, colors, scale))
+    # Methods with their own size format: SPAN (Conv3XC blocks, a 1x1 -> 3x3 chain with bias padding).
+    cases += [("span", "C8B2", colors, scale) for colors, scale in itertools.product((1, 3), (2, 3, 4))]
     return cases
 
 
