@@ -12,7 +12,8 @@ How a prediction is turned into the numbers (see repbench.metrics for the metric
 * RGB models (colors = 3): the input is RGB / 255 (a gray image is repeated to three
   channels); the output is clipped and rounded to uint8. For a gray image the output is
   reduced to intensity with the BT.601 luma weights (0.299, 0.587, 0.114) and scored on it.
-* border shaved = the scale; metrics in float64; results are per image and their means.
+* border shaved = the scale unless `border` is given (every metric alike; NTIRE: 4 at every scale);
+  metrics in float64; results are per image and their means.
 """
 from __future__ import annotations
 
@@ -56,26 +57,26 @@ CONVENTIONS = {
 }
 
 
-def _check_size(pair: Pair, scale: int) -> None:
+def _check_size(pair: Pair, scale: int, border: int) -> None:
     h, w = pair.hr.shape[:2]
-    need = 2 * scale + SSIM_WINDOW
+    need = 2 * border + SSIM_WINDOW
     if h < need or w < need:
         raise RepbenchError(
             f"image {pair.name} is {w}x{h} pixels: too small to score at x{scale} "
-            f"(needs at least {need}x{need} so that SSIM fits after shaving {scale} pixels)"
+            f"(needs at least {need}x{need} so that SSIM fits after shaving {border} pixels)"
         )
     lh, lw = pair.lr.shape[:2]
     if (lh * scale, lw * scale) != (h, w) or pair.lr.shape[2:] != pair.hr.shape[2:]:
         raise RepbenchError(f"image {pair.name}: LR {pair.lr.shape} is not HR {pair.hr.shape} / {scale}")
 
 
-def _score_rgb_or_gray(name: str, sr: np.ndarray, hr: np.ndarray, scale: int) -> dict[str, Any]:
+def _score_rgb_or_gray(name: str, sr: np.ndarray, hr: np.ndarray, border: int) -> dict[str, Any]:
     """Both uint8 HxWxC with the same C."""
     return {
         "name": name,
-        "psnr_y": psnr_y(sr, hr, scale),
-        "ssim_y": ssim_y(sr, hr, scale),
-        "psnr_rgb": psnr_rgb(sr, hr, scale),
+        "psnr_y": psnr_y(sr, hr, border),
+        "ssim_y": ssim_y(sr, hr, border),
+        "psnr_rgb": psnr_rgb(sr, hr, border),
     }
 
 
@@ -87,7 +88,7 @@ def _predict(model: Any, x: np.ndarray, device: Any) -> np.ndarray:
     return out[0].detach().to("cpu", torch.float64).numpy() * 255.0
 
 
-def _score_model(model: Any, colors: int, pair: Pair, scale: int, device: Any) -> dict[str, Any]:
+def _score_model(model: Any, colors: int, pair: Pair, scale: int, device: Any, border: int) -> dict[str, Any]:
     hr, lr = pair.hr, pair.lr
     gray = hr.shape[2] == 1
     if colors == 1:
@@ -95,14 +96,14 @@ def _score_model(model: Any, colors: int, pair: Pair, scale: int, device: Any) -
         _check_output(pair, out, 1, scale)
         sr_y = round_u8(out[0]).astype(np.float64)
         hr_y = to_y(hr)
-        scores = {"name": pair.name, "psnr_y": psnr_plane(sr_y, hr_y, scale), "ssim_y": ssim_plane(sr_y, hr_y, scale)}
+        scores = {"name": pair.name, "psnr_y": psnr_plane(sr_y, hr_y, border), "ssim_y": ssim_plane(sr_y, hr_y, border)}
         if gray:
             scores["psnr_rgb"] = scores["psnr_y"]
         else:
             # Chroma comes from bicubic upscaling of the LR's CbCr (float, no rounding in between).
             cbcr = imresize(rgb_to_ycbcr(lr)[:, :, 1:], output_shape=hr.shape[:2])
             sr_rgb = round_u8(ycbcr_to_rgb(np.dstack([sr_y, cbcr])))
-            scores["psnr_rgb"] = psnr_rgb(sr_rgb, hr, scale)
+            scores["psnr_rgb"] = psnr_rgb(sr_rgb, hr, border)
         return scores
 
     rgb_in = np.repeat(lr, 3, axis=2) if gray else lr
@@ -111,7 +112,7 @@ def _score_model(model: Any, colors: int, pair: Pair, scale: int, device: Any) -
     sr = round_u8(out.transpose(1, 2, 0))
     if gray:
         sr = round_u8(sr.astype(np.float64) @ LUMA_WEIGHTS)[:, :, None]
-    return _score_rgb_or_gray(pair.name, sr, hr, scale)
+    return _score_rgb_or_gray(pair.name, sr, hr, border)
 
 
 def _check_output(pair: Pair, out: np.ndarray, colors: int, scale: int) -> None:
@@ -164,13 +165,18 @@ def evaluate(
     device: Any = "auto",
     dataset: str | None = None,
     progress: bool = False,
+    border: int | None = None,
 ) -> dict[str, Any]:
-    """Score `model` ("bicubic", "nearest", a model file path, or an nn.Module) on `pairs` at `scale`.
+    """Score `model` ("bicubic", "nearest", a model file path, or an nn.Module) on `pairs` at `scale`,
+    `border` pixels shaved from every side for every metric (default: the scale).
 
     Returns raw numbers: means `psnr_y`, `ssim_y`, `psnr_rgb`, and `per_image`.
     """
     if not pairs:
         raise RepbenchError("no images to evaluate")
+    border = scale if border is None else border
+    if border < 0:
+        raise RepbenchError(f"the border must be >= 0 pixels, got {border}")
     if isinstance(model, str):
         model = load_model(model)
     run_device: Any = None
@@ -190,12 +196,12 @@ def evaluate(
     per_image = []
     try:
         for pair in tqdm(pairs, desc=f"eval x{scale}", unit="img", disable=not progress):
-            _check_size(pair, scale)
+            _check_size(pair, scale, border)
             if isinstance(model, str):
                 sr = _upsample(model, pair)
-                per_image.append(_score_rgb_or_gray(pair.name, sr, pair.hr, scale))
+                per_image.append(_score_rgb_or_gray(pair.name, sr, pair.hr, border))
             else:
-                per_image.append(_score_model(model, int(colors), pair, scale, run_device))  # type: ignore[arg-type]
+                per_image.append(_score_model(model, int(colors), pair, scale, run_device, border))  # type: ignore[arg-type]
     finally:
         if was_training:
             model.train()
@@ -208,16 +214,21 @@ def evaluate(
         "model": describe_model(model),
         "dataset": dataset,
         "scale": scale,
-        "border": scale,
+        "border": border,
         "colors": colors if not isinstance(model, str) else None,
         "n_images": len(per_image),
         "psnr_y": mean("psnr_y"),
         "ssim_y": mean("ssim_y"),
         "psnr_rgb": mean("psnr_rgb"),
         "per_image": per_image,
-        "conventions": CONVENTIONS,
+        "conventions": _conventions(border, scale),
         "seconds": seconds,
     }
+
+
+def _conventions(border: int, scale: int) -> dict[str, str]:
+    """CONVENTIONS as they are for the default border (the scale); the border named when --border differs."""
+    return CONVENTIONS if border == scale else {**CONVENTIONS, "border": f"{border} pixels shaved on each side"}
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:

@@ -129,6 +129,32 @@ def test_cli_eval_several_datasets_in_one_call(tmp_path, capsys):
     assert "{dataset}" in capsys.readouterr().err and not (tmp_path / "one.json").exists()
 
 
+def test_cli_eval_border(tmp_path, capsys):
+    """--border N shaves N pixels for every metric: at x4 the default border already is 4 (NTIRE's), at x2 it is 2."""
+    folder = _folder(tmp_path)
+
+    def run(scale: int, *border: str) -> dict:
+        out = tmp_path / f"x{scale}{'-b' + border[-1] if border else ''}.json"
+        argv = ["eval", "--model", "bicubic", "--dataset-dir", str(folder), "--scale", str(scale), "--quiet"]
+        assert cli_main([*argv, *border, "--out", str(out)]) == 0
+        return {k: v for k, v in json.loads(out.read_text()).items() if k != "seconds"}
+
+    default4, border4 = run(4), run(4, "--border", "4")
+    assert default4 == border4 and default4["border"] == 4
+    default2, x2_border4 = run(2), run(2, "--border", "4")
+    assert default2["border"] == 2 and x2_border4["border"] == 4 and x2_border4["scale"] == 2
+    for key in ("psnr_y", "ssim_y", "psnr_rgb"):
+        assert x2_border4[key] != default2[key]
+    pair = data.pairs_from_folder(folder, 2)[0]
+    sr = imresize(pair.lr, 2)
+    assert x2_border4["per_image"][0]["psnr_rgb"] == pytest.approx(psnr_rgb(sr, pair.hr, 4))
+    assert x2_border4["per_image"][0]["ssim_y"] == pytest.approx(ssim_y(sr, pair.hr, 4))
+    assert "4 pixels" in x2_border4["conventions"]["border"]
+    assert ", border 4)" in capsys.readouterr().out
+    assert cli_main(["eval", "--model", "bicubic", "--dataset-dir", str(folder), "--scale", "2", "--border", "-1"]) == 2
+    assert "border must be >= 0" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "argv_tail,message",
     [

@@ -34,13 +34,15 @@ def evaluate_model(args: argparse.Namespace) -> int:
 def _evaluate_one(args: argparse.Namespace, model, pairs: list, dataset: str, scale: int, out: str | None) -> None:
     from repbench.evaluate import evaluate, write_json
 
-    result = evaluate(model, pairs, scale, device=args.device, dataset=dataset, progress=not args.quiet)
+    result = evaluate(model, pairs, scale, device=args.device, dataset=dataset, progress=not args.quiet,
+                      border=args.border)
     result["model"]["source"] = args.model
     if out:
         write_json(out, result)
     print(
         f"{result['model']['name']} on {dataset} x{scale}: PSNR-Y {result['psnr_y']:.4f} dB, "
-        f"SSIM-Y {result['ssim_y']:.4f}, PSNR-RGB {result['psnr_rgb']:.4f} dB ({result['n_images']} images)"
+        f"SSIM-Y {result['ssim_y']:.4f}, PSNR-RGB {result['psnr_rgb']:.4f} dB ({result['n_images']} images"
+        + (f", border {result['border']}" if args.border is not None else "") + ")"
         + (f" -> {out}" if out else "")
     )
 
@@ -51,7 +53,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
         help="PSNR/SSIM of a model or bicubic on a dataset (JSON output)",
         description="Score a model, or the bicubic / nearest-neighbour floor, on registered datasets or a folder "
         "of HR images: PSNR and SSIM on the Y channel and RGB PSNR, per image and mean, border = scale "
-        "(docs/conventions.md). LR inputs are made with MATLAB bicubic (for registered datasets, once, into data/cache/).",
+        "unless --border N (docs/conventions.md). LR inputs are made with MATLAB bicubic (for registered datasets, "
+        "once, into data/cache/).",
     )
     add_model_option(p, floors=True, required=True)
     where = p.add_mutually_exclusive_group(required=True)
@@ -59,6 +62,9 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
                        help="one or more registered dataset names (see `repbench data list`)")
     where.add_argument("--dataset-dir", metavar="DIR", help="a folder of HR images (LR is made with MATLAB bicubic)")
     p.add_argument("--scale", type=int, choices=(2, 3, 4), help="upscaling factor (default: the model's)")
+    p.add_argument("--border", type=int, metavar="N",
+                   help="pixels shaved from every side before every metric (default: the scale; the NTIRE "
+                   "challenges' RGB PSNR shaves 4)")
     p.add_argument("--out", help="write the raw per-image and mean numbers to this JSON file; with several "
                    "datasets, a path with {dataset} in it (one file per dataset)")
     add_device_option(p)

@@ -1,13 +1,18 @@
-"""`repbench measure`: parameters, MACs, #conv, and optionally throughput and training speed, to JSON."""
+"""`repbench measure`: parameters, MACs, #conv, and optionally throughput, training speed and the NTIRE
+challenges' figures (`--protocol ntire`), to JSON."""
 from __future__ import annotations
 
 import argparse
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from repbench.cli.common import add_device_option, add_model_option
 from repbench.errors import RepbenchError
+
+if TYPE_CHECKING:  # torch stays out of the parser: these load only when a command runs
+    from repbench.measure.models import ModelPair
+    from repbench.measure.ntire import NtireCounts
 
 
 def parse_option(text: str) -> tuple[str, Any]:
@@ -68,10 +73,13 @@ def measure_model(args: argparse.Namespace) -> int:
     lr_size = parse_wxh(args.lr_size) if args.lr_size else (180, 320)
     if args.onnx and not args.throughput:
         raise RepbenchError("--onnx times ONNX Runtime beside PyTorch; add --throughput")
+    _check_ntire_flags(args)
     pair = _pair(args)
     counts = measure.measure_counts(pair)
     result = measure.Measurement(model={**pair.build_args, "source": pair.source}, counts=counts)
     _print_counts(pair.build_args, counts)
+    if args.protocol == "ntire":
+        result.ntire = _ntire(args, pair)
 
     if args.throughput:
         height, width = lr_size
@@ -123,6 +131,52 @@ def measure_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_ntire_flags(args: argparse.Namespace) -> None:
+    if args.protocol != "ntire" and (args.latency_dataset or args.latency_images is not None):
+        raise RepbenchError("--latency-dataset and --latency-images belong to --protocol ntire")
+    if args.latency_images is not None and not args.latency_dataset:
+        raise RepbenchError("--latency-images caps the images of --latency-dataset NAME; give that too")
+    if args.latency_images is not None and args.latency_images < 1:
+        raise RepbenchError(f"--latency-images must be >= 1, got {args.latency_images}")
+    if args.latency_warmup < 0:
+        raise RepbenchError(f"--latency-warmup must be >= 0, got {args.latency_warmup}")
+
+
+def _ntire(args: argparse.Namespace, pair: ModelPair) -> NtireCounts:
+    """The NTIRE record of the deployed net: counts at a 256x256 LR input, and the per-image latency."""
+    from repbench import data, measure
+
+    build = pair.build_args
+    # An unknown dataset fails before the counts, with the registered names.
+    dataset = data.get_dataset(args.latency_dataset).name if args.latency_dataset else None
+    rec = measure.ntire_counts(pair.deployed, build["colors"], build_args=build)
+    if dataset:
+        net = "merged" if pair.merged else "training-time"
+        rec.latency = measure.ntire_latency_of(pair.deployed, build["colors"], build["scale"], dataset,
+                                               args.latency_images, args.device, net, args.latency_warmup)
+        rec.latency_dataset = dataset
+    _print_ntire(rec)
+    return rec
+
+
+def _print_ntire(r: NtireCounts) -> None:
+    h, w = r.flops_lr_hw
+    print(f"NTIRE protocol (deployed net, one {w}x{h} LR input)")
+    print(f"  params                      {r.params:,}")
+    print(f"  FLOPs, fvcore (2024)        {r.flops_fvcore / 1e9:.2f} G  (1 multiply-add = 1)")
+    print(f"  FLOPs, 2022 counter         {r.flops_ntire2022 / 1e9:.2f} G  (conv MACs + activation outputs)")
+    print(f"  conv MACs, no bias          {r.macs_conv_no_bias / 1e9:.2f} G")
+    print(f"  activations (fvcore)        {r.activations / 1e6:.2f} M")
+    print(f"  conv layers                 {r.convs}")
+    if r.latency is not None:
+        lat = r.latency
+        print(f"  latency ({r.latency_dataset}, {lat.images} images, {lat.dtype}, batch 1, {lat.timer}, "
+              f"{lat.device_name}): {lat.ms_mean:.2f} ms mean (median {lat.ms_median:.2f}, "
+              f"min {lat.ms_min:.2f}, max {lat.ms_max:.2f})")
+    for note in r.notes:
+        print(f"  note: {note}")
+
+
 def _print_counts(build_args: dict[str, Any], c: Any) -> None:
     name = f"{build_args['method']}-{build_args['size']} x{build_args['scale']} colors={build_args['colors']}"
     print(f"{name}")
@@ -156,7 +210,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
         "measure",
         help="parameters, MACs, #conv, throughput and training speed of a model",
         description="Count parameters (true and the paper's Table 2 convention), MACs at a 1280x720 output and "
-        "conv layers; optionally time inference (--throughput) and training (--train-speed). Raw numbers go to --out.",
+        "conv layers; optionally time inference (--throughput) and training (--train-speed), and add the NTIRE "
+        "Efficient SR challenges' figures (--protocol ntire). Raw numbers go to --out.",
     )
     what = p.add_argument_group("model")
     what.add_argument("--method", help="registered method (see `repbench methods`)")
@@ -166,6 +221,18 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     what.add_argument("--option", action="append", default=[], metavar="KEY=VALUE", help="build option, repeatable")
     add_model_option(what, prefer="training", extra=", instead of --method/--size")
     p.add_argument("--out", metavar="FILE.json", help="write the raw numbers to this JSON file")
+    p.add_argument("--protocol", choices=("paper", "ntire"), default="paper",
+                   help="paper (default): the paper's counts (and timings when asked); ntire: also the NTIRE Efficient SR challenges' "
+                   "figures at one 256x256 LR input (params, fvcore FLOPs, the 2022 counter's FLOPs, conv MACs, "
+                   "activations, #conv), in measure.json's `ntire` record")
+
+    nt = p.add_argument_group("NTIRE latency (--protocol ntire; fp32, batch 1, one image at a time)")
+    nt.add_argument("--latency-dataset", metavar="NAME",
+                    help="time the deployed net on this registered dataset's LR images (see `repbench data list`); "
+                    "on --device, with CUDA events on a GPU, perf_counter on the CPU")
+    nt.add_argument("--latency-images", type=int, metavar="N", help="time only the first N images (default: all)")
+    nt.add_argument("--latency-warmup", type=int, default=5, metavar="N",
+                    help="untimed forwards on the first image before timing (default 5; the challenges used none)")
 
     th = p.add_argument_group("throughput (default: the paper's protocol, batch 4, LR 320x180)")
     th.add_argument("--throughput", action="store_true", help="time inference of the merged and unmerged nets")

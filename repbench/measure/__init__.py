@@ -1,7 +1,8 @@
 """The right half of every table: parameters, MACs, #conv, inference throughput, roofline, training speed.
 
-Modules: `models` (what is measured), `counts`, `timing` (shared by every timing), `roofline`,
-`throughput`, `train_speed` and `measurement` (one measure.json).
+Modules: `models` (what is measured), `counts`, `ntire` (the NTIRE challenges' figures, `--protocol
+ntire`), `timing` (shared by every timing), `roofline`, `throughput`, `train_speed` and `measurement`
+(one measure.json).
 
 Conventions (docs/conventions.md, "Counting" and "Timing"):
 
@@ -52,3 +53,4 @@ from repbench.measure.throughput import (
 )
 from repbench.measure.timing import environment, parse_dtype
 from repbench.measure.train_speed import TrainSpeedConfig, TrainSpeedRecord, measure_train_speed
+from repbench.measure.ntire import NTIRE_LR_HW, NtireCounts, hook_counts, ntire_counts, ntire_latency_of
