@@ -11,7 +11,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from methods import registry
+from methods import external, registry
+from methods.external import EXTERNAL
 from methods.registry import COLORS, SCALES, options_of, parse_size
 from repbench.atomic import atomic_open
 
@@ -46,7 +47,8 @@ def build(method: str, size: str, scale: int = 4, colors: int = 1, **options: An
 
 
 def is_mergeable(method: str) -> bool:
-    return registry.info(method).mergeable
+    """External networks (methods/external.py, rebuilt by spandrel) are never merged: their blocks are not ours."""
+    return method != EXTERNAL and registry.info(method).mergeable
 
 
 def merge(model: nn.Module) -> nn.Module:
@@ -59,6 +61,9 @@ def merge(model: nn.Module) -> nn.Module:
         raise ValueError("merge() needs a model made by methods.build (it has no build_args)")
     if args.get("merged"):
         return copy.deepcopy(model)
+    if args["method"] == EXTERNAL:
+        raise NotMergeableError(f"{args['size']} is an external network (spandrel): repbench does not merge it; "
+                                "evaluate and measure it as it is")
     if not is_mergeable(args["method"]):
         raise NotMergeableError(
             f"method {args['method']!r} is not re-parameterizable (it has no single-conv inference form); "
@@ -143,6 +148,8 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> n
     if missing or "state_dict" not in blob:
         lacks = f"build_args without {', '.join(missing)}" if missing else "no state_dict"
         raise ValueError(f"{path} is not a complete repbench model file ({lacks}); write it with methods.save")
+    if args["method"] == EXTERNAL:  # the architecture is detected again from the stored weights
+        return external.rebuild(args, blob["state_dict"])
     model = build(args["method"], args["size"], args["scale"], args["colors"], **args.get("options", {}))
     if args.get("merged"):
         model = merge(model)

@@ -44,7 +44,7 @@ def test_registry_is_torch_free_and_complete() -> None:
 def test_toy_method_is_listed_by_repbench_methods(toy: registry.MethodInfo, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["methods"]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("toy "))
-    assert "M{m}C{c}" in line and "merges to a plain net" in line and "with_1x1=True" in line
+    assert "M{m}C{c}" in line and "merges (one conv per block)" in line and "with_1x1=True" in line
     assert "toy" in methods.METHODS
 
 

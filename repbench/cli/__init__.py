@@ -26,6 +26,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "repbench.cli.evaluate",  # `repbench eval`
     "repbench.cli.bn_diagnose",
     "repbench.cli.report",
+    "repbench.cli.importing",  # `repbench import`: released checkpoints
     "repbench.cli.check",  # the results check behind the tables' † marks
 )
 

@@ -10,7 +10,7 @@ def list_methods(args: argparse.Namespace) -> int:
     for name in registry.methods():
         info = registry.info(name)
         opts = ", ".join(f"{k}={v!r}" for k, v in info.options.items()) or "-"
-        merge = "merges to a plain net" if info.mergeable else "not mergeable"
+        merge = "merges (one conv per block)" if info.mergeable else "not mergeable"
         print(f"{name:10s} size {info.size_format:8s} {merge:22s} options: {opts}")
     return 0
 

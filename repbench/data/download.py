@@ -26,7 +26,8 @@ from repbench.data.registry import CHUNK, Dataset, Source, cache_root, downloads
 from repbench.errors import RepbenchError
 
 
-def _hash_file(path: Path, algo: str) -> str:
+def file_digest(path: Path, algo: str) -> str:
+    """The hex digest of a file, read in chunks (archives and checkpoints can be large)."""
     digest = hashlib.new(algo)
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(CHUNK), b""):
@@ -37,7 +38,7 @@ def _hash_file(path: Path, algo: str) -> str:
 def _verify(path: Path, sha256: str | None, md5: str | None) -> tuple[bool, str, str]:
     """(ok, algorithm, actual digest)."""
     algo, expected = ("sha256", sha256) if sha256 else ("md5", md5)
-    actual = _hash_file(path, algo)
+    actual = file_digest(path, algo)
     return actual == expected, algo, actual
 
 

@@ -12,6 +12,7 @@ from torch import nn
 
 import methods
 from methods import registry
+from methods.external import EXTERNAL
 from repbench.measure.models import OUTPUT_HEIGHT, OUTPUT_WIDTH, ModelPair, lr_size
 
 CONVENTIONS = {
@@ -30,7 +31,7 @@ def conv_layers(model: nn.Module) -> list[nn.Module]:
 
 def paper_params(model: nn.Module, method: str) -> tuple[int, str]:
     """The paper's Table 2 count and the name of its convention (see CONVENTIONS and the registry's paper_count)."""
-    if registry.info(method).paper_count == "conv_weights":
+    if method != EXTERNAL and registry.info(method).paper_count == "conv_weights":
         return sum(m.weight.numel() for m in conv_layers(model)), "conv_weights"
     total = 0
     for module in model.modules():
@@ -83,6 +84,8 @@ def closed_form_macs(build_args: dict[str, Any], lr_height: int, lr_width: int) 
     Independent of the module code on purpose: it is the cross-check of fvcore.
     """
     method, scale, colors = build_args["method"], build_args["scale"], build_args["colors"]
+    if method == EXTERNAL:  # a network outside the zoo (spandrel): no size format to count from
+        return None
     fields = registry.parse_size(method, build_args["size"])
     form = registry.info(method).closed_form
     out = colors * scale * scale
@@ -138,7 +141,9 @@ def measure_counts(pair: ModelPair, lr_hw: tuple[int, int] | None = None) -> Cou
     notes: list[str] = []
     if args["scale"] * h != OUTPUT_HEIGHT or args["scale"] * w != OUTPUT_WIDTH:
         notes.append(f"LR {h}x{w} gives a {args['scale'] * h}x{args['scale'] * w} output (nearest to 720x1280)")
-    if not pair.merged:
+    if args["method"] == EXTERNAL:
+        notes.append(f"{args['size']} is an external network (spandrel): counted as it is, never merged")
+    elif not pair.merged:
         notes.append(f"{args['method']} is not re-parameterizable: the deployed net is the training-time net")
     if args["method"] == "edsr":
         notes.append(EDSR_NOTE)
