@@ -13,6 +13,7 @@ configfile: "workflow/config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/published.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/measure.smk"
 include: "workflow/rules/report.smk"

@@ -23,11 +23,11 @@ import methods
 from methods import registry
 from repbench.atomic import write_json
 from repbench.errors import RepbenchError
-from repbench.targets import TABLES
+from repbench.targets import PUBLISHED_TABLE, TABLES
 from repbench.training.config import TrainConfig, config_dict, config_json, resolve_config
 
 __all__ = ["PLAN_FILE", "TABLES", "Plan", "RunSpec", "available_presets", "data_warning", "load_preset",
-           "measure_cli_args", "plan", "preset_schema", "train_cli_args", "validate_preset", "write_plan"]
+           "measure_cli_args", "plan", "preset_schema", "published_spec", "train_cli_args", "validate_preset", "write_plan"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class Plan:
     test_data: list[str] = field(default_factory=list)
     val_data: str = ""
     data_mode: str = ""  # "real": the preset's own train sets; "fallback": its fallback_train stands in
+    published: list[str] = field(default_factory=list)  # registered released checkpoints, imported not trained
 
 
 def preset_dir(basedir: Path) -> Path:
@@ -187,12 +188,40 @@ def plan(preset: dict[str, Any]) -> Plan:
     for exp_name, exp in preset.get("experiments", {}).items():
         if exp_name not in TABLES:
             raise ValueError(f"unknown experiment {exp_name!r}; valid: {', '.join(TABLES)}")
+        if exp_name == PUBLISHED_TABLE:
+            out.published = out.experiments[exp_name] = _published_models(exp)
+            continue
         check_train_keys(exp.get("train", {}), f"experiments.{exp_name}.train")
         out.experiments[exp_name] = []
         for entry in exp.get("runs", []):
             for spec in _entry_runs(preset, out, exp_name, exp, entry):
                 _add_run(out, spec)
     return out
+
+
+def _published_models(exp: dict[str, Any]) -> list[str]:
+    """The `published` experiment's registered models (data/published.yaml), each a run id of its own."""
+    from repbench.published.registry import load_registry
+
+    registered = load_registry()
+    names = [str(n) for n in exp.get("models", [])]
+    unknown = [n for n in names if n not in registered]
+    if unknown:
+        raise ValueError(f"experiment published: unknown model(s) {', '.join(unknown)}; registered in "
+                         f"data/published.yaml: {', '.join(registered)}")
+    missing = sorted({registered[n].method for n in names} - set(registry.methods()))
+    if missing:
+        raise ValueError(f"experiment published: method(s) {', '.join(missing)} are not registered")
+    return list(dict.fromkeys(names))
+
+
+def published_spec(name: str) -> RunSpec:
+    """A registered published model as a run of the plan (no training config: it is imported)."""
+    from repbench.published.registry import get
+
+    entry = get(name)
+    return RunSpec(name, entry.method, entry.size, entry.scale, entry.colors, dict(entry.options), {},
+                   (PUBLISHED_TABLE,))
 
 
 # Written into a preset's runs folder for the report: each experiment (table) with the run ids the
@@ -303,6 +332,10 @@ def preset_schema(basedir: Path) -> dict[str, Any]:
     schema = yaml.safe_load((Path(basedir) / "workflow" / "schemas" / "preset.schema.yaml").read_text())
     experiments = schema["properties"]["experiments"]
     experiments["propertyNames"] = {"enum": list(TABLES)}
+    # The published experiment lists registered checkpoints (data/published.yaml), not methods x sizes.
+    from repbench.published.registry import names
+
+    experiments.setdefault("properties", {})[PUBLISHED_TABLE]["properties"]["models"]["items"] = {"enum": list(names())}
     entry = experiments["additionalProperties"]["properties"]["runs"]["items"]["properties"]
     entry["method"] = {"enum": list(registry.methods())}
     entry["sizes"]["items"] = {"type": "string", "pattern": registry.size_pattern()}

@@ -75,7 +75,7 @@ from repbench.report.runs import (
     wide_frame,
 )
 from repbench.training.config import PAPER_ITERATIONS
-from repbench.report.tables import ABLATIONS, AblationSpec, render_ablation, render_table2, render_table3
+from repbench.report.tables import ABLATIONS, AblationSpec, render_ablation, render_published, render_table2, render_table3
 from repbench.report.values import (
     DATASET_LABELS,
     DATASET_ORDER,
@@ -90,7 +90,8 @@ from repbench.report.values import (
     relevant_options,
     write_atomic,
 )
-from repbench.targets import DEFAULT_TARGETS, FIGURE_FORMATS, FIGURE_STEMS, FIGURES, NTIRE_TABLES, TARGETS, target_files
+from repbench.targets import (DEFAULT_TARGETS, FIGURE_FORMATS, FIGURE_STEMS, FIGURES, NTIRE_TABLES, PUBLISHED_TABLE,
+                              TARGETS, target_files)
 
 __all__ = [
     "ABLATIONS", "DATASET_LABELS", "DATASET_ORDER", "DEFAULT_TARGETS", "EVAL_COLUMNS", "FIGURES",
@@ -103,7 +104,7 @@ __all__ = [
     "frame_datasets", "inline_svg", "leaderboard_columns", "leaderboard_csv", "leaderboard_frame",
     "load_bn_diagnostics", "load_reference", "load_run", "load_runs", "measure_fields", "members", "model_label",
     "ntire", "ordered_datasets", "pareto_mask", "primary_dataset", "relevant_options", "render_ablation",
-    "render_leaderboard", "render_table2", "render_table3", "tables_of", "tidy_frame", "wide_frame", "write_atomic",
+    "render_leaderboard", "render_published", "render_table2", "render_table3", "tables_of", "tidy_frame", "wide_frame", "write_atomic",
 ]
 
 
@@ -137,6 +138,8 @@ def build_report(runs_root: str | os.PathLike, out_dir: str | os.PathLike, prese
         else:
             text = render_ablation(ctx, ABLATIONS[table])
         written.append(write_atomic(out / target_files(table)[0], text))
+    if PUBLISHED_TABLE in targets:
+        written.append(write_atomic(out / target_files(PUBLISHED_TABLE)[0], render_published(ctx)))
     if any(t in targets for t in NTIRE_TABLES):
         data = ntire.collect(ctx)
         for table in NTIRE_TABLES:

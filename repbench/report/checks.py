@@ -31,7 +31,7 @@ import pandas as pd
 
 from repbench.report.runs import Run, frame_datasets
 from repbench.report.seeds import base_id, spread
-from repbench.report.values import REFERENCE_METHODS, _int, _num, dataset_label, relevant_options
+from repbench.report.values import REFERENCE_METHODS, _int, _num, dataset_label, is_published, relevant_options
 
 STEEP_MIN_DB = 0.05  # dB gained over the last validation interval
 STEEP_FRACTION = 0.05  # ... and more than this share of the run's total validation gain
@@ -128,7 +128,8 @@ def typical_spreads(groups: pd.DataFrame) -> dict[tuple[int | None, int | None, 
 
     What one run's score is expected to move by with its seed: the spread a single-seed run counts."""
     stds: dict[tuple[int | None, int | None, str], list[float]] = {}
-    for r in _trained(groups).to_dict("records"):
+    trained = _trained(groups)
+    for r in trained[~is_published(trained)].to_dict("records"):  # a released model had another budget
         for column in [c for c in r if isinstance(c, str) and c.startswith(("psnr_y_", "psnr_rgb_"))]:
             _, std, n = spread(r, column)
             if n >= 2 and std is not None:

@@ -18,7 +18,7 @@ import pandas as pd
 from repbench.report.plotting import channel_words
 from repbench.report.runs import frame_datasets
 from repbench.report.tables.floors import floor_rows
-from repbench.report.values import REFERENCE_METHODS, _int, _num, dataset_label
+from repbench.report.values import REFERENCE_METHODS, _int, _num, dataset_label, is_published
 
 PARETO_DEFINITION = (
     "on the Pareto front of its scale and channels group (the panel of Figure 1): scored in the group's "
@@ -70,7 +70,8 @@ def tradeoff_panels(wide: pd.DataFrame) -> list[Panel]:
     """The panels of Figure 1: Y before RGB, then by scale."""
     if "throughput" not in wide or len(wide) == 0:
         return []
-    runs = wide[~wide["method"].isin(REFERENCE_METHODS) & wide["throughput"].notna()]
+    # A released checkpoint (trained by its authors at a full budget) is not on the fronts of runs trained here.
+    runs = wide[~wide["method"].isin(REFERENCE_METHODS) & wide["throughput"].notna() & ~is_published(wide)]
     datasets = frame_datasets(wide)
     keys = list(zip(runs["colors"].map(lambda c: 3 if _int(c) == 3 else 1), runs["scale"].map(_int)))
     keyed = {key: runs[[k == key for k in keys]] for key in sorted(set(keys), key=lambda k: (k[0], k[1] or 0))}

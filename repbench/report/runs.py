@@ -280,6 +280,8 @@ def _run_record(run: Run) -> dict[str, Any]:
         "bn_frozen_at": _int(t.get("bn_frozen_at")),
         "frozen_bn_fraction": _num(t.get("frozen_bn_fraction")),
         "declared_experiments": declared_experiments(t) or (list(run.planned) if run.planned else None),
+        # a released checkpoint imported by `repbench import` (trained by its authors, not here): its name
+        "published_as": (t.get("published") or {}).get("name") if isinstance(t.get("published"), dict) else None,
         # train.json carries the counts too; measure.json (below) wins where both exist
         "params_deployed": _int(t.get("params_deployed")),
         "params_train": _int(t.get("params_train")),

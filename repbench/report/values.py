@@ -46,6 +46,13 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
     return atomic.write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
 
 
+def is_published(frame: pd.DataFrame) -> pd.Series:
+    """Rows that are imported released checkpoints (`published_as`): measured like runs, never trained here."""
+    if "published_as" not in frame:
+        return pd.Series(False, index=frame.index)
+    return frame["published_as"].map(lambda v: isinstance(v, str) and bool(v))
+
+
 def dataset_key(name: str) -> str:
     """'Urban100', 'urban100', 'DIV2K-valid', 'BSD100' -> the canonical key; other names stay readable
     ('skimage-test'), lower-cased, with anything but [a-z0-9_-] replaced (keys end up in column names)."""
@@ -142,6 +149,8 @@ def relevant_options(method: str, options: dict[str, Any] | None) -> dict[str, A
 
 
 def model_label(method: str, size: Any, options: dict[str, Any] | None = None) -> str:
+    if method == "external":  # a network outside the zoo (methods/external.py): its size is its architecture
+        return f"{size} (external, not merged)"
     base = method_label(method)
     if size and not _is_blank(size):
         base = f"{base}-{size}"

@@ -19,6 +19,7 @@ NAME = PRESET["preset"]
 RUNS = f"results/runs/{NAME}"
 MEMBERSHIP = f"{RUNS}/{pipeline_config.PLAN_FILE}"  # which runs fill which table (rule `membership`)
 RUN_IDS = sorted(PLAN.runs)
+PUBLISHED = list(PLAN.published)  # released checkpoints: imported (rule import_published), never trained
 GPU = 1 if PRESET["device"] == "cuda" else 0
 # SLURM partition/account from the user's config (a profile cannot read config): every rule passes
 # them on as resources, `**CLUSTER`. The GPU rules start through GPU_LAUNCHER, which gives each of
@@ -36,17 +37,21 @@ onstart:
         raise WorkflowError(problem)
 
 
+TRAINED_RUN = "|".join(re.escape(r) for r in RUN_IDS) or "no-runs"
+
+
 wildcard_constraints:
-    run="|".join(re.escape(r) for r in RUN_IDS) or "no-runs",
+    run="|".join(re.escape(r) for r in RUN_IDS + PUBLISHED) or "no-runs",
     dataset="|".join(re.escape(d) for d in PLAN.test_data),
     scale="[234]",
 
 
 def run_outputs(run_ids, kinds=("train", "measure", "eval")):
-    """The files of finished runs that a report rule reads: kinds from train, counts, measure, eval."""
+    """The files of finished runs that a report rule reads: kinds from train, counts, measure, eval.
+    A published model's folder holds the same files (train.json is written by its import)."""
     files = []
     for rid in run_ids:
-        spec = PLAN.runs[rid]
+        spec = PLAN.runs[rid] if rid in PLAN.runs else pipeline_config.published_spec(rid)
         if "train" in kinds:
             files += [f"{RUNS}/{rid}/train.json", f"{RUNS}/{rid}/deployed.pt"]
         # A seed copy has seed 0's architecture, so its counts and clocks would be seed 0's again:
@@ -73,9 +78,10 @@ def experiment_inputs(name, timed=None):
     """A table's runs, floors and (Table 1) BN diagnoses. Timing (measure.json) only where shown."""
     rids = PLAN.experiments.get(name, [])
     timed = name in targets.TIMED if timed is None else timed
+    scales = {(PLAN.runs[r] if r in PLAN.runs else pipeline_config.published_spec(r)).scale for r in rids}
     extra = bn_outputs(bn_runs()) if name == "table1" else []
     kinds = ("train", "measure", "eval") if timed else ("train", "counts", "eval")
-    return run_outputs(rids, kinds) + bicubic_outputs({PLAN.runs[r].scale for r in rids}) + extra + [MEMBERSHIP]
+    return run_outputs(rids, kinds) + bicubic_outputs(scales) + extra + [MEMBERSHIP]
 
 
 REPORT_TARGETS = [f"results/{f}" for t in targets.TARGETS for f in targets.target_files(t)]

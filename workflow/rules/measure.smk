@@ -7,17 +7,24 @@
 # (--exclusive): another user's job on the same node would be in the clocks.
 
 
+def protocol_args(wildcards):
+    """A published model is also counted the challenges' way (NTIRE protocol), to set beside its published figures."""
+    return "--protocol ntire" if wildcards.run in PUBLISHED else ""
+
+
 rule count:
     input:
         model=f"{RUNS}/{{run}}/final.pt",
     output:
         f"{RUNS}/{{run}}/counts.json",
+    params:
+        protocol=protocol_args,
     resources:
         **CLUSTER,
     log:
         f"{RUNS}/{{run}}/counts.log",
     shell:
-        "repbench measure --model {input.model} --out {output} --threads 1 --device cpu > {log} 2>&1"
+        "repbench measure --model {input.model} --out {output} --threads 1 --device cpu {params.protocol} > {log} 2>&1"
 
 
 rule measure:
@@ -27,6 +34,8 @@ rule measure:
         f"{RUNS}/{{run}}/measure.json",
     params:
         args=pipeline_config.measure_cli_args(PRESET),
+        # the per-image latency of the challenges, on the first test set, beside the throughput
+        protocol=lambda w: protocol_args(w) + (f" --latency-dataset {PLAN.test_data[0]}" if w.run in PUBLISHED else ""),
     threads: TIMING_THREADS
     resources:
         gpu=GPU,
@@ -35,4 +44,4 @@ rule measure:
     log:
         f"{RUNS}/{{run}}/measure.log",
     shell:
-        GPU_LAUNCHER + "repbench measure --model {input.model} --out {output} --threads {threads} {params.args} > {log} 2>&1"
+        GPU_LAUNCHER + "repbench measure --model {input.model} --out {output} --threads {threads} {params.args} {params.protocol} > {log} 2>&1"

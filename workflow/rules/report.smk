@@ -60,9 +60,9 @@ rule figure_bn:
 
 rule leaderboard:
     input:
-        run_outputs(RUN_IDS),
+        run_outputs(RUN_IDS + PUBLISHED),
         bn_outputs(bn_runs()),
-        bicubic_outputs({s.scale for s in PLAN.runs.values()}),
+        bicubic_outputs({s.scale for s in PLAN.runs.values()} | {pipeline_config.published_spec(p).scale for p in PUBLISHED}),
         MEMBERSHIP,
     output:
         [f"results/{f}" for f in targets.target_files("leaderboard")],

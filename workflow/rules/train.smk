@@ -33,6 +33,8 @@ rule train:
     params:
         args=train_args,
         run_dir=f"{RUNS}/{{run}}",
+    wildcard_constraints:
+        run=TRAINED_RUN,  # a published model's folder is written by rule import_published
     threads: PRESET.get("threads", 1)
     priority: lambda w: pipeline_config.train_priority(PLAN.runs[w.run])  # longest first
     resources:

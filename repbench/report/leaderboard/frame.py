@@ -8,7 +8,7 @@ import pandas as pd
 
 from repbench.report.context import ReportContext
 from repbench.report.front import pareto_flags
-from repbench.report.values import _int, _method_rank, _num
+from repbench.report.values import _int, _method_rank, _num, is_published
 
 
 def reference_rows(ctx: ReportContext) -> tuple[list[dict[str, Any]], str]:
@@ -40,11 +40,25 @@ def reference_rows(ctx: ReportContext) -> tuple[list[dict[str, Any]], str]:
     return rows, source
 
 
+def published_note(ctx: ReportContext, run_name: str) -> str:
+    """The hover text of a released checkpoint's row: whose it is and its training budget as published."""
+    run = next((r for r in ctx.runs.runs if r.name == run_name), None)
+    pub = run.train.get("published") if run is not None else None
+    if not isinstance(pub, dict):
+        return ""
+    training = pub.get("training") if isinstance(pub.get("training"), dict) else {}
+    budget = ", ".join(f"{k} {v}" for k, v in training.items() if v is not None) or "budget not stated by the source"
+    return (f"Released checkpoint ({pub.get('label')}; {pub.get('citation')}): trained by its authors ({budget}), "
+            "not by repbench; imported with `repbench import` and measured here like every run.")
+
+
 def leaderboard_frame(ctx: ReportContext) -> tuple[pd.DataFrame, str]:
     """Every run and every reference row, raw numbers; `pareto` marks the report's one Pareto front
     (front.pareto_flags, the runs of Figure 1's fronts)."""
     refs, source = reference_rows(ctx)
     runs = ctx.wide.assign(kind="run").drop(columns=["options_dict", "declared_experiments", "_rank"], errors="ignore")
+    runs.loc[is_published(runs), "kind"] = "published"  # released checkpoints, in their group beside our runs
+    runs["note"] = [published_note(ctx, r) if k == "published" else None for r, k in zip(runs["run"], runs["kind"])]
     frame = pd.concat([runs, pd.DataFrame(refs)], ignore_index=True) if refs else runs
     frame["pareto"] = pareto_flags(frame, ctx.marks())
     # Default order: by scale, then model size (true count, else the paper's), ours before the paper's.

@@ -34,7 +34,7 @@ def page_rows(ctx: ReportContext, frame: pd.DataFrame, columns: list[Column], da
     for order, (r, groups) in enumerate(zip(records, memberships)):
         cells = row_cells(r, datasets, rgb_datasets)
         detail_id = None
-        if r["kind"] == "run" and r["run"] in by_name:
+        if r["kind"] in ("run", "published") and r["run"] in by_name:
             detail = run_detail(by_name[r["run"]], r, datasets)
             details.append(detail)
             detail_id = detail["id"]
@@ -121,6 +121,7 @@ def render_leaderboard(ctx: ReportContext, tradeoff_svg: str, fig5_svg: str = ""
         all_groups_convention=ALL_GROUPS_CONVENTION,
         n_runs=sum(r["kind"] == "run" for r in rows),
         n_paper=sum(r["kind"] == "paper" for r in rows),
+        n_published=sum(r["kind"] == "published" for r in rows),
         methods=sorted({r["method"] for r in rows}, key=lambda m: (_method_rank(m), m)),
         reference_source=ref_source,
         pareto_definition=PARETO_DEFINITION,
