@@ -148,9 +148,13 @@ def test_paper_preset_dry_run_lists_all_its_jobs() -> None:
     n_runs = len(plan.runs)
     assert n_runs >= 45
     assert counts["train"] == n_runs
-    # counts and clocks are measured once per architecture: on seed 0, not on its seed copies
-    assert counts["measure"] == counts["count"] == sum(1 for r in plan.runs.values() if r.seed == 0)
-    assert counts["evaluate"] == n_runs  # every test set of a run in one job
+    # counts and clocks are measured once per architecture: on seed 0, not on its seed copies; the released
+    # checkpoints of the published experiment are imported (never trained), timed (their table shows clocks:
+    # measure.json, no separate count job) and scored the same way
+    assert counts["import_published"] == len(plan.published) == 3
+    n_architectures = sum(1 for r in plan.runs.values() if r.seed == 0)
+    assert counts["count"] == n_architectures and counts["measure"] == n_architectures + 3
+    assert counts["evaluate"] == n_runs + 3  # every test set of a run in one job
     assert counts["table"] == len(pipeline_config.TABLES)
     assert '"device":"cuda"' in result.stdout and "gpu=1" in result.stdout
 

@@ -186,3 +186,13 @@ def test_an_architecture_outside_the_zoo_imports_as_an_external_model(tmp_path: 
     counts = json.loads((tmp_path / "m.json").read_text())["counts"]
     assert counts["deployed_params"] == sum(p.numel() for p in theirs.parameters())
     assert any("external network" in n for n in counts["notes"])
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    for args in (["--out", str(tmp_path)], ["--run-dir", str(a_file)], ["--out", str(a_file / "m.pt")]):
+        assert main(["import", "imdn-ntire2022", "--offline", *args]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and ("folder" in err or "is a file" in err), err

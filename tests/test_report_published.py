@@ -110,3 +110,9 @@ def test_the_report_target_writes_published_md(runs_root: Path, tmp_path: Path) 
     assert [p.name for p in written] == ["published.md"]
     assert "imdn-ntire2022" in written[0].read_text()
 
+
+
+def test_the_ntire_tables_and_the_curve_check_leave_a_released_model_alone(runs_root: Path) -> None:
+    ctx = report.build_context(runs_root, PRESET)
+    assert NAME not in report.ntire.render(ctx, "ntire_table3", report.ntire.collect(ctx))
+    assert not any(NAME in note for note in ctx.check.unchecked)  # no training curve here to read

@@ -31,6 +31,20 @@ def _architecture(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return Architecture(args.method, args.size, args.scale, args.colors, args.form, options)
 
 
+def _check_outputs(out: str | None, run_dir: str | None) -> None:
+    """Refuse before any work an output that cannot be written where it is asked for."""
+    from pathlib import Path
+
+    if out and Path(out).is_dir():
+        raise RepbenchError(f"--out {out} is a folder: give a file name, e.g. {Path(out) / 'model.pt'}")
+    if run_dir and Path(run_dir).exists() and not Path(run_dir).is_dir():
+        raise RepbenchError(f"--run-dir {run_dir} is a file, not a folder")
+    for path in filter(None, (out, run_dir)):
+        parent = next((p for p in Path(path).absolute().parents if p.exists()), None)
+        if parent is not None and not parent.is_dir():
+            raise RepbenchError(f"{path} lies under {parent}, which is a file")
+
+
 def import_model(args: argparse.Namespace) -> int:
     if args.list:
         return _list()
@@ -41,6 +55,7 @@ def import_model(args: argparse.Namespace) -> int:
     if args.name and (args.method or args.size):
         raise RepbenchError(f"{args.name} is registered: its network comes from data/published.yaml, "
                             "drop --method/--size")
+    _check_outputs(args.out, args.run_dir)
     import methods
     from repbench.published import imports
 

@@ -150,6 +150,7 @@ def _is_candidate(row: dict[str, Any]) -> bool:
         and _int(row.get("scale")) == SCALE
         and _int(row.get("colors")) == COLORS
         and not relevant_options(row["method"], row.get("options_dict"))  # e.g. channels=32 is another network
+        and not row.get("published_as")  # a released checkpoint belongs to the published table, not these
     )
 
 
