@@ -126,6 +126,23 @@ def _notes(runs: list[Run]) -> list[str]:
     return notes
 
 
+def _clock_notes(ctx: ReportContext, runs: list[Run]) -> list[str]:
+    """How our latency and throughput were taken (from the records themselves)."""
+    notes = []
+    for run in runs[:1]:
+        ntire = run.measure.get("ntire") if isinstance(run.measure.get("ntire"), dict) else {}
+        lat = ntire.get("latency") if isinstance(ntire.get("latency"), dict) else {}
+        if lat:
+            notes.append(f"*Latency*: {lat.get('label', 'per image')}; on {ntire.get('latency_dataset', 'the first test set')} "
+                         f"({lat.get('images')} images), {lat.get('timer')} on {lat.get('device_name')}, "
+                         f"{lat.get('warmup')} warm-up forwards. The published runtimes come from the challenges' GPUs.")
+        row = ctx.wide[ctx.wide["run"] == run.name]
+        if len(row) and row.iloc[0].get("throughput_label"):
+            notes.append(f"*Throughput*: the deployed network, {row.iloc[0]['throughput_label']} "
+                         f"({row.iloc[0].get('throughput_device')}).")
+    return notes
+
+
 def render_published(ctx: ReportContext) -> str:
     runs = published_runs(ctx)
     sets = ordered_datasets({key for r in runs for key in r.evals})
@@ -150,4 +167,4 @@ def render_published(ctx: ReportContext) -> str:
         rows += [dict.fromkeys(rows[0], "") | f for f in _floor_lines(ctx, scale, sets)]
     right = [c for c in rows[0] if c not in ("Model", "Network", "PSNR paper", "Runtime paper")]
     lines.append(_md_table(rows, right))
-    return "\n".join(lines + _footer(_notes(runs))) + "\n"
+    return "\n".join(lines + _footer(_clock_notes(ctx, runs) + _notes(runs))) + "\n"
