@@ -1,4 +1,5 @@
-"""Where the pipeline's jobs run: SLURM partition and account from the user's config, one GPU per job.
+"""Where the pipeline's jobs run and how a run stops and resumes: SLURM partition and account from the
+user's config, one GPU per job, stale locks of a killed run, SIGTERM passed on to the jobs.
 
 A Snakemake profile cannot read the workflow's config, so the partition and account are not in
 workflow/profiles/slurm: the user gives them as config (`--config slurm_partition=gpu
@@ -9,8 +10,11 @@ use the cluster's default partition, which often has no GPU.
 """
 from __future__ import annotations
 
+import json
+import os
 import shlex
 import sys
+from pathlib import Path
 from typing import Any, Mapping
 
 CLUSTER_KEYS: tuple[str, ...] = ("slurm_partition", "slurm_account")
@@ -67,3 +71,78 @@ def gpu_launcher(gpu_jobs: int, slots: int) -> str:
     if gpu_jobs < 1 or slots < 2:
         return ""
     return f"{shlex.quote(sys.executable)} -m repbench.gpuslot --slots {slots} -- "
+
+
+# ---------------------------------------------------------------- stopping and resuming a local run
+# Snakemake locks the working directory while it runs (.snakemake/locks/) and removes the locks when
+# it ends; a Snakemake killed outright (SIGKILL, a lost machine) leaves them, and the next run is
+# refused until someone finds `--unlock`. The locks do not say whose they are, so the pipeline's own
+# main process records itself beside them (OWNER_FILE) and the next run removes locks whose owner is
+# gone. Locks of a live run, or of a run that recorded nothing, are left to Snakemake's own check.
+OWNER_FILE = "repbench-owner.json"
+
+
+def _process_start(pid: int) -> float | None:
+    import psutil
+
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def claim_workdir(state_dir: str | os.PathLike) -> None:
+    """Record this process (pid and start time: a pid alone may be reused) as the run holding the locks."""
+    state = Path(state_dir)
+    state.mkdir(parents=True, exist_ok=True)
+    (state / OWNER_FILE).write_text(json.dumps({"pid": os.getpid(), "started": _process_start(os.getpid())}))
+
+
+def release_workdir(state_dir: str | os.PathLike) -> None:
+    (Path(state_dir) / OWNER_FILE).unlink(missing_ok=True)
+
+
+def clear_stale_locks(state_dir: str | os.PathLike) -> str | None:
+    """Remove the locks of a pipeline run that was killed; the note to print, or None when nothing was done."""
+    state = Path(state_dir)
+    locks = sorted((state / "locks").glob("*.lock"))
+    owner_path = state / OWNER_FILE
+    if not locks or not owner_path.is_file():
+        return None
+    try:
+        owner = json.loads(owner_path.read_text())
+        pid, started = int(owner["pid"]), owner.get("started")
+    except (ValueError, KeyError, TypeError):
+        return None  # not ours to judge: Snakemake's own message (with --unlock) stands
+    alive = _process_start(pid)
+    if alive is not None and (started is None or abs(alive - float(started)) < 1.0):
+        return None  # that run is still going
+    for lock in locks:
+        lock.unlink(missing_ok=True)
+    owner_path.unlink(missing_ok=True)
+    return (f"repbench: removed the locks of a pipeline run that was killed (pid {pid}); resuming where it "
+            "stopped (training continues from each run's checkpoints/last.pt)")
+
+
+def forward_sigterm_to_jobs() -> None:
+    """Pass SIGTERM on to the running jobs' processes, then let Snakemake handle it as before.
+
+    Snakemake takes SIGTERM as 'start no new job, wait for the running ones': a pipeline stopped that
+    way would still run every training job to its end. Each job's processes get the signal too, so
+    training checkpoints after its current step and exits (143), and the same command resumes it."""
+    import signal
+
+    import psutil
+
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def forward(signum: int, frame: Any) -> None:
+        for child in psutil.Process().children(recursive=True):
+            try:
+                child.send_signal(signal.SIGTERM)
+            except psutil.Error:
+                pass
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, forward)

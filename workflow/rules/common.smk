@@ -29,12 +29,30 @@ GPU_LAUNCHER = cluster.gpu_launcher(GPU, cluster.gpu_slots(workflow.global_resou
 TIMING_THREADS = cluster.timing_threads(workflow.global_resources, PRESET.get("threads", 1))
 
 
+# A pipeline killed outright left Snakemake's locks behind: the same command resumes it (README,
+# "Stopping and resuming"). Only the main process looks, before Snakemake checks its locks.
+if getattr(workflow, "is_main_process", True):
+    STALE = cluster.clear_stale_locks(Path(".snakemake"))
+    if STALE:
+        print(STALE, file=sys.stderr, flush=True)
+
+
 onstart:
     # The submitting process knows its executor only now: stop a SLURM run without partition or
     # account before the first sbatch.
     problem = cluster.slurm_check(getattr(workflow.executor_plugin, "name", None), PRESET)
     if problem:
         raise WorkflowError(problem)
+    cluster.claim_workdir(Path(".snakemake"))  # whose locks these are, for a rerun
+    cluster.forward_sigterm_to_jobs()
+
+
+onsuccess:
+    cluster.release_workdir(Path(".snakemake"))
+
+
+onerror:
+    cluster.release_workdir(Path(".snakemake"))
 
 
 TRAINED_RUN = "|".join(re.escape(r) for r in RUN_IDS) or "no-runs"
