@@ -15,7 +15,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 CLUSTER_KEYS: tuple[str, ...] = ("slurm_partition", "slurm_account")
 EXAMPLE = "--config slurm_partition=gpu slurm_account=proj42"
@@ -146,3 +146,37 @@ def forward_sigterm_to_jobs() -> None:
             previous(signum, frame)
 
     signal.signal(signal.SIGTERM, forward)
+
+
+def _json_object(path: Path, required: tuple[str, ...] = ()) -> bool:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):  # truncated, not JSON, not UTF-8
+        return False
+    return isinstance(data, dict) and all(key in data for key in required)
+
+
+def repair_outputs(runs_dir: str | os.PathLike, run_ids: Iterable[str], plan_file: str) -> list[tuple[str, str]]:
+    """Set aside the small files this pipeline writes last (the plan file, each run's train.json) when they
+    can no longer be read; returns (path, note) for each, and the workflow then forces the rule that writes
+    the path to run again on this same command (Snakemake alone takes a damaged file for an up-to-date one,
+    and does not rebuild a missing one that an existing table was made from): the plan is written anew, a
+    finished run resumes from its checkpoints/last.pt at its final step (nothing is retrained) and an
+    imported model is imported again. The damaged file is kept beside as <name>.corrupt."""
+    runs = Path(runs_dir)
+    wanted = [(runs / plan_file, ("experiments",))]
+    wanted += [(runs / rid / "train.json", ("status",)) for rid in run_ids]
+    notes: list[tuple[str, str]] = []
+    for path, required in wanted:
+        if path.is_file() and not _json_object(path, required):
+            aside = path.with_name(path.name + ".corrupt")
+            os.replace(path, aside)
+            notes.append((str(path), f"repbench: {path} was damaged (kept as {aside.name}); the pipeline writes it again"))
+    return notes
+
+
+def made_from(inputs_of: Mapping[str, Iterable[str]], damaged: Iterable[str]) -> list[str]:
+    """The outputs (of `inputs_of`: output -> its input files) that exist and read one of the `damaged` files."""
+    bad = {os.path.normpath(p) for p in damaged}
+    return [out for out, inputs in inputs_of.items()
+            if Path(out).exists() and bad & {os.path.normpath(str(i)) for i in inputs}]

@@ -109,3 +109,28 @@ def test_only_the_locks_of_a_dead_run_are_removed(tmp_path: Path) -> None:
     (state / cluster.OWNER_FILE).write_text(json.dumps({"pid": dead.pid, "started": 0.0}))
     note = cluster.clear_stale_locks(state)
     assert note and str(dead.pid) in note and not lock.exists() and not (state / cluster.OWNER_FILE).exists()
+
+
+@pytest.mark.slow
+def test_the_pipeline_rewrites_a_damaged_plan_file_and_train_json(tmp_path: Path) -> None:
+    clone = _fresh_clone(tmp_path / "clone")
+    preset = pipeline_config.load_preset({"preset": "smoke"}, clone)
+    preset["experiments"] = {"table2": {"scale": 2, "colors": 1, "runs": [{"method": "plain", "sizes": ["M1C4"]}]}}
+    (clone / "p.yaml").write_text(yaml.safe_dump(preset))
+    args = ("results/table2.md", "--cores", "1", "--configfile", str(clone / "p.yaml"))
+    first = _snakemake(*args, cwd=clone)
+    assert first.returncode == 0, (first.stdout + first.stderr)[-3000:]
+    runs = clone / "results" / "runs" / "smoke"
+    weights = _weights(clone)
+    (runs / pipeline_config.PLAN_FILE).write_text('{"experiments": {"table2": ["plain-')  # cut short
+    summary = (runs / RUN / "train.json").read_text()
+    (runs / RUN / "train.json").write_text(summary[: len(summary) // 2])
+    again = _snakemake(*args, cwd=clone)
+    out = again.stdout + again.stderr
+    assert again.returncode == 0, out[-3000:]
+    assert out.count("was damaged") == 2 and (runs / RUN / "train.json.corrupt").is_file()
+    assert json.loads((runs / pipeline_config.PLAN_FILE).read_text())["experiments"]["table2"] == [RUN]
+    assert json.loads((runs / RUN / "train.json").read_text())["status"] == "complete"
+    assert all(torch.equal(a, b) for a, b in zip(weights.values(), _weights(clone).values()))  # not retrained
+    table = clone / "results" / "table2.md"
+    assert table.is_file() and "skipped" not in table.read_text()  # rendered again, from the rebuilt file

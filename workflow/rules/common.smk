@@ -17,7 +17,8 @@ if DATA_WARNING and getattr(workflow, "is_main_process", True):
 
 NAME = PRESET["preset"]
 RUNS = f"results/runs/{NAME}"
-MEMBERSHIP = f"{RUNS}/{pipeline_config.PLAN_FILE}"  # which runs fill which table (rule `membership`)
+MEMBERSHIP_NAME = pipeline_config.PLAN_FILE
+MEMBERSHIP = f"{RUNS}/{MEMBERSHIP_NAME}"  # which runs fill which table (rule `membership`)
 RUN_IDS = sorted(PLAN.runs)
 PUBLISHED = list(PLAN.published)  # released checkpoints: imported (rule import_published), never trained
 GPU = 1 if PRESET["device"] == "cuda" else 0
@@ -35,6 +36,14 @@ if getattr(workflow, "is_main_process", True):
     STALE = cluster.clear_stale_locks(Path(".snakemake"))
     if STALE:
         print(STALE, file=sys.stderr, flush=True)
+    # A damaged plan file or train.json (a disk filled up, a file cut short by hand) is set aside; the
+    # report files made from it are removed at the end of report.smk, so that rendering them again
+    # makes its own rule write it again (Snakemake rebuilds a missing file only for an output it must make).
+    REPAIRED = cluster.repair_outputs(RUNS, RUN_IDS + PUBLISHED, MEMBERSHIP_NAME)
+    for _, note in REPAIRED:
+        print(note, file=sys.stderr, flush=True)
+else:
+    REPAIRED = []
 
 
 onstart:

@@ -36,9 +36,14 @@ rule table:
         "repbench report --runs {RUNS} --out results --preset {params.preset} --only {wildcards.table}"
 
 
+FIGURE_INPUTS = experiment_inputs("table2", timed=True)
+LEADERBOARD_INPUTS = (run_outputs(RUN_IDS + PUBLISHED) + bn_outputs(bn_runs()) + bicubic_outputs(
+    {s.scale for s in PLAN.runs.values()} | {pipeline_config.published_spec(p).scale for p in PUBLISHED}) + [MEMBERSHIP])
+
+
 rule figures:
     input:
-        experiment_inputs("table2", timed=True),
+        FIGURE_INPUTS,
     output:
         [f"results/{f}" for t in ("fig1", "fig6") for f in targets.target_files(t)],
     params:
@@ -60,13 +65,21 @@ rule figure_bn:
 
 rule leaderboard:
     input:
-        run_outputs(RUN_IDS + PUBLISHED),
-        bn_outputs(bn_runs()),
-        bicubic_outputs({s.scale for s in PLAN.runs.values()} | {pipeline_config.published_spec(p).scale for p in PUBLISHED}),
-        MEMBERSHIP,
+        LEADERBOARD_INPUTS,
     output:
         [f"results/{f}" for f in targets.target_files("leaderboard")],
     params:
         preset=NAME,
     shell:
         "repbench report --runs {RUNS} --out results --preset {params.preset} --only leaderboard"
+
+
+# The report files made from a file that was damaged (common.smk, REPAIRED): removed, so that the next
+# render of each rebuilds that file first with its own rule (the plan file; a run's train.json by
+# resuming the run at its last step, nothing retrained; an imported model by importing it again).
+if REPAIRED:
+    built_from = {f"results/{t}.md": experiment_inputs(t) for t in targets.TABLES}
+    built_from.update({f"results/{f}": FIGURE_INPUTS for t in ("fig1", "fig6") for f in targets.target_files(t)})
+    built_from.update({f"results/{f}": LEADERBOARD_INPUTS for f in targets.target_files("leaderboard")})
+    for report_file in cluster.made_from(built_from, [p for p, _ in REPAIRED]):
+        Path(report_file).unlink(missing_ok=True)
