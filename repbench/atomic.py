@@ -15,6 +15,8 @@ from typing import IO, Any, Iterator
 
 import numpy as np
 
+from repbench.outputs import write_error
+
 
 def default_mode() -> int:
     """The mode an ordinary new file gets here: 0o666 less the process umask."""
@@ -25,10 +27,17 @@ def default_mode() -> int:
 
 @contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
-    """Open a temporary file beside `path`; it replaces `path` only if the block succeeds."""
+    """Open a temporary file beside `path`; it replaces `path` only if the block succeeds.
+
+    An OSError on the way (read-only folder, a folder named like the file, a full disk) becomes a
+    RepbenchError naming `path`: commands check their outputs before working (repbench.outputs),
+    and this is the backstop for what such a check cannot foresee."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise write_error(path, err) from err
     try:
         with os.fdopen(fd, mode) as fh:
             yield fh
@@ -36,6 +45,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
             os.fsync(fh.fileno())
         os.chmod(tmp, default_mode())  # mkstemp makes 0600 files; results are meant to be shared
         os.replace(tmp, path)
+    except OSError as err:
+        raise write_error(path, err) from err
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -12,6 +12,7 @@ import methods
 from repbench.errors import RepbenchError
 from repbench.modelfile import DEPLOYED_FIRST, RUN_FILES, model_path
 from repbench.onnx_export import OPSET, check_onnx, export_onnx
+from repbench.outputs import check_output_file
 
 ONNX_TOLERANCE = 1e-4  # max |onnxruntime - PyTorch| accepted for deployed.onnx
 
@@ -55,7 +56,9 @@ def merge_run(run_dir: str | os.PathLike, opset: int | None = None, log: Callabl
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RepbenchError(f"run folder {run_dir} does not exist")
-    return _export(_deployed(run_dir, log), run_dir / "deployed.pt", opset, log)
+    deployed_path = run_dir / "deployed.pt"
+    _check_outputs(deployed_path, write_deployed=not deployed_path.is_file())
+    return _export(_deployed(run_dir, log), deployed_path, opset, log)
 
 
 def merge_file(path: str | os.PathLike, opset: int | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -67,11 +70,22 @@ def merge_file(path: str | os.PathLike, opset: int | None = None, log: Callable[
     except ValueError as err:
         raise RepbenchError(str(err)) from err
     if model.build_args.get("merged"):
+        _check_outputs(path, write_deployed=False)
         return _export(model, path, opset, log)
-    deployed, deployed_path = deployable(model), path.with_name(f"{path.stem}-deployed.pt")
+    deployed_path = path.with_name(f"{path.stem}-deployed.pt")
+    _check_outputs(deployed_path, write_deployed=True)
+    deployed = deployable(model)
     methods.save(deployed, deployed_path)
     log(f"wrote {deployed_path}")
     return _export(deployed, deployed_path, opset, log)
+
+
+def _check_outputs(deployed_path: Path, write_deployed: bool) -> None:
+    """Refuse before merging or exporting a destination that cannot be written: a failed export must
+    not leave a fresh deployed.pt behind as if the merge had succeeded."""
+    if write_deployed:
+        check_output_file(deployed_path, "the deployed network")
+    check_output_file(deployed_path.with_suffix(".onnx"), "the ONNX export")
 
 
 def _export(deployed: nn.Module, deployed_path: Path, opset: int | None, log: Callable[[str], None]) -> dict[str, Any]:

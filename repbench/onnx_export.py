@@ -16,6 +16,7 @@ from typing import Iterable
 import torch
 
 from repbench.errors import RepbenchError
+from repbench.outputs import write_error
 
 OPSET = 17
 
@@ -23,10 +24,13 @@ OPSET = 17
 def export_onnx(model, path: str | os.PathLike, opset: int = OPSET) -> Path:
     """Write `model` (a copy, on CPU, in eval mode) to `path` atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     colors = model.build_args["colors"]
     example = torch.rand(1, colors, 32, 32)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise write_error(path, err) from err
     os.close(fd)
     model = copy.deepcopy(model).cpu().eval()
     try:
@@ -45,6 +49,8 @@ def export_onnx(model, path: str | os.PathLike, opset: int = OPSET) -> Path:
                 dynamo=False,
             )
         os.replace(tmp, path)
+    except OSError as err:  # the file system refused the file (a folder in its place): no export problem
+        raise write_error(path, err) from err
     except Exception as err:
         raise RepbenchError(f"ONNX export of {model.build_args['method']} failed: {type(err).__name__}: {err}") from err
     finally:

@@ -23,6 +23,7 @@ import methods
 from methods import registry
 from repbench.atomic import write_json
 from repbench.errors import RepbenchError
+from repbench.training.patch_fit import patch_problems
 from repbench.targets import PUBLISHED_TABLE, TABLES
 from repbench.training.config import TrainConfig, config_dict, config_json, resolve_config
 
@@ -52,6 +53,21 @@ class Plan:
     val_data: str = ""
     data_mode: str = ""  # "real": the preset's own train sets; "fallback": its fallback_train stands in
     published: list[str] = field(default_factory=list)  # registered released checkpoints, imported not trained
+    unfit: list[str] = field(default_factory=list)  # runs whose patch fits no image of the fallback data
+
+
+# A preset names results/runs/<preset>/ and a tag ends a run folder's name: each must be one plain
+# path component. "." or ".." would put the runs into results/ itself (beside the rendered tables)
+# or above it, a leading "." hides the folder, and a leading "-" reads as an option on a command line.
+SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def check_name(value: Any, where: str) -> str:
+    """`value` as a safe single path component, or a ValueError naming the field `where`."""
+    if not isinstance(value, str) or not SAFE_NAME.fullmatch(value):
+        raise ValueError(f"{where} {value!r} is not a plain folder name: use letters, digits, '_', '-' and '.', "
+                         "starting with a letter, digit or '_' (it names a folder under results/runs/)")
+    return value
 
 
 def preset_dir(basedir: Path) -> Path:
@@ -69,8 +85,9 @@ def load_preset(config: dict[str, Any], basedir: Path) -> dict[str, Any]:
     """
     config = copy.deepcopy(dict(config))
     if "experiments" in config:
+        check_name(config.get("preset"), "preset")
         return config
-    name = str(config.pop("preset", "cpu"))
+    name = check_name(str(config.pop("preset", "cpu")), "preset")
     path = preset_dir(basedir) / f"{name}.yaml"
     if not path.is_file():
         valid = ", ".join(available_presets(basedir))
@@ -147,7 +164,8 @@ def data_warning(preset: dict[str, Any], plan_: Plan) -> str | None:
     lines += ["  These numbers cannot match docs/results-cpu/ or the papers; every table's header says so.",
               "  To use the real sets (README, \"Data\"):"]
     lines += [f"    {_where_to_get(n)}" for n in missing]
-    return "\n".join(lines)
+    lines += ["  These runs cannot train on the fallback data (their jobs stop at start):"] if plan_.unfit else []
+    return "\n".join(lines + [f"    {problem}" for problem in plan_.unfit])
 
 
 def _tag(options: dict[str, Any]) -> str:
@@ -178,6 +196,7 @@ def seed_run(base_rid: str, options: dict[str, Any], seed: int) -> tuple[str, di
 def plan(preset: dict[str, Any]) -> Plan:
     """Expand experiments into runs; the same run shared by two tables is trained once."""
     out = Plan()
+    check_name(preset.get("preset"), "preset")
     out.train_data, out.test_data, out.data_mode = _resolve_data(preset["data"])
     # Validation never uses a test set: images held out of the training data (fewer for the small embedded set).
     data = preset["data"]
@@ -196,6 +215,12 @@ def plan(preset: dict[str, Any]) -> Plan:
         for entry in exp.get("runs", []):
             for spec in _entry_runs(preset, out, exp_name, exp, entry):
                 _add_run(out, spec)
+    # A patch no training image holds fails here, not in a training job; where a fallback stands in for
+    # missing data the preset was not written for it, so its runs that cannot train on it are named in
+    # the loud fallback warning instead (and refused when their job starts).
+    out.unfit = patch_problems(out.runs.values())
+    if out.unfit and not (out.data_mode == "fallback" and preset["data"].get("train")):
+        raise ValueError(out.unfit[0])
     return out
 
 
@@ -252,7 +277,10 @@ def _entry_runs(preset: dict[str, Any], out: Plan, exp_name: str, exp: dict[str,
         check_train_keys(entry.get("train", {}), f"experiments.{exp_name}.runs[{method} {size}].train")
         layered = {**preset.get("train", {}), **preset.get("size_train", {}).get(size, {}), **exp.get("train", {}),
                    **entry.get("train", {})}
-        base_rid = run_id(method, size, scale, colors, entry.get("tag", _tag(options)))
+        tag = entry.get("tag", _tag(options))
+        if "tag" in entry and entry["tag"] != "":
+            check_name(tag, f"experiments.{exp_name}.runs[{method} {size}].tag")
+        base_rid = check_name(run_id(method, size, scale, colors, tag), f"experiment {exp_name}: run id")
         run_fields = {"method": method, "size": size, "scale": scale, "colors": colors, "options": options,
                       "train_data": ",".join(out.train_data), "val_data": out.val_data,
                       "device": preset["device"], "progress": False}

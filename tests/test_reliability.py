@@ -197,6 +197,25 @@ def test_absurd_learning_rates_are_refused(lr, tmp_path, capsys):
     assert not (tmp_path / "run").exists()  # refused before anything was written
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--set", "patch_size=100000"], "no training image is large enough for LR patches of 100000x100000"),
+    (["--train-data", "Set5,no-such-set"], "training dataset 'no-such-set' is not available here"),
+    pytest.param(["--set", "device=cuda"], "torch sees no CUDA device",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")),
+])
+def test_a_start_refused_by_the_data_or_the_model_leaves_nothing_behind(flags, message, tmp_path, capsys):
+    # These are only found once the folder is locked and config.yaml written (they need the data or the
+    # network): the refused start removes the folders it made, the lock and config.yaml with them.
+    run = tmp_path / "new" / "run"
+    _fails(["train", "--run-dir", str(run), *PLAIN, "--set", "iterations=2", *flags], capsys, message)
+    assert not (tmp_path / "new").exists()
+    # A folder that was there before stays (its contents are not this start's to remove).
+    (tmp_path / "kept").mkdir()
+    (tmp_path / "kept" / "notes.txt").write_text("mine")
+    _fails(["train", "--run-dir", str(tmp_path / "kept"), *PLAIN, "--set", "iterations=2", *flags], capsys, message)
+    assert (tmp_path / "kept" / "notes.txt").read_text() == "mine"
+
+
 # ----------------------------------------------------------------------------- 5. SIGTERM
 
 

@@ -283,7 +283,7 @@ def test_floors_and_under_trained_marks_in_every_ntire_table(tmp_path: Path) -> 
         assert _rows(text, "Nearest (floor)")[0]["PSNR"] == "25.10"
     t3 = ntire.render(ctx, "ntire_table3", data)
     assert _rows(t3, "5")[0]["Run"] == "`imdn-B5-x4-rgb` †"
-    assert "† `imdn-B5-x4-rgb`: RGB PSNR below bicubic x4: DIV2K-valid 26.50 < 26.70 dB" in t3
+    assert "† `imdn-B5-x4-rgb`: RGB PSNR below bicubic x4: DIV2K-valid 26.50 &lt; 26.70 dB" in t3  # "<", escaped
     assert "larger than `imdn-B4-x4-rgb`" in t3  # and more blocks than B4 for less PSNR
 
 

@@ -116,3 +116,11 @@ def test_the_ntire_tables_and_the_curve_check_leave_a_released_model_alone(runs_
     ctx = report.build_context(runs_root, PRESET)
     assert NAME not in report.ntire.render(ctx, "ntire_table3", report.ntire.collect(ctx))
     assert not any(NAME in note for note in ctx.check.unchecked)  # no training curve here to read
+
+
+def test_a_damaged_metrics_csv_is_named_by_the_report_and_the_check(runs_root: Path) -> None:
+    damaged = runs_root / "plain-M4C8-x4" / "metrics.csv"
+    damaged.write_bytes(b"\x00\x01garbage;;;\nnot,a,log\n")
+    ctx = report.build_context(runs_root, PRESET)
+    assert any("plain-M4C8-x4" in n and "metrics.csv is damaged" in n for n in ctx.runs.notes)
+    assert any("metrics.csv is damaged" in n and "plain-M4C8-x4" in n for n in ctx.check.unchecked)

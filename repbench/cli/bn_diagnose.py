@@ -17,6 +17,7 @@ from typing import Any
 
 from repbench.cli.common import add_device_option, add_model_option
 from repbench.errors import RepbenchError
+from repbench.outputs import check_output_dir
 
 
 def bn_diagnose(args: argparse.Namespace) -> int:
@@ -28,6 +29,8 @@ def bn_diagnose(args: argparse.Namespace) -> int:
 
     if not args.image and not args.dataset:
         raise RepbenchError("nothing to do: give --image IMG (figures and scores) and/or --dataset NAME (scores)")
+    if args.out:  # before the model loads; the default folder (beside the model) is checked once it is known
+        check_output_dir(args.out)
     model, model_path = diagnose.load_bn_model(args.run_dir, args.model)
     require_bn(model)  # fail before any image work
     scale = int(model.build_args["scale"])
@@ -37,6 +40,8 @@ def bn_diagnose(args: argparse.Namespace) -> int:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     base_out = Path(args.out) if args.out else model_path.parent / "bn-diagnose"
+    if not args.out:
+        check_output_dir(base_out / Path(args.image).stem if args.image else base_out, "the output folder")
     summary: dict[str, Any] = {"model": {**describe_model(model), "path": str(model_path)}}
     out = base_out
     if args.image:

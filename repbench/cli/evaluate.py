@@ -5,12 +5,30 @@ import argparse
 
 from repbench.cli.common import add_device_option, add_model_option
 from repbench.errors import RepbenchError
+from repbench.outputs import check_output_file
+
+
+def _outputs(args: argparse.Namespace) -> None:
+    """Every --out file checked before the model loads or any image is scored."""
+    if not args.out:
+        return
+    if args.dataset_dir:
+        check_output_file(args.out)
+        return
+    if len(args.dataset) > 1 and "{dataset}" not in args.out:
+        raise RepbenchError(f"--out {args.out} would hold {len(args.dataset)} datasets: put {{dataset}} in it, "
+                            "e.g. --out eval/{dataset}-x4.json")
+    from repbench import data
+
+    for name in args.dataset:  # an unknown name fails here too, with the registered ones
+        check_output_file(args.out.replace("{dataset}", data.get_dataset(name).name))
 
 
 def evaluate_model(args: argparse.Namespace) -> int:
     from repbench import data
     from repbench.evaluate import load_model
 
+    _outputs(args)
     model = load_model(args.model)
     scale = args.scale
     if scale is None:
@@ -20,11 +38,7 @@ def evaluate_model(args: argparse.Namespace) -> int:
     if args.dataset_dir:
         _evaluate_one(args, model, data.pairs_from_folder(args.dataset_dir, scale), str(args.dataset_dir), scale, args.out)
         return 0
-    names = args.dataset
-    if len(names) > 1 and args.out and "{dataset}" not in args.out:
-        raise RepbenchError(f"--out {args.out} would hold {len(names)} datasets: put {{dataset}} in it, "
-                            "e.g. --out eval/{dataset}-x4.json")
-    for name in names:  # one process for several sets: the imports and the model load are paid once
+    for name in args.dataset:  # one process for several sets: the imports and the model load are paid once
         dataset = data.get_dataset(name).name
         out = args.out.replace("{dataset}", dataset) if args.out else None
         _evaluate_one(args, model, data.load_pairs(name, scale), dataset, scale, out)

@@ -32,17 +32,13 @@ def _architecture(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _check_outputs(out: str | None, run_dir: str | None) -> None:
-    """Refuse before any work an output that cannot be written where it is asked for."""
-    from pathlib import Path
+    """Refuse before any work (a download, a conversion) an output that cannot be written."""
+    from repbench.outputs import check_output_dir, check_output_file
 
-    if out and Path(out).is_dir():
-        raise RepbenchError(f"--out {out} is a folder: give a file name, e.g. {Path(out) / 'model.pt'}")
-    if run_dir and Path(run_dir).exists() and not Path(run_dir).is_dir():
-        raise RepbenchError(f"--run-dir {run_dir} is a file, not a folder")
-    for path in filter(None, (out, run_dir)):
-        parent = next((p for p in Path(path).absolute().parents if p.exists()), None)
-        if parent is not None and not parent.is_dir():
-            raise RepbenchError(f"{path} lies under {parent}, which is a file")
+    if out:
+        check_output_file(out)
+    if run_dir:
+        check_output_dir(run_dir, "--run-dir")
 
 
 def import_model(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from repbench.cli.common import add_device_option, add_model_option
 from repbench.errors import RepbenchError
+from repbench.outputs import check_output_file
 
 if TYPE_CHECKING:  # torch stays out of the parser: these load only when a command runs
     from repbench.measure.models import ModelPair
@@ -68,6 +69,8 @@ def _peaks(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def measure_model(args: argparse.Namespace) -> int:
     from repbench import measure
 
+    if args.out:  # before any counting or timing: a result that cannot be written is not worth measuring
+        check_output_file(args.out)
     # Throughput flags are checked even without --throughput: a bad value must not pass silently.
     peak, extra = _peaks(args)
     lr_size = parse_wxh(args.lr_size) if args.lr_size else (180, 320)
@@ -125,8 +128,7 @@ def measure_model(args: argparse.Namespace) -> int:
         from repbench.atomic import write_json  # numpy: not for the parser
 
         out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_json(out, result.to_dict())
+        write_json(out, result.to_dict())  # makes the folder; an OSError is a RepbenchError there
         print(f"wrote {out}")
     return 0
 

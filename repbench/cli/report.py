@@ -7,6 +7,9 @@ from repbench.targets import TARGETS
 
 
 def report(args: argparse.Namespace) -> int:
+    from repbench.outputs import check_output_dir
+
+    check_output_dir(args.out)  # before the runs are read and the figures drawn
     from repbench import report
 
     written = report.build_report(

@@ -8,6 +8,7 @@ from repbench.report.checks import DEFINITION, MARK
 from repbench.report.markdown import fmt_float
 from repbench.report.seeds import SPREAD_WORDS, separable, spread
 from repbench.report.values import MISSING, REFERENCE_METHODS
+from repbench.report.mdescape import span
 
 TIE = "≈"
 TIE_WORDS = (
@@ -58,5 +59,5 @@ def mark_notes(runs: Iterable[str | None], marks: dict[str, list[str]],
     the runs restarted after a loss spike (`restarts`, see ReportContext.restarts)."""
     runs = [r for r in dict.fromkeys(runs) if r is not None]
     shown = [r for r in runs if r in marks]
-    notes = [DEFINITION] + [f"{MARK} `{r}`: " + "; ".join(marks[r]) for r in shown] if shown else []
-    return notes + [f"`{r}`: " + "; ".join(restarts[r]) for r in runs if r in (restarts or {})]
+    notes = [DEFINITION] + [f"{MARK} {span(r)}: " + "; ".join(marks[r]) for r in shown] if shown else []
+    return notes + [f"{span(r)}: " + "; ".join(restarts[r]) for r in runs if r in (restarts or {})]

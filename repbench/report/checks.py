@@ -32,6 +32,7 @@ import pandas as pd
 from repbench.report.runs import Run, frame_datasets
 from repbench.report.seeds import base_id, spread
 from repbench.report.values import REFERENCE_METHODS, _int, _num, dataset_label, is_published, relevant_options
+from repbench.report.mdescape import span
 
 STEEP_MIN_DB = 0.05  # dB gained over the last validation interval
 STEEP_FRACTION = 0.05  # ... and more than this share of the run's total validation gain
@@ -71,7 +72,7 @@ class CheckResult:
         """Base run id -> the reasons its table rows carry the † (seed folders named where they differ)."""
         out: dict[str, list[str]] = {}
         for f in self.findings:
-            who = "" if f.run == f.base else f"`{f.run}`: "
+            who = "" if f.run == f.base else f"{span(f.run)}: "
             out.setdefault(f.base, []).append(who + f.message)
         return out
 
@@ -106,7 +107,7 @@ def check_floors(per_run: pd.DataFrame) -> tuple[list[Finding], list[str]]:
         if below:
             findings.append(Finding("below_floor", r["run"], f"{words} PSNR below bicubic x{_int(r.get('scale'))}: " + ", ".join(below)))
         if missing:
-            unchecked.append(f"`{r['run']}`: no bicubic-x{_int(r.get('scale'))} {words} PSNR on {', '.join(missing)} "
+            unchecked.append(f"{span(r['run'])}: no bicubic-x{_int(r.get('scale'))} {words} PSNR on {', '.join(missing)} "
                              f"(`repbench eval --model bicubic --scale {_int(r.get('scale'))} --dataset SET --out "
                              f"RUNS/bicubic-x{_int(r.get('scale'))}/eval/SET-x{_int(r.get('scale'))}.json`)")
     return findings, unchecked
@@ -154,7 +155,7 @@ def check_inversions(groups: pd.DataFrame) -> tuple[list[Finding], list[str]]:
         costed = [m for m in members if _cost(m)[0] is not None]
         for m in members:
             if _cost(m)[0] is None:
-                unchecked.append(f"`{m['run']}`: no counts.json or measure.json (MACs / params), so its size order is not checked")
+                unchecked.append(f"{span(m['run'])}: no counts.json or measure.json (MACs / params), so its size order is not checked")
         costed.sort(key=lambda m: _cost(m)[0])
         for i, small in enumerate(costed):
             for large in costed[i + 1:]:
@@ -177,7 +178,7 @@ def check_inversions(groups: pd.DataFrame) -> tuple[list[Finding], list[str]]:
                     unit = _cost(large)[1]
                     findings.append(Finding(
                         "size_inversion", large["run"],
-                        f"larger than `{small['run']}` ({unit} {_cost(large)[0]:,.0f} > {_cost(small)[0]:,.0f}) "
+                        f"larger than {span(small['run'])} ({unit} {_cost(large)[0]:,.0f} > {_cost(small)[0]:,.0f}) "
                         f"but lower {words} PSNR: " + ", ".join(worse)))
     return findings, unchecked
 
@@ -202,9 +203,13 @@ def check_curves(runs: Iterable[Run]) -> tuple[list[Finding], list[str]]:
     for run in runs:
         if run.method in REFERENCE_METHODS or not run.train or run.train.get("imported"):
             continue  # an imported released checkpoint was trained elsewhere: no curve to read here
+        if run.metrics_problem:
+            unchecked.append(f"{span(run.name)}: {run.metrics_problem}, so convergence is not checked; "
+                             "rerun its training to rewrite it")
+            continue
         gains = validation_gains(run.metrics)
         if gains is None:
-            unchecked.append(f"`{run.name}`: fewer than two validations in metrics.csv, so convergence is not checked")
+            unchecked.append(f"{span(run.name)}: fewer than two validations in metrics.csv, so convergence is not checked")
             continue
         last, total, n = gains
         if is_steep(last, total):

@@ -16,6 +16,7 @@ from repbench.report.checks import CheckResult, check_results
 from repbench.report.references import REFERENCES_DIR, Reference, load_reference
 from repbench.report.runs import RunSet, load_runs, tidy_frame, wide_frame
 from repbench.report.seeds import aggregate, base_id
+from repbench.report.mdescape import span
 
 
 @dataclass
@@ -38,7 +39,7 @@ class ReportContext:
         out: dict[str, list[str]] = {}
         for run in self.runs.runs:
             for b in run.train.get("lr_backoffs") or []:
-                who = "" if run.name == base_id(run.name) else f"`{run.name}` "
+                who = "" if run.name == base_id(run.name) else f"{span(run.name)} "
                 out.setdefault(base_id(run.name), []).append(
                     f"{who}restarted after a loss spike by iteration {b['iteration']}: trained again from iteration "
                     f"{b['restored_to']} at x{b['lr_scale']:g} the learning rate (the same rule for every run)")

@@ -1,6 +1,8 @@
 """Markdown rendering: number formatting (raw value -> cell text), tables, headers, notes, fill hints.
 
 Every fmt_* helper turns a missing value into MISSING, so a cell never reads "nan" or "None".
+`_md_table`, `_header` and `_footer` pass every cell, column name, header line and note through
+`md_inline` (repbench.report.mdescape): run metadata is free text, and none of it may become markup.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from repbench.errors import RepbenchError
+from repbench.report.mdescape import md_code, md_inline, md_text, span
 from repbench.report.references import Reference
 from repbench.report.runs import RunSet
 from repbench.report.values import MISSING, _int, _num
@@ -64,11 +67,12 @@ def _delta(ours: Any, paper: Any) -> float | None:
 
 
 def _md_table(rows: list[dict[str, str]], right: Iterable[str] = ()) -> str:
-    """Strings in, Markdown out: numbers were formatted already, so tabulate must not re-parse them."""
+    """Strings in, Markdown out: numbers were formatted already, so tabulate must not re-parse them.
+    Every cell and column name goes through md_inline (see the module doc)."""
     if not rows:
         return ""
-    frame = pd.DataFrame(rows)
-    right = set(right)
+    right = {md_inline(c) for c in right}
+    frame = pd.DataFrame([{md_inline(k): md_inline(v) for k, v in row.items()} for row in rows])
     align = tuple("right" if c in right else "left" for c in frame.columns)
     return frame.to_markdown(index=False, disable_numparse=True, colalign=align)
 
@@ -103,24 +107,25 @@ def data_words(runs: RunSet) -> str:
 
 def _header(title: str, preset: str, runs: RunSet, ref: Reference | None, extra: str = "") -> list[str]:
     lines = [
-        f"# {title}",
+        f"# {md_inline(title)}",
         "",
-        f"**Preset: `{preset}`.** This file shows the `{preset}` preset: every measured number comes from "
-        f"its runs in `{runs.root}`. Columns marked *paper* are the published numbers, "
-        "not measurements of ours; Δ = ours − paper.",
+        md_inline(f"**Preset: {span(preset)}.** This file shows the {span(preset)} preset: every measured number "
+                  f"comes from its runs in {span(runs.root)}. Columns marked *paper* are the published numbers, "
+                  "not measurements of ours; Δ = ours − paper."),
     ]
     if data := data_words(runs):
-        lines += ["", data]
+        lines += ["", md_inline(data)]
     if ref is not None and ref.found:
-        lines += ["", f"Paper caption: *{ref.caption}*"]
+        lines += ["", md_inline(f"Paper caption: *{ref.caption}*")]
     if extra:
-        lines += ["", extra]
+        lines += ["", md_inline(extra)]
     return lines + [""]
 
 
 def _footer(notes: Iterable[str]) -> list[str]:
+    """The notes under a table, each through md_inline: they name runs and quote their files."""
     notes = [n for n in notes if n]
-    return ["", "Notes:", ""] + [f"- {n}" for n in notes] if notes else []
+    return ["", "Notes:", ""] + [f"- {md_inline(n)}" for n in notes] if notes else []
 
 
 def _fill_hint(table: str, what: str) -> str:

@@ -30,6 +30,7 @@ from repbench.report.values import (
 from repbench.report.measure_fields import measure_fields
 from repbench.pipeline_config import PLAN_FILE
 from repbench.report.membership import declared_experiments, option_value, bn_strategy, planned_tables, tables_of
+from repbench.report.mdescape import span
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -66,6 +67,7 @@ class Run:
     bn_scores: dict[str, dict[str, Any]] = field(default_factory=dict)  # dataset key -> artifact_scores json
     bn_profile_source: str | None = None  # where bn_profile's image came from: a test set or an image file
     planned: tuple[str, ...] | None = None  # the tables its preset names it in (None: not named, or no plan file)
+    metrics_problem: str | None = None  # why metrics.csv, which exists, could not be read
 
 
 @dataclass
@@ -84,17 +86,22 @@ def _parse_name(name: str) -> dict[str, Any]:
     return {}
 
 
-def _read_metrics(path: Path) -> pd.DataFrame | None:
+def _read_metrics(path: Path) -> tuple[pd.DataFrame | None, str | None]:
+    """The training log, or why a metrics.csv that exists cannot be read (a damaged file is named, never
+    taken for a run without validations)."""
     if not path.is_file():
-        return None
+        return None, None
     try:
         frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
-        return None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        return None, f"{path} is damaged ({type(err).__name__}): its training curve is left out"
     for column in ("iteration", "loss", "lr", "seconds", "val_psnr"):
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    return frame if "iteration" in frame else None
+    if "iteration" not in frame or frame["iteration"].isna().all():
+        return None, (f"{path} is damaged (no numeric `iteration` column; columns: "
+                      f"{', '.join(map(str, frame.columns[:5]))}): its training curve is left out")
+    return frame, None
 
 
 def load_run(folder: Path) -> Run | None:
@@ -118,8 +125,8 @@ def load_run(folder: Path) -> Run | None:
         tag=parsed.get("tag"),
         train=train,
         measure=_read_json(measure_path) if measure_path.is_file() else {},
-        metrics=_read_metrics(folder / "metrics.csv"),
     )
+    run.metrics, run.metrics_problem = _read_metrics(folder / "metrics.csv")
     for path in eval_paths:
         record = _read_json(path)
         name = str(record.get("dataset") or re.sub(r"-x\d$", "", path.stem))
@@ -155,7 +162,7 @@ def load_runs(runs_root: str | os.PathLike) -> RunSet:
             run = load_run(folder)
         except RepbenchError as err:
             # One broken run must not take every table down with it: skip it, and say so in each output.
-            notes.append(f"`{folder.name}` skipped: {err}")
+            notes.append(f"{span(folder.name)} skipped: {err}")
             print(f"repbench report: warning: {notes[-1]}", file=sys.stderr)
             continue
         if run is None:
@@ -163,10 +170,10 @@ def load_runs(runs_root: str | os.PathLike) -> RunSet:
         run.planned = plan.get(run.name) if plan is not None else None
         status = run.train.get("status")
         if run.train and status not in (None, "complete"):
-            notes.append(f"`{run.name}` skipped: train.json status is {status!r}, not 'complete'")
+            notes.append(f"{span(run.name)} skipped: train.json status is {status!r}, not 'complete'")
             continue
-        # A broken diagnostics file costs the run its BN artifact numbers, not its place in the tables.
-        for note in load_bn_diagnostics(run):
+        # A broken diagnostics file (or training log) costs the run those numbers, not its place in the tables.
+        for note in load_bn_diagnostics(run) + ([f"`{run.name}`: {run.metrics_problem}"] if run.metrics_problem else []):
             notes.append(note)
             print(f"repbench report: warning: {note}", file=sys.stderr)
         runs.append(run)
@@ -201,7 +208,7 @@ def load_bn_diagnostics(run: Run) -> list[str]:
         try:
             record = _read_json(summary)
         except RepbenchError as err:
-            notes.append(f"`{run.name}`: BN diagnostics skipped: {err}")
+            notes.append(f"{span(run.name)}: BN diagnostics skipped: {err}")
             record = {}
         profile = record.get("bn_profile")
         run.bn_profile_source = _profile_source(record)
@@ -214,12 +221,12 @@ def load_bn_diagnostics(run: Run) -> list[str]:
         try:
             record = _read_json(path)
         except RepbenchError as err:
-            notes.append(f"`{run.name}`: artifact scores skipped: {err}")
+            notes.append(f"{span(run.name)}: artifact scores skipped: {err}")
             continue
         match = _ARTIFACT_FILE.match(path.stem)
         scale = _int(record.get("scale", match.group("scale") if match else None))
         if run.scale is not None and scale is not None and scale != run.scale:
-            notes.append(f"`{run.name}`: {path.name} scores x{scale}, not the run's x{run.scale}; left out")
+            notes.append(f"{span(run.name)}: {path.name} scores x{scale}, not the run's x{run.scale}; left out")
             continue
         name = str(record.get("dataset") or (match.group("dataset") if match else path.stem))
         record.setdefault("dataset", name)

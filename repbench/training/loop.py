@@ -124,11 +124,13 @@ def train(
     """
     run_dir = Path(run_dir)
     log = log or _stderr_line
+    created = runfolder.missing_folders(run_dir)  # what a start refused by build() removes again
     with runlock.run_lock(run_dir):
-        done = open_run(cfg, run_dir, on_config_change, log)
-        if done is not None:
-            return done
-        run = build(cfg, run_dir)
+        with runfolder.undone_on_failure(created):
+            done = open_run(cfg, run_dir, on_config_change, log)
+            if done is not None:
+                return done
+            run = build(cfg, run_dir)
         restore(run, log)
         stopped_by = run_steps(run, stop_after, loss_hook, log)
         if stopped_by is not None:

@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -29,6 +31,7 @@ import yaml
 import methods
 from repbench import atomic, provenance, runstate
 from repbench.errors import RepbenchError
+from repbench.runlock import LOCK_NAME
 from repbench.training.config import TrainConfig
 
 METRICS_COLUMNS = ("iteration", "loss", "lr", "seconds", "val_psnr", "event")
@@ -37,6 +40,36 @@ _CHECKPOINT_KEYS = ("iteration", "model", "optimizer", "scaler", "rng", "train_s
 
 def checkpoint_path(run_dir: Path) -> Path:
     return run_dir / "checkpoints" / "last.pt"
+
+
+def missing_folders(run_dir: Path) -> list[Path]:
+    """The run folder and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    for folder in (run_dir, *run_dir.parents):
+        if os.path.lexists(folder):
+            break
+        missing.append(folder)
+    return missing
+
+
+@contextmanager
+def undone_on_failure(created: list[Path]) -> Iterator[None]:
+    """A start that fails before the first step (a config error the data or the device reveals: an
+    unknown dataset, a patch no image holds, no GPU) removes what it made: the folders in `created`
+    (`missing_folders` before the lock made them), with the lock and config.yaml written into them.
+    A refused `repbench train` then leaves nothing behind; a folder that existed before stays as it is."""
+    try:
+        yield
+    except BaseException:
+        if created:
+            for name in ("config.yaml", LOCK_NAME):
+                (created[0] / name).unlink(missing_ok=True)
+            for folder in created:
+                try:
+                    folder.rmdir()
+                except OSError:  # something else was put there meanwhile: leave it
+                    break
+        raise
 
 
 def write_yaml(path: Path, data: Mapping[str, Any]) -> None:

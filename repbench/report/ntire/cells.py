@@ -12,6 +12,7 @@ from repbench.report.runs import Run
 from repbench.report.seeds import SPREAD_WORDS
 from repbench.report.values import MISSING, _num
 from repbench.report.ntire.runs import FLOPS_SIDE, SCALE, NtireData, NtireRun
+from repbench.report.mdescape import span
 
 
 def psnr_cell(run: NtireRun | None) -> str:
@@ -28,14 +29,14 @@ def _seed_words(runs: Iterable[NtireRun | None]) -> str:
 
 
 def run_cell(run: NtireRun | None) -> str:
-    return (f"`{run.name}`" + (f" {MARK}" if run.marked else "")) if run else "no run"
+    return (span(run.name) + (f" {MARK}" if run.marked else "")) if run else "no run"
 
 
 def with_floors(rows: list[dict[str, str]], data: NtireData, first: str) -> list[dict[str, str]]:
     """The nearest and bicubic floors (RGB PSNR on the same set, x4) above the runs' rows."""
     if not rows:
         return rows
-    floors = [{k: "" for k in rows[0]} | {first: f"{label} (floor)", "Run": f"`{folder}`", "PSNR": fmt_float(psnr, 2)}
+    floors = [{k: "" for k in rows[0]} | {first: f"{label} (floor)", "Run": span(folder), "PSNR": fmt_float(psnr, 2)}
               for label, folder, psnr in data.floors]
     return floors + rows
 
@@ -135,9 +136,9 @@ def missing_notes(runs: Iterable[NtireRun | None]) -> list[str]:
     no_measure = [r.name for r in shown if r.params is None and r.macs is None]
     no_eval = [r.name for r in shown if r.psnr is None]
     if no_measure:
-        notes.append("no counts.json or measure.json yet (run `repbench measure`): " + ", ".join(f"`{n}`" for n in no_measure))
+        notes.append("no counts.json or measure.json yet (run `repbench measure`): " + ", ".join(span(n) for n in no_measure))
     if no_eval:
-        notes.append("no RGB PSNR on the chosen set yet (run `repbench eval`): " + ", ".join(f"`{n}`" for n in no_eval))
+        notes.append("no RGB PSNR on the chosen set yet (run `repbench eval`): " + ", ".join(span(n) for n in no_eval))
     return notes
 
 

@@ -14,6 +14,7 @@ from repbench.report.context import ReportContext
 from repbench.report.runs import Run
 from repbench.report.seeds import spread
 from repbench.report.values import MISSING, REFERENCE_METHODS, _int, _num, dataset_label, ordered_datasets, relevant_options
+from repbench.report.mdescape import span
 
 
 SOURCE = "ntire2022"  # repbench/references/ntire2022.yaml
@@ -121,7 +122,7 @@ def _read_config(run: Run, notes: list[str]) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
-        notes.append(f"`{run.name}`: config.yaml is not valid YAML ({err}); its schedule is read from train.json")
+        notes.append(f"{span(run.name)}: config.yaml is not valid YAML ({err}); its schedule is read from train.json")
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -134,7 +135,7 @@ def _schedule(run: Run, notes: list[str]) -> dict[str, Any]:
         return config[key] if config.get(key) is not None else run.train.get(key)
 
     if not config and run.train.get("patch_size_stage2") is None:
-        notes.append(f"`{run.name}`: no config.yaml, so it is taken as one-stage training")
+        notes.append(f"{span(run.name)}: no config.yaml, so it is taken as one-stage training")
     return {
         "patch_size": _int(get("patch_size")),
         "patch_size_stage2": _int(get("patch_size_stage2")) or 0,
@@ -150,7 +151,9 @@ def _is_candidate(row: dict[str, Any]) -> bool:
         and _int(row.get("scale")) == SCALE
         and _int(row.get("colors")) == COLORS
         and not relevant_options(row["method"], row.get("options_dict"))  # e.g. channels=32 is another network
-        and not row.get("published_as")  # a released checkpoint belongs to the published table, not these
+        # A released checkpoint belongs to the published table, not these. The column is NaN, which is
+        # truthy, for the other runs once the frame holds a published one: test for a name.
+        and not (isinstance(row.get("published_as"), str) and row["published_as"])
     )
 
 

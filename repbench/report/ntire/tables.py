@@ -12,6 +12,7 @@ from repbench.report.values import MISSING, _int, _num
 from repbench.report.ntire.cells import blocks_text, conventions_text, finish_table, floor_notes, millions, missing_notes, patch_text, percent_change, psnr_cell, ratio_text, run_cell, runtime_header, table_lines, with_floors
 from repbench.report.ntire.paper import first_run, stage2_patches, paper_target, depth_map, fmt_target, pair_stage2, paper_flops
 from repbench.report.ntire.runs import FLOPS_SIDE, NtireData, NtireRun, PAPER_STAGE2_PATCH, SOURCE, blocks_of, collect
+from repbench.report.mdescape import span
 
 
 def render_table2(ctx: ReportContext, data: NtireData | None = None) -> str:
@@ -62,7 +63,7 @@ def render_table2(ctx: ReportContext, data: NtireData | None = None) -> str:
     used = {r.name for _, r in picked if r}
     others = [r.name for r in runs if r.two_stage and r.name not in used and r.method == "imdn-clb"]
     if others:
-        notes.append("other two-stage runs (see ntire_table5.md): " + ", ".join(f"`{n}`" for n in others))
+        notes.append("other two-stage runs (see ntire_table5.md): " + ", ".join(span(n) for n in others))
     notes += missing_notes(r for _, r in picked) + data.notes + ctx.runs.notes
     if not ref.found:
         notes.append(f"no reference numbers found for table2 in {ctx.references_dir}/{SOURCE}.yaml")
@@ -214,7 +215,7 @@ def render_table5(ctx: ReportContext, data: NtireData | None = None) -> str:
     notes = floor_notes(data, (r for _, r in matched)) + list(ref.notes)
     others = sorted({r.name for r in clb} - {r.name for r in runs})
     if others:
-        notes.append(f"imdn-clb runs at other depths than B{depth} (not shown): " + ", ".join(f"`{n}`" for n in others))
+        notes.append(f"imdn-clb runs at other depths than B{depth} (not shown): " + ", ".join(span(n) for n in others))
     notes += missing_notes(r for _, r in matched) + data.notes + ctx.runs.notes
     if not ref.found:
         notes.append(f"no reference numbers found for table5 in {ctx.references_dir}/{SOURCE}.yaml")

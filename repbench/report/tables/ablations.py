@@ -8,7 +8,8 @@ import pandas as pd
 
 from repbench.report.bn import ARTIFACT_WORDS, DIAGNOSE_CMD, STRATEGY_LABELS
 from repbench.report.context import ReportContext
-from repbench.report.markdown import _delta, _fill_hint, _footer, _header, _md_table, fmt_delta, fmt_float, fmt_int, fmt_mpx
+from repbench.report.markdown import (_delta, _fill_hint, _footer, _header, _md_table, fmt_delta, fmt_float, fmt_int,
+                                      fmt_mpx, md_inline, span)
 from repbench.report.cells import TIE, fmt_spread, legend, mark_notes, seeds_in, ties
 from repbench.report.cells import label as marked_label
 from repbench.report.references import Reference
@@ -110,7 +111,7 @@ def _bn_cells(row: dict[str, str], a: _Ablation, run: dict[str, Any] | None) -> 
 def _ablation_row(a: _Ablation, text: str, run: dict[str, Any] | None, paper: dict[str, Any] | None) -> dict[str, str]:
     row = {
         "Row": marked_label(text, run["run"] if run else None, a.marks),
-        "Run": f"`{run['run']}`" if run else "no run",
+        "Run": span(run['run']) if run else "no run",
         "Size": str(run["size"]) if run and not _is_blank(run.get("size")) else MISSING,
         "Iters": fmt_int(run.get("iterations")) if run else MISSING,
         "LR Mpx": fmt_mpx(run.get("lr_pixels")) if run else MISSING,
@@ -155,7 +156,7 @@ def _ablation_notes(ctx: ReportContext, spec: AblationSpec, a: _Ablation, ours: 
         unscored = [r["run"] for r in ours.to_dict("records") if r.get("bn_strategy") in STRATEGY_LABELS
                     and not any(_num(r.get(f"artifact_score_{d}")) is not None for d in a.bn_sets)]
         if unscored:
-            notes.append(f"no BN artifact scores yet (run {DIAGNOSE_CMD}): " + ", ".join(f"`{n}`" for n in unscored))
+            notes.append(f"no BN artifact scores yet (run {DIAGNOSE_CMD}): " + ", ".join(span(n) for n in unscored))
     if not a.ref.found:
         notes.append(f"no reference numbers found for {spec.table} in {ctx.references_dir}/repsr2022.yaml")
     return notes
@@ -204,11 +205,11 @@ def _bn_drop_section(ours: pd.DataFrame, sets: list[str], metric: str) -> list[s
     for r in ours.to_dict("records"):
         if r["run"] == ref_run["run"]:
             continue
-        row = {"Strategy": _BN_TEXT.get(str(r["_key"]), str(r["_key"])), "Run": f"`{r['run']}`"}
+        row = {"Strategy": _BN_TEXT.get(str(r["_key"]), str(r["_key"])), "Run": span(r['run'])}
         for d in sets:
             row[f"{dataset_label(d)} Δ vs w/o BN"] = fmt_delta(_delta(r.get(f"{metric}_{d}"), ref_run.get(f"{metric}_{d}")), 2)
         rows.append(row)
     if not rows:
         return []
-    return [f"## Ours: PSNR change vs our run without BN (`{ref_run['run']}`)", "",
+    return [md_inline(f"## Ours: PSNR change vs our run without BN ({span(ref_run['run'])})"), "",
             _md_table(rows, {k for k in rows[0] if k not in ("Strategy", "Run")}), ""]

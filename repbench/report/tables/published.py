@@ -15,6 +15,7 @@ from repbench.report.markdown import _footer, _header, _md_table, fmt_delta, fmt
 from repbench.report.runs import Run
 from repbench.report.tables.floors import floor_rows
 from repbench.report.values import MISSING, _num, dataset_key, dataset_label, ordered_datasets
+from repbench.report.mdescape import span
 
 TABLE = "published"
 
@@ -70,7 +71,7 @@ def _row(ctx: ReportContext, run: Run, sets: list[str]) -> dict[str, str]:
     latency = ntire.get("latency") if isinstance(ntire.get("latency"), dict) else {}
     psnr_paper, psnr_delta = _psnr_cells(run, figures)
     row = {
-        "Model": f"{pub.get('label', run.name)} (`{run.name}`)",
+        "Model": f"{pub.get('label', run.name)} ({span(run.name)})",
         "Network": f"{run.method} {run.size} x{run.scale}",
         "Params": fmt_int(params),
         "Params paper (Δ)": _with_delta(fmt_int(figures.get("params")), params, figures.get("params"), 0),
@@ -120,7 +121,7 @@ def _notes(runs: list[Run]) -> list[str]:
                  if run.train.get("released_form") == "deployed" else "not re-parameterizable (deployed as released)")
         counter = ((pub.get("figures") or {}).get("flops") or {}).get("counter")
         flops = f"; published FLOPs counted with {counter} (Δ against our count of the same kind)" if counter else ""
-        notes.append(f"`{run.name}`: {pub.get('citation', '')}; {pub.get('licence', '')}; trained as published "
+        notes.append(f"{span(run.name)}: {pub.get('citation', '')}; {pub.get('licence', '')}; trained as published "
                      f"({budget}), not by repbench; sha256 {str(run.train.get('source', {}).get('sha256'))[:12]}…; "
                      f"{merge}{flops}.")
     return notes

@@ -14,6 +14,7 @@ from repbench.report.references import Reference
 from repbench.report.runs import frame_datasets, members
 from repbench.report.values import MISSING, _is_blank, _method_rank, _num, _size_rank, dataset_label
 from repbench.report.tables.floors import budget_words, floor_hint, floor_rows
+from repbench.report.mdescape import span
 
 
 def _paper_match(ref: Reference, method: str, size: Any) -> dict[str, Any] | None:
@@ -65,7 +66,7 @@ def _table2_row(t: _Table2, r: dict[str, Any]) -> dict[str, str]:
         t.matched_ids.add(id(paper))
     row: dict[str, str] = {"Model": marked_label(r["label"], r["run"], t.marks)}
     if t.dup:
-        row["Run"] = f"`{r['run']}`"
+        row["Run"] = span(r['run'])
     row |= {
         "Params (deployed, true)": fmt_int(r["params_deployed"]),
         "Params (paper conv.)": fmt_k(r["params_paper"]),
@@ -129,9 +130,9 @@ def _table2_notes(ctx: ReportContext, t: _Table2, ours: pd.DataFrame, floors: pd
     missing_measure = [r["run"] for _, r in ours.iterrows() if _is_blank(r["params_deployed"]) and _is_blank(r["macs"])]
     missing_eval = [r["run"] for _, r in ours.iterrows() if not any(_num(r.get(f"psnr_y_{d}")) for d in t.run_sets)]
     if missing_measure:
-        notes.append("no counts.json or measure.json yet (run `repbench measure`): " + ", ".join(f"`{m}`" for m in missing_measure))
+        notes.append("no counts.json or measure.json yet (run `repbench measure`): " + ", ".join(span(m) for m in missing_measure))
     if missing_eval:
-        notes.append("no eval/*.json yet (run `repbench eval`): " + ", ".join(f"`{m}`" for m in missing_eval))
+        notes.append("no eval/*.json yet (run `repbench eval`): " + ", ".join(span(m) for m in missing_eval))
     return notes + floor_hint(floors, scale) + ctx.runs.notes
 
 

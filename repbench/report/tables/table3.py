@@ -12,6 +12,7 @@ from repbench.report.seeds import SPREAD_WORDS
 from repbench.report.runs import members
 from repbench.training.config import PAPER_ITERATIONS
 from repbench.report.values import method_label, MISSING, _method_rank, _num, _size_rank
+from repbench.report.mdescape import span
 
 
 class _Table3:
@@ -65,7 +66,7 @@ def _table3_row(t: _Table3, method: str, size: str, r: dict[str, Any] | None) ->
     return {
         "Method": method_label(method) if paper is None else str(paper.get("label", method)),
         "Size": size,
-        "Run": f"`{r['run']}`" if r else "no run",
+        "Run": span(r['run']) if r else "no run",
         "s/iter (training run)": (fmt_spread(r, "sec_per_iter", 4) if t.with_seeds else fmt_float(r.get("sec_per_iter"), 4)) if r else MISSING,
         "Training run: iterations / time / device": (
             f"{fmt_int(r.get('iterations'))} / {fmt_duration(r.get('train_seconds'))} / {r.get('train_device') or MISSING}"
