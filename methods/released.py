@@ -1,4 +1,5 @@
-"""Released checkpoints into zoo networks: unwrap the file's state dict, rename its keys, load strictly.
+"""Released checkpoints into zoo networks: unwrap the file's state dict and rename its keys (the loading, with a
+shape check per key and strict=True, is repbench.published.convert.load_into).
 
 Each method module that can load a released file defines its key map by name:
 
@@ -12,12 +13,10 @@ mid widths) are build options in the registry entry, never guessed here.
 """
 from __future__ import annotations
 
-import os
 import re
 from typing import Any, Mapping
 
 import torch
-from torch import nn
 
 from methods import zoo
 
@@ -79,26 +78,3 @@ def key_map(method: str, deployed: bool = False) -> KeyMap:
         raise ValueError(f"method {method!r} has no key map for {form} released checkpoints ({name})")
     return tuple(rules)
 
-
-def load_released(
-    path: str | os.PathLike,
-    method: str,
-    size: str,
-    scale: int,
-    colors: int,
-    *,
-    deployed: bool = False,
-    **options: Any,
-) -> nn.Module:
-    """The zoo network of `method` at `size` holding a released file's weights, in eval mode.
-
-    deployed=True: the file holds the re-parameterized network; it loads into `methods.merge` of
-    the build. Loading is strict: every tensor must find its place and every place its tensor.
-    """
-    blob = torch.load(path, map_location="cpu", weights_only=True)
-    state = rename_keys(unwrap_state_dict(blob), key_map(method, deployed))
-    model = zoo.build(method, size, scale=scale, colors=colors, **options)
-    if deployed:
-        model = zoo.merge(model)
-    model.load_state_dict(state, strict=True)
-    return model.eval()

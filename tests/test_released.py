@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 import methods
-from methods.released import key_map, load_released, rename_keys, unwrap_state_dict
+from methods.released import key_map, rename_keys, unwrap_state_dict
+from repbench.published.convert import Architecture, load_into
 from repbench.images import read_image
 from repbench.imresize import imresize
 from repbench.metrics import psnr_rgb
@@ -91,7 +92,8 @@ def test_released_checkpoint_loads_strictly_and_upscales(name: str) -> None:
     raw = unwrap_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     mapped = rename_keys(raw, key_map(method, deployed))
     assert len(mapped) == len(raw)  # every released tensor has a place
-    model = load_released(path, method, size, scale=4, colors=3, deployed=deployed, **options)  # strict=True
+    arch = Architecture(method, size, 4, 3, "deployed" if deployed else "training", tuple(sorted(options.items())))
+    model = load_into(raw, arch, str(path))  # every key by name, every shape checked, strict=True
     assert methods.count_params(model) == params
     assert sum(isinstance(m, nn.Conv2d) for m in model.modules()) == convs
     hr, lr = _set5_bird()
