@@ -65,6 +65,40 @@ METHOD_LIST: list[MethodInfo] = [
     MethodInfo("span", "methods.span", "SPAN", "C{c}B{b}", True, {"norm": True, "img_range": 255.0}),
 ]
 REGISTRY: dict[str, MethodInfo] = {info.name: info for info in METHOD_LIST}
+
+# Methods from other installed packages: an entry point of this group names a MethodInfo (a registry
+# line; its `module` holds `build`, imported only when the method is built). Read in every process
+# that imports the registry, so the pipeline's `repbench train` jobs, the check and the report see a
+# package's method as they see the zoo's (`register` alone changes one process only).
+ENTRY_POINT_GROUP = "repbench.methods"
+
+
+class PluginError(ImportError):
+    """An installed package's method entry point is broken (the `repbench` command: exit 2, no traceback)."""
+
+
+def _plugin_methods() -> list[MethodInfo]:
+    from importlib.metadata import entry_points
+
+    found = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            info = ep.load()
+        except Exception as err:  # a broken plugin must say which one, not take every command down
+            raise PluginError(f"the {ENTRY_POINT_GROUP} entry point {ep.name!r} ({ep.value}) of an installed "
+                              f"package does not load: {type(err).__name__}: {err}; fix or uninstall that package") from err
+        if not isinstance(info, MethodInfo) or info.name != ep.name:
+            raise PluginError(f"the {ENTRY_POINT_GROUP} entry point {ep.name!r} ({ep.value}) must name a "
+                              f"methods.registry.MethodInfo whose name is {ep.name!r}")
+        if info.name in REGISTRY:
+            raise PluginError(f"the {ENTRY_POINT_GROUP} entry point {ep.name!r} ({ep.value}) reuses the name of a "
+                              "repbench method; give it another name")
+        found.append(info)
+    return found
+
+
+for _info in _plugin_methods():
+    REGISTRY[_info.name] = _info
 METHODS: tuple[str, ...] = tuple(REGISTRY)
 
 

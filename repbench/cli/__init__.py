@@ -46,7 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; a RepbenchError is a clear message and exit status 2, never a traceback."""
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except ImportError as err:  # methods.registry.PluginError: a broken method package, named in the message
+        if type(err).__name__ != "PluginError":
+            raise
+        print(f"repbench: error: {err}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
