@@ -28,7 +28,7 @@ from repbench.targets import PUBLISHED_TABLE, TABLES
 from repbench.training.config import TrainConfig, config_dict, config_json, resolve_config
 
 __all__ = ["PLAN_FILE", "TABLES", "Plan", "RunSpec", "available_presets", "data_warning", "load_preset",
-           "measure_cli_args", "plan", "preset_schema", "published_spec", "train_cli_args", "validate_preset", "write_plan"]
+           "measure_cli_args", "plan", "preset_schema", "train_cli_args", "validate_preset", "write_plan"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,11 @@ class Plan:
     data_mode: str = ""  # "real": the preset's own train sets; "fallback": its fallback_train stands in
     published: list[str] = field(default_factory=list)  # registered released checkpoints, imported not trained
     unfit: list[str] = field(default_factory=list)  # runs whose patch fits no image of the fallback data
+    published_specs: dict[str, RunSpec] = field(default_factory=dict)  # each published model as a run (no config)
+
+    def spec(self, run_id: str) -> RunSpec:
+        """A run of the plan: trained (`runs`) or a published model imported into a run folder of its own."""
+        return self.runs[run_id] if run_id in self.runs else self.published_specs[run_id]
 
 
 # A preset names results/runs/<preset>/ and a tag ends a run folder's name: each must be one plain
@@ -208,7 +213,8 @@ def plan(preset: dict[str, Any]) -> Plan:
         if exp_name not in TABLES:
             raise ValueError(f"unknown experiment {exp_name!r}; valid: {', '.join(TABLES)}")
         if exp_name == PUBLISHED_TABLE:
-            out.published = out.experiments[exp_name] = _published_models(exp)
+            out.published_specs = _published_models(exp)
+            out.published = out.experiments[exp_name] = list(out.published_specs)
             continue
         check_train_keys(exp.get("train", {}), f"experiments.{exp_name}.train")
         out.experiments[exp_name] = []
@@ -224,8 +230,8 @@ def plan(preset: dict[str, Any]) -> Plan:
     return out
 
 
-def _published_models(exp: dict[str, Any]) -> list[str]:
-    """The `published` experiment's registered models (data/published.yaml), each a run id of its own."""
+def _published_models(exp: dict[str, Any]) -> dict[str, RunSpec]:
+    """The `published` experiment's registered models (data/published.yaml), each a run of its own."""
     from repbench.published.registry import load_registry
 
     registered = load_registry()
@@ -237,16 +243,8 @@ def _published_models(exp: dict[str, Any]) -> list[str]:
     missing = sorted({registered[n].method for n in names} - set(registry.methods()))
     if missing:
         raise ValueError(f"experiment published: method(s) {', '.join(missing)} are not registered")
-    return list(dict.fromkeys(names))
-
-
-def published_spec(name: str) -> RunSpec:
-    """A registered published model as a run of the plan (no training config: it is imported)."""
-    from repbench.published.registry import get
-
-    entry = get(name)
-    return RunSpec(name, entry.method, entry.size, entry.scale, entry.colors, dict(entry.options), {},
-                   (PUBLISHED_TABLE,))
+    return {n: RunSpec(n, registered[n].method, registered[n].size, registered[n].scale, registered[n].colors,
+                       dict(registered[n].options), {}, (PUBLISHED_TABLE,)) for n in dict.fromkeys(names)}
 
 
 # Written into a preset's runs folder for the report: each experiment (table) with the run ids the

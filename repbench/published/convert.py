@@ -67,19 +67,18 @@ def _target(arch: Architecture) -> nn.Module:
     return methods.merge(model) if arch.form == "deployed" else model
 
 
-def mismatch(state: Mapping[str, torch.Tensor], arch: Architecture) -> str | None:
-    """None when `state` loads into `arch` key for key and shape for shape, else the first difference."""
+def _fit(state: Mapping[str, torch.Tensor], arch: Architecture) -> tuple[nn.Module, dict[str, torch.Tensor]] | str:
+    """(the network `arch`, the renamed state) when `state` fits it key for key and shape for shape, else
+    the first difference."""
     rules = _key_rules(arch.method, arch.form)
     if rules is None:
         return f"method {arch.method!r} has no key map for {arch.form} checkpoints"
     try:
-        target = _target(arch).state_dict()
-    except ValueError as err:
-        return str(err)
-    try:
+        model = _target(arch)
         mapped = rename_keys(state, rules)
     except ValueError as err:
         return str(err)
+    target = model.state_dict()
     for key, value in target.items():
         if key not in mapped:
             return f"the file has no tensor for {key} (expected shape {list(value.shape)})"
@@ -88,7 +87,13 @@ def mismatch(state: Mapping[str, torch.Tensor], arch: Architecture) -> str | Non
     extra = [k for k in mapped if k not in target]
     if extra:
         return f"the file holds {extra[0]} (shape {list(mapped[extra[0]].shape)}), which {arch} does not have"
-    return None
+    return model, mapped
+
+
+def mismatch(state: Mapping[str, torch.Tensor], arch: Architecture) -> str | None:
+    """None when `state` loads into `arch` key for key and shape for shape, else the first difference."""
+    fit = _fit(state, arch)
+    return fit if isinstance(fit, str) else None
 
 
 def candidates() -> list[Architecture]:
@@ -113,15 +118,15 @@ def fitting(state: Mapping[str, torch.Tensor]) -> list[Architecture]:
 
 def load_into(state: Mapping[str, torch.Tensor], arch: Architecture, source: str) -> nn.Module:
     """The zoo network `arch` with the released weights; RepbenchError naming the first difference otherwise."""
-    problem = mismatch(state, arch)
-    if problem:
+    fit = _fit(state, arch)
+    if isinstance(fit, str):
         fits = fitting(state)
         hint = (f"it fits {', '.join(map(str, fits))}" if fits else
                 "it fits no registered architecture (another network's file? `repbench import --file F --external` "
                 "loads any architecture spandrel knows)")
-        raise RepbenchError(f"{source} does not load into {arch}: {problem}; {hint}")
-    model = _target(arch)
-    model.load_state_dict(rename_keys(state, _key_rules(arch.method, arch.form) or ()), strict=True)
+        raise RepbenchError(f"{source} does not load into {arch}: {fit}; {hint}")
+    model, mapped = fit
+    model.load_state_dict(mapped, strict=True)
     return model.eval()
 
 

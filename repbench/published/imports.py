@@ -27,8 +27,7 @@ from repbench.errors import RepbenchError
 from repbench.published.convert import MERGE_TOLERANCE, Architecture, load_into, merge_error, read_state_dict
 from repbench.published.files import fetch, sha256_of
 from repbench.published.registry import PublishedModel, get
-
-PUBLISHED_EXPERIMENT = "published"
+from repbench.targets import PUBLISHED_TABLE
 
 
 def import_registered(name: str, offline: bool = False, progress: bool = True) -> tuple[nn.Module, dict[str, Any]]:
@@ -51,10 +50,7 @@ def import_file(path: str | os.PathLike, arch: Architecture | None) -> tuple[nn.
     """A loose released file, into `arch`, or into the one registered architecture it fits."""
     from repbench.published.convert import fitting
 
-    path = Path(path)
-    if not path.is_file():
-        raise RepbenchError(f"--file {path} does not exist")
-    state = read_state_dict(path)
+    path, state = _read_file(path)
     if arch is None:
         fits = fitting(state)
         if len(fits) != 1:
@@ -70,14 +66,19 @@ def import_external(path: str | os.PathLike) -> tuple[nn.Module, dict[str, Any]]
     """A file of an architecture outside the zoo, rebuilt by spandrel: measured and evaluated, never merged."""
     from methods.external import detect
 
-    path = Path(path)
-    if not path.is_file():
-        raise RepbenchError(f"--file {path} does not exist")
+    path, state = _read_file(path)
     try:
-        model, _ = detect(read_state_dict(path))
+        model, _ = detect(state)
     except ValueError as err:
         raise RepbenchError(f"{path}: {err}") from err
     return model, _facts(model, path, None)
+
+
+def _read_file(path: str | os.PathLike) -> tuple[Path, dict[str, Any]]:
+    path = Path(path)
+    if not path.is_file():
+        raise RepbenchError(f"--file {path} does not exist")
+    return path, read_state_dict(path)
 
 
 def _external_hint(state: dict[str, Any]) -> str:
@@ -99,7 +100,9 @@ def _facts(model: nn.Module, path: Path, entry: PublishedModel | None) -> dict[s
     args = model.build_args
     facts: dict[str, Any] = {
         "method": args["method"], "size": args["size"], "scale": args["scale"], "colors": args["colors"],
-        "options": dict(args.get("options", {})), "source": {"file": str(path), "sha256": sha256_of(path)},
+        "options": dict(args.get("options", {})),
+        # a registered file was verified against its sha256 on the way in: no second pass over it
+        "source": {"file": str(path), "sha256": entry.sha256 if entry is not None else sha256_of(path)},
         "released_form": "deployed" if args.get("merged") else "training",
         "merge_max_abs_err_float64": error,
     }
@@ -123,7 +126,7 @@ def write_run(run_dir: str | os.PathLike, model: nn.Module, facts: dict[str, Any
     record = {
         **facts, "status": "complete", "imported": True,
         # The report's one membership source: an imported model fills the published table only.
-        "experiments": [PUBLISHED_EXPERIMENT] if published else [],
+        "experiments": [PUBLISHED_TABLE] if published else [],
         "iterations": (published.get("training") or {}).get("iterations"),
         "params_train": methods.count_params(model), "params_deployed": methods.count_params(deployed),
         "mergeable": bool(deployed.build_args.get("merged")),

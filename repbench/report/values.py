@@ -46,11 +46,17 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
     return atomic.write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
 
 
+def names_a_release(published_as: Any) -> bool:
+    """A row's `published_as` names an imported released checkpoint. Not truthiness: the column is NaN
+    (truthy) for every other run once a frame holds a published one."""
+    return isinstance(published_as, str) and bool(published_as)
+
+
 def is_published(frame: pd.DataFrame) -> pd.Series:
     """Rows that are imported released checkpoints (`published_as`): measured like runs, never trained here."""
     if "published_as" not in frame:
         return pd.Series(False, index=frame.index)
-    return frame["published_as"].map(lambda v: isinstance(v, str) and bool(v))
+    return frame["published_as"].map(names_a_release)
 
 
 def dataset_key(name: str) -> str:

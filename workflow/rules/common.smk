@@ -78,7 +78,7 @@ def run_outputs(run_ids, kinds=("train", "measure", "eval")):
     A published model's folder holds the same files (train.json is written by its import)."""
     files = []
     for rid in run_ids:
-        spec = PLAN.runs[rid] if rid in PLAN.runs else pipeline_config.published_spec(rid)
+        spec = PLAN.spec(rid)
         if "train" in kinds:
             files += [f"{RUNS}/{rid}/train.json", f"{RUNS}/{rid}/deployed.pt"]
         # A seed copy has seed 0's architecture, so its counts and clocks would be seed 0's again:
@@ -105,7 +105,7 @@ def experiment_inputs(name, timed=None):
     """A table's runs, floors and (Table 1) BN diagnoses. Timing (measure.json) only where shown."""
     rids = PLAN.experiments.get(name, [])
     timed = name in targets.TIMED if timed is None else timed
-    scales = {(PLAN.runs[r] if r in PLAN.runs else pipeline_config.published_spec(r)).scale for r in rids}
+    scales = {PLAN.spec(r).scale for r in rids}
     extra = bn_outputs(bn_runs()) if name == "table1" else []
     kinds = ("train", "measure", "eval") if timed else ("train", "counts", "eval")
     return run_outputs(rids, kinds) + bicubic_outputs(scales) + extra + [MEMBERSHIP]

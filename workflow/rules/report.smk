@@ -38,7 +38,7 @@ rule table:
 
 FIGURE_INPUTS = experiment_inputs("table2", timed=True)
 LEADERBOARD_INPUTS = (run_outputs(RUN_IDS + PUBLISHED) + bn_outputs(bn_runs()) + bicubic_outputs(
-    {s.scale for s in PLAN.runs.values()} | {pipeline_config.published_spec(p).scale for p in PUBLISHED}) + [MEMBERSHIP])
+    {PLAN.spec(r).scale for r in RUN_IDS + PUBLISHED}) + [MEMBERSHIP])
 
 
 rule figures:

@@ -8,6 +8,7 @@ import pandas as pd
 
 from repbench.report.context import ReportContext
 from repbench.report.front import pareto_flags
+from repbench.report.tables.published import published_budget
 from repbench.report.values import _int, _method_rank, _num, is_published
 
 
@@ -46,9 +47,8 @@ def published_note(ctx: ReportContext, run_name: str) -> str:
     pub = run.train.get("published") if run is not None else None
     if not isinstance(pub, dict):
         return ""
-    training = pub.get("training") if isinstance(pub.get("training"), dict) else {}
-    budget = ", ".join(f"{k} {v}" for k, v in training.items() if v is not None) or "budget not stated by the source"
-    return (f"Released checkpoint ({pub.get('label')}; {pub.get('citation')}): trained by its authors ({budget}), "
+    return (f"Released checkpoint ({pub.get('label')}; {pub.get('citation')}): trained by its authors "
+            f"({published_budget(pub)}), "
             "not by repbench; imported with `repbench import` and measured here like every run.")
 
 

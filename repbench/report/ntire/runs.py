@@ -13,7 +13,8 @@ import yaml
 from repbench.report.context import ReportContext
 from repbench.report.runs import Run
 from repbench.report.seeds import spread
-from repbench.report.values import MISSING, REFERENCE_METHODS, _int, _num, dataset_label, ordered_datasets, relevant_options
+from repbench.report.values import (MISSING, REFERENCE_METHODS, _int, _num, dataset_label, names_a_release,
+                                    ordered_datasets, relevant_options)
 from repbench.report.mdescape import span
 
 
@@ -151,9 +152,7 @@ def _is_candidate(row: dict[str, Any]) -> bool:
         and _int(row.get("scale")) == SCALE
         and _int(row.get("colors")) == COLORS
         and not relevant_options(row["method"], row.get("options_dict"))  # e.g. channels=32 is another network
-        # A released checkpoint belongs to the published table, not these. The column is NaN, which is
-        # truthy, for the other runs once the frame holds a published one: test for a name.
-        and not (isinstance(row.get("published_as"), str) and row["published_as"])
+        and not names_a_release(row.get("published_as"))  # a released checkpoint: the published table's
     )
 
 

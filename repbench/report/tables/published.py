@@ -17,7 +17,10 @@ from repbench.report.tables.floors import floor_rows
 from repbench.report.values import MISSING, _num, dataset_key, dataset_label, ordered_datasets
 from repbench.report.mdescape import span
 
-TABLE = "published"
+def published_budget(pub: dict[str, Any]) -> str:
+    """A released model's training budget as its source states it (train.json `published.training`)."""
+    training = pub.get("training") if isinstance(pub.get("training"), dict) else {}
+    return ", ".join(f"{k} {v}" for k, v in training.items() if v is not None) or "budget not stated by the source"
 
 
 def published_runs(ctx: ReportContext) -> list[Run]:
@@ -113,8 +116,7 @@ def _notes(runs: list[Run]) -> list[str]:
     notes = []
     for run in runs:
         pub = run.train["published"]
-        training = pub.get("training") or {}
-        budget = ", ".join(f"{k} {v}" for k, v in training.items() if v is not None) or "not stated by the source"
+        budget = published_budget(pub)
         err = run.train.get("merge_max_abs_err_float64")
         merge = (f"merged here, max |training − merged| {err:.1e} in float64" if err is not None else
                  "released re-parameterized: no training form to check the merge against"
