@@ -39,6 +39,10 @@ class MethodInfo:
     closed_form: str = ""
     table_sizes: tuple[str, ...] = ()  # the sizes of the paper's Table 2
     large: bool = False  # one of the paper's large RGB networks (Table 4)
+    # The method whose network this one's merged form is, whatever its options (RepVGG, ECBSR and RepSR
+    # all deploy to the plain Mx-Cy net): deployed networks of one size are then timed once. Checked
+    # against the built networks by tests/test_timing.py and by `repbench measure --deployed-timing`.
+    deploys_as: str = ""
 
     @property
     def size_fields(self) -> tuple[str, ...]:
@@ -48,17 +52,19 @@ class MethodInfo:
 _MXCY = "M{m}C{c}"
 METHOD_LIST: list[MethodInfo] = [
     MethodInfo("plain", "methods.plain", "Plain", _MXCY, True, {}, closed_form="mxcy", table_sizes=TABLE2_SIZES, large=True),
-    MethodInfo("repvgg", "methods.repvgg", "RepVGG", _MXCY, True, {}, closed_form="mxcy", table_sizes=TABLE2_SIZES, large=True),
+    MethodInfo("repvgg", "methods.repvgg", "RepVGG", _MXCY, True, {}, closed_form="mxcy", table_sizes=TABLE2_SIZES,
+               large=True, deploys_as="plain"),
     MethodInfo("ecbsr", "methods.ecbsr", "ECBSR", _MXCY, True, {"depth_multiplier": 2, "collapsed": False},
-               closed_form="mxcy", table_sizes=TABLE2_SIZES, large=True),
+               closed_form="mxcy", table_sizes=TABLE2_SIZES, large=True, deploys_as="plain"),
     MethodInfo("sesr", "methods.sesr", "SESR", _MXCY, True, {"width": None, "collapsed": False},
                paper_count="conv_weights", closed_form="sesr", table_sizes=SESR_TABLE2_SIZES),
     MethodInfo("repsr", "methods.repsr", "RepSR", _MXCY, True, {"expand": 2, "branches": 2, "variant": "repsr"},
-               closed_form="mxcy", table_sizes=TABLE2_SIZES, large=True),
+               closed_form="mxcy", table_sizes=TABLE2_SIZES, large=True, deploys_as="plain"),
     MethodInfo("edsr", "methods.edsr", "EDSR", "R{r}C{c}", False, {"bn": False, "res_scale": 1.0},
                closed_form="edsr", table_sizes=("R5C32",), large=True),
     MethodInfo("imdn", "methods.imdn", "IMDN", "B{b}", True, {"channels": 64}),
-    MethodInfo("imdn-clb", "methods.imdn_clb", "IMDN-CLB", "B{b}", True, {"channels": 64, "collapsed": False}),
+    MethodInfo("imdn-clb", "methods.imdn_clb", "IMDN-CLB", "B{b}", True, {"channels": 64, "collapsed": False},
+               deploys_as="imdn"),
     # Released RLFNs take 0..255 (img_range scales [0, 1] inside); NTIRE 2022's file is B4C46, mid_channels=48.
     MethodInfo("rlfn", "methods.rlfn", "RLFN", "B{b}C{c}", False, {"mid_channels": None, "img_range": 255.0}),
     # Released SPANs subtract the DIV2K mean and scale by 255 inside (norm, img_range); output stays [0, 1].
@@ -147,3 +153,16 @@ def size_pattern() -> str:
     """A regular expression every registered size format matches (for the preset schema)."""
     formats = sorted({re.sub(r"\{\w+\}", "[0-9]+", i.size_format) for i in REGISTRY.values()})
     return "^(" + "|".join(formats) + ")$"
+
+
+def deployed_arch(method: str, size: str, scale: int, colors: int, options: Mapping[str, Any] | None = None) -> str:
+    """A name for the network a run deploys, equal for runs whose merged networks are the same graph
+    on the same shapes (plain, RepVGG, ECBSR and RepSR at one Mx-Cy size; IMDN-CLB and IMDN at one
+    depth): the pipeline times each such network once. Options count only where the deployed method
+    has them too and they differ from its default; training-only switches never count."""
+    target = info(method).deploys_as or method
+    defaults = options_of(target)
+    kept = {k: v for k, v in sorted((options or {}).items())
+            if k in defaults and k not in TRAINING_ONLY_OPTIONS and defaults[k] != v}
+    extra = "".join(f"-{k}{v}" for k, v in kept.items())
+    return re.sub(r"[^A-Za-z0-9._-]", "_", f"{target}-{size}-x{scale}-c{colors}{extra}")  # a file name

@@ -380,18 +380,20 @@ def validate_preset(preset: dict[str, Any], basedir: Path) -> None:
                          f"{err.message}") from None
 
 
-def measure_cli_args(preset: dict[str, Any]) -> str:
-    """`repbench measure` flags from the preset's measure section."""
+def measure_cli_args(preset: dict[str, Any], timing_only: bool = False) -> str:
+    """`repbench measure` flags from the preset's measure section (timing_only: the throughput flags)."""
     m = preset.get("measure", {})
     args = [f"--device {preset['device']}"]
     if m.get("throughput", True):
         args.append("--throughput")
-        for key, flag in (("batch", "--batch"), ("lr_size", "--lr-size"), ("repeats", "--repeats"), ("warmup", "--warmup")):
+        for key, flag in (("batch", "--batch"), ("lr_size", "--lr-size"), ("repeats", "--repeats"), ("warmup", "--warmup"),
+                          ("processes", "--processes")):
             if key in m:
                 args.append(f"{flag} {m[key]}")
-    if m.get("train_speed", False):
+    if m.get("train_speed", False) and not timing_only:
         args.append("--train-speed")
         for key, flag in (("train_batch", "--train-batch"), ("train_patch", "--train-patch"), ("train_iters", "--train-iters")):
             if key in m:
                 args.append(f"{flag} {m[key]}")
+        args.append(f"--train-threads {preset.get('threads', 1)}")  # as the training jobs run
     return " ".join(args)

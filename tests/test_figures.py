@@ -133,6 +133,62 @@ def _title(fig: Any, artist: Any) -> str:
     return titles_of(fig).get(artist.get_gid() or "", "")
 
 
+# 16 sizes over five methods, as the cpu snapshot has: more sizes than the 12 plain markers, two panels.
+MANY_SIZES = {
+    "plain": ("M4C8", "M4C16", "M10C16", "M10C32", "M16C64"), "repsr": ("M4C8", "M4C16", "M10C16"),
+    "sesr": ("M5C16", "M11C16", "M11C32"), "edsr": ("R2C16", "R4C32", "R5C32"), "imdn": ("B4", "B5", "B6", "B7", "B8"),
+}
+
+
+def _encoding(fig: Any, runs: dict[str, tuple[str, str]]) -> dict[tuple[str, str], set[tuple[Any, str]]]:
+    """(method, size) -> the (marker, colour) pairs its points are drawn with, from the plotted artists."""
+    seen: dict[tuple[str, str], set[tuple[Any, str]]] = {}
+    for ax in fig.axes:
+        for line in _points(ax):
+            run = _title(fig, line).split(":")[0]
+            seen.setdefault(runs[run], set()).add((line.get_marker(), line.get_markeredgecolor()))
+    return seen
+
+
+def test_fig1_never_uses_one_marker_for_two_sizes(tmp_path: Path) -> None:
+    from repbench.report.plotting import MARKERS
+
+    root = tmp_path / PRESET
+    runs: dict[str, tuple[str, str]] = {}
+    for m, (method, sizes) in enumerate(MANY_SIZES.items()):
+        for i, size in enumerate(sizes):
+            name = f"{method}-{size}-x4" + ("-rgb" if method == "imdn" else "")
+            _run(root, name, 900.0 / (i + 1) + m, 28.6 + 0.2 * i + 0.01 * m)
+            runs[name] = (method, size)
+    _run(root, "plain-M4C8-x4-nosize", 950.0, 28.5)  # a run whose train.json records no size
+    record = json.loads((root / "plain-M4C8-x4-nosize" / "train.json").read_text())
+    _write(root / "plain-M4C8-x4-nosize" / "train.json", {**record, "size": None})
+    runs["plain-M4C8-x4-nosize"] = ("plain", "not recorded")
+    for name, (y, rgb) in FLOORS.items():
+        _write(root / name / "eval" / "Set5-x4.json", {"dataset": "Set5", "scale": 4, "psnr_y": y, "psnr_rgb": rgb})
+    fig = figures.figure_tradeoff(report.build_context(root, PRESET))
+    assert [ax.get_title().splitlines()[0] for ax in fig.axes] == ["x4, Y channel", "x4, RGB"]
+    seen = _encoding(fig, runs)
+    assert set(seen) == set(runs.values()) and all(len(pairs) == 1 for pairs in seen.values())
+    drawn = {key: next(iter(pairs)) for key, pairs in seen.items()}
+    sizes = {size for _, size in drawn}
+    assert len(sizes) == 17 > len(MARKERS)  # the case that made B5 and M4C8 share a circle
+    for (m1, s1), (m2, s2) in itertools.combinations(drawn, 2):
+        if m1 == m2 and s1 != s2:  # no two sizes of one method look alike ...
+            assert drawn[m1, s1] != drawn[m2, s2], (m1, s1, s2)
+        if s1 != s2:  # ... and a marker names one size in the whole figure (the legend's promise)
+            assert drawn[m1, s1][0] != drawn[m2, s2][0], (s1, s2)
+        else:
+            assert drawn[m1, s1][0] == drawn[m2, s2][0]  # one size, one marker, across methods and panels
+    assert drawn["plain", "M4C8"][1] == METHOD_COLORS["plain"] and drawn["imdn", "B5"][1] == METHOD_COLORS["imdn"]
+    # the legend: one entry per size, drawn with the marker its points have
+    (legend,) = fig.legends
+    entries = {t.get_text(): h for t, h in zip(legend.get_texts(), legend.legend_handles)}
+    for (_, size), (marker, _) in drawn.items():
+        assert entries[f"size {size}"].get_marker() == marker, size
+    assert "size not recorded" in entries
+
+
 def test_fig1_front_is_the_non_dominated_set_and_only_it_is_labelled(fig1: Any) -> None:
     ax = fig1.axes[0]
     expected = _non_dominated({**CROWD, **SLOW})  # the marked run is left out of the front

@@ -209,7 +209,8 @@ FLOORS = {"bicubic-x4", "nearest-x4"}
 
 def test_opens_on_the_largest_group_and_sorts_within_it(page: tuple[Any, list[str]]) -> None:
     pg, _ = page
-    # every (scale, channels) group is listed, then "all"; the one with most runs (x4 Y, 3 runs) is shown
+    # every (scale, channels) group is listed, then "all"; x4 Y (Table 2's group, here also the largest) is shown
+    # (test_leaderboard_url_browser.py: still x4 Y when another group holds more runs)
     options = pg.eval_on_selector_all("#group-filter option", "os => os.map(o => o.value)")
     assert options == ["x2-rgb", "x4-y", "x4-rgb", ""]
     assert pg.eval_on_selector("#group-filter", "s => s.value") == "x4-y"

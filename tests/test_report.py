@@ -15,6 +15,11 @@ from repbench.report import bn, figures, references, tables, values
 from repbench.cli import main
 from repbench.errors import RepbenchError
 
+try:
+    from test_report_check import add_run
+except ImportError:  # collected as a package
+    from tests.test_report_check import add_run
+
 PRESET = "testpreset"
 DEVICE = "CPU x86_64 (2 threads)"
 
@@ -242,14 +247,21 @@ def test_table2_numbers_paper_and_deltas(ctx: report.ReportContext) -> None:
     assert row["MACs (1280x720)"] == "0.68G"
     assert row["#Conv"] == "6"
     assert row["Paper: Params / FLOPs / #Conv"] == "11.90K / 0.69G / 6"
-    assert row["Set5 PSNR / SSIM"] == "31.10 / 0.8830"
+    assert row["Set5 PSNR / SSIM"] == "**31.10** / 0.8830"  # the best of M4C16 (vs ECBSR's 30.95): bold
+    assert dict(zip(header, _md_row(text, "ECBSR-M4C16")))["Set5 PSNR / SSIM"] == "30.95 / 0.8790"
+    assert dict(zip(header, _md_row(text, "Plain-M4C8")))["Set5 PSNR / SSIM"] == "30.40 / 0.8650"  # alone in its size
     assert row["Set5 paper"] == "31.02 / 0.8817"
     assert row["Set5 Δ"] == "+0.08 / +0.0013"  # 31.1034567 - 31.02, 0.88301 - 0.8817
     assert row["Urban100 Δ"] == "-0.12 / -0.0034"  # 24.7012345 - 24.82, 0.74003 - 0.7434
-    assert row["B100 paper"] == "27.10 / 0.7293"  # a set we did not evaluate: the paper's numbers only
     bicubic = dict(zip(header, _md_row(text, "Bicubic")))
     assert bicubic["Set5 Δ"] == "+0.00 / +0.0000" and bicubic["Set5 paper"] == "28.43 / 0.8113"
-    assert "Set5 Δ" in header and "B100 Δ" not in header
+    assert bicubic["Set5 PSNR / SSIM"] == "28.43 / 0.8113"  # a floor is never the best
+    assert "Set5 Δ" in header and "B100 Δ" not in header and "B100 paper" not in header
+    # a set we did not evaluate: the paper's numbers only, in a table of their own below ours
+    paper_only = text.split("## Paper-only test sets")[1].split("## Paper rows")[0]
+    only = dict(zip(_md_header(paper_only, "Model"), _md_row(paper_only, "RepSR-M4C16")))
+    assert only["B100 paper"] == "27.10 / 0.7293" and only["DIV2K-valid paper"] == "29.66 / 0.8207"
+    assert "Set5 paper" not in only and "Plain-M4C8" not in paper_only  # no paper row for Plain: nothing to show
     # rows in the paper's regime order, bicubic first; only the preset's x4 Y runs
     order = [line.split("|")[1].strip() for line in text.splitlines() if line.startswith("| ")]
     assert order[:5] == ["Model", "Nearest", "Bicubic", "Plain-M4C8", "ECBSR-M4C16"]
@@ -262,12 +274,120 @@ def test_table2_numbers_paper_and_deltas(ctx: report.ReportContext) -> None:
     assert "sesr-M5C16-x4" in text  # the skipped run is named in the notes
 
 
+def test_table2_shows_our_measured_columns_first_then_the_papers_group(ctx: report.ReportContext) -> None:
+    text = tables.render_table2(ctx)
+    header = _md_header(text, "Model")
+    ours = ["Model", "Params (deployed, true)", "Params (paper conv.)", "MACs (1280x720)", "FLOPs (paper conv.)",
+            "#Conv", "Iters", "LR Mpx", "Train s", "Set5 PSNR / SSIM", "Urban100 PSNR / SSIM"]
+    assert header[:len(ours)] == ours  # everything we measured, before any published number
+    assert header[len(ours):] == ["Paper: Params / FLOPs / #Conv", "Set5 paper", "Set5 Δ", "Urban100 paper", "Urban100 Δ"]
+    assert all(" paper" in c or "Paper" in c or "Δ" in c for c in header[len(ours):])
+    # the paper-only sets come after the main table and its legend, named as such
+    main, rest = text.split("## Paper-only test sets")
+    assert "**Bold**: the best mean PSNR of its size" in main.split("| Model")[-1]  # the legend, under the table
+    assert "does not test on" in rest.split("|")[0] and "B100" in rest.split("|")[0]
+    assert _md_header(rest, "Model") == ["Model", "Set14 paper", "B100 paper", "DIV2K-valid paper"]
+    assert [line.split("|")[1].strip() for line in rest.split("## Paper rows")[0].splitlines()
+            if line.startswith("| ") and "Model" not in line] == ["Bicubic", "ECBSR-M4C16", "RepSR-M4C16"]
+
+
+def write_floors(root: Path) -> None:
+    """The x4 bicubic and nearest floors of RUNS' test sets."""
+    for method, scores in (("bicubic", BICUBIC), ("nearest", NEAREST)):
+        for dataset, (psnr, ssim) in scores.items():
+            _write(root / f"{method}-x4" / "eval" / f"{dataset}-x4.json", _eval(dataset, 4, psnr, ssim))
+
+
+def _seeded(root: Path, method: str, size: str, macs: int, set5: list[float]) -> None:
+    """One x4 Y run per seed (seed 0 keeps the plain id), scoring `set5` on Set5."""
+    for k, value in enumerate(set5):
+        add_run(root, f"{method}-{size}-x4" + (f"-seed{k}" if k else ""), method, size, macs, {"Set5": value}, seed=k)
+
+
+def test_table2_bolds_the_best_of_each_size_marks_ties_and_says_so(tmp_path: Path) -> None:
+    root = tmp_path / "runs" / "marks"
+    write_floors(root)
+    _seeded(root, "ecbsr", "M4C16", 680_000_000, [30.00, 30.10, 30.20])  # 30.10 +- 0.10: the best of M4C16
+    _seeded(root, "repsr", "M4C16", 680_000_000, [30.05, 30.08, 30.14])  # 30.09 +- 0.05: within the spread
+    _seeded(root, "plain", "M4C16", 680_000_000, [29.00, 29.02, 29.04])  # 29.02 +- 0.02: clearly below
+    add_run(root, "repsr-M4C8-x4", "repsr", "M4C8", 200_000_000, {"Set5": 29.504, "Urban100": 24.0})
+    add_run(root, "ecbsr-M4C8-x4", "ecbsr", "M4C8", 200_000_000, {"Set5": 29.496, "Urban100": 24.1})  # prints 29.50 too
+    add_run(root, "sesr-M5C16-x4", "sesr", "M5C16", 1_000_000_000, {"Set5": 31.0})  # alone in its size
+    text = tables.render_table2(report.build_context(root))
+    header = _md_header(text, "Model")
+    cell = lambda model, col="Set5 PSNR / SSIM": dict(zip(header, _md_row(text, model)))[col]  # noqa: E731
+    assert cell("ECBSR-M4C16") == "**30.10** ± 0.10 (n=3) / 0.8500"
+    assert cell("RepSR-M4C16") == "30.09 ± 0.05 (n=3, ≈ best) / 0.8500"  # the tie beside n, not between PSNR and SSIM
+    assert cell("Plain-M4C16") == "29.02 ± 0.02 (n=3) / 0.8500"
+    assert cell("RepSR-M4C8") == "**29.50** / 0.8500" and cell("ECBSR-M4C8") == "**29.50** / 0.8500"  # a tie: both
+    assert cell("ECBSR-M4C8", "Urban100 PSNR / SSIM") == "**24.10** / 0.8500"  # per test set
+    assert cell("RepSR-M4C8", "Urban100 PSNR / SSIM") == "24.00 / 0.8500"
+    assert cell("SESR-M5C16") == "31.00 / 0.8500"  # the best of SESR-M5C16 among ... itself: not marked
+    assert cell("Bicubic") == "28.43 / 0.8113"
+    legend = text.split("| Model")[1].split("\n\n")[1]  # the paragraph right under the table
+    assert legend.startswith("**Bold**: the best mean PSNR of its size on that test set among our runs of that size")
+    assert "± = sample standard deviation over seeds" in legend and "*≈ best* (beside n): not separable" in legend
+    assert "≈" not in text.split("| Model")[0]  # explained once, under the table, not in the header
+
+
+def test_rows_sharing_a_label_say_what_tells_them_apart(runs_root: Path) -> None:
+    # Table 2: the same model trained twice, at two budgets, under two tags
+    long = runs_root / "repsr-M4C16-x4-long"
+    shutil.copytree(runs_root / "repsr-M4C16-x4", long)
+    record = json.loads((long / "train.json").read_text())
+    (long / "train.json").write_text(json.dumps(record | {"iterations": 2000}))
+    # Table 1: a second BN run (never frozen) whose only difference is its folder
+    twin = runs_root / "edsr-R1C4-x2-rgb-bn-b"
+    shutil.copytree(runs_root / "edsr-R1C4-x2-rgb-bn", twin)
+    nobn = runs_root / "edsr-R1C4-x2-rgb-nobn"
+    shutil.copytree(runs_root / "edsr-R1C4-x2-rgb-bn", nobn)
+    shutil.rmtree(nobn / "bn")
+    record = json.loads((nobn / "train.json").read_text())
+    (nobn / "train.json").write_text(json.dumps(record | {"options": {"bn": False}}))
+    # Table 6: a second width multiplier 1 run, trained longer
+    wide1 = runs_root / "repsr-M1C4-x4-rgb-expand1-long"
+    shutil.copytree(runs_root / "repsr-M1C4-x4-rgb-expand1", wide1)
+    record = json.loads((wide1 / "train.json").read_text())
+    (wide1 / "train.json").write_text(json.dumps(record | {"iterations": 40}))
+    ctx = report.build_context(runs_root, PRESET)
+
+    t2 = tables.render_table2(ctx)
+    labels = [line.split("|")[1].strip() for line in t2.split("## Paper-only")[0].splitlines() if line.startswith("| ")]
+    assert "RepSR-M4C16 (20 iters, untagged)" in labels and "RepSR-M4C16 (2,000 iters, tag long)" in labels
+    assert len(labels) == len(set(labels))
+    paper_only = [line.split("|")[1].strip() for line in t2.split("## Paper-only")[1].split("## Paper rows")[0].splitlines()
+                  if line.startswith("| ")]
+    assert "RepSR-M4C16 (2,000 iters, tag long)" in paper_only  # the same labels below
+    t1 = tables.render_ablation(ctx, tables.ABLATIONS["table1"])
+    main, drop = t1.split("## Ours: PSNR change")
+    rows = [line.split("|")[1].strip() for line in main.splitlines() if line.startswith("| ")]
+    assert "w/ BN (tag rgb-bn)" in rows and "w/ BN (tag rgb-bn-b)" in rows and len(rows) == len(set(rows))
+    assert "Proposed" in rows  # a label no other row has stays as the paper prints it
+    strategies = [line.split("|")[1].strip() for line in drop.splitlines() if line.startswith("| ")][1:]
+    assert strategies == ["w/ BN (tag rgb-bn)", "w/ BN (tag rgb-bn-b)", "w/ BN, frozen BN (Proposed)"]
+    t6 = tables.render_ablation(ctx, tables.ABLATIONS["table6"])
+    rows = [line.split("|")[1].strip() for line in t6.splitlines() if line.startswith("| ")]
+    assert "width multiplier 1 (20 iters, tag rgb-expand1)" in rows
+    assert "width multiplier 1 (40 iters, tag rgb-expand1-long)" in rows and len(rows) == len(set(rows))
+
+
+def test_distinct_labels_falls_back_to_the_run_folder() -> None:
+    from repbench.report.cells import distinct_labels, run_facts
+
+    same = {"method": "repsr", "size": "M4C16", "options_dict": {}, "iterations": 10, "tag": None}
+    facts = [run_facts(same | {"run": "a"}), run_facts(same | {"run": "b"}), run_facts(same | {"run": "c", "tag": "x"}), {}]
+    assert distinct_labels(["RepSR", "RepSR", "RepSR", "Bicubic"], facts) == [
+        "RepSR (untagged, `a`)", "RepSR (untagged, `b`)", "RepSR (tag x)", "Bicubic"]
+    assert distinct_labels(["A", "B"], [{}, {}]) == ["A", "B"]  # unique labels are left alone
+
+
 def test_table1_and_table6_use_the_papers_rows_and_channel(ctx: report.ReportContext) -> None:
     t1 = tables.render_ablation(ctx, tables.ABLATIONS["table1"])
     assert f"Preset: `{PRESET}`" in t1
     proposed = dict(zip(_md_header(t1, "Row"), _md_row(t1, "Proposed")))
     assert proposed["Run"] == "`edsr-R1C4-x2-rgb-frozenbn`"
-    assert proposed["Set5 ours"] == "36.50" and proposed["Set5 paper"] == "38.25" and proposed["Set5 Δ"] == "-1.75"
+    assert proposed["Set5 ours"] == "36.50" and proposed["Set5 paper"] == "38.25 (Set5, channel not stated)"
+    assert proposed["Set5 Δ"] == "no Δ (paper's channel not stated)"  # ours is Y; the paper's Table 1 names no channel
     assert dict(zip(_md_header(t1, "Row"), _md_row(t1, "w/o BN")))["Run"] == "no run"
 
     t6 = tables.render_ablation(ctx, tables.ABLATIONS["table6"])
@@ -350,6 +470,45 @@ def test_table1_without_bn_diagnostics_says_how_to_get_them(tmp_path: Path) -> N
     assert "repbench bn-diagnose RUN --dataset SET --out RUN/bn" in note
 
 
+def _under_table(text: str) -> str:
+    """The paragraph right under a Markdown file's first table."""
+    lines = text.splitlines()
+    end = next(i for i, line in enumerate(lines) if line.startswith("|") and not lines[i + 1].startswith("|"))
+    return next(line for line in lines[end + 1:] if line.strip())
+
+
+def test_table1_says_in_words_when_a_bn_artifact_is_measured(ctx: report.ReportContext) -> None:
+    verdict = _under_table(tables.render_ablation(ctx, tables.ABLATIONS["table1"]))
+    assert verdict.startswith("At this budget a BN artifact is measured: with BN (never frozen) `edsr-R1C4-x2-rgb-bn` "
+                              "loses 0.470 dB on Set5 to BN's population statistics")
+    assert "more than 0.010 dB" in verdict  # no seeds here: the precision of a printed PSNR is the threshold
+    assert "No artifact: frozen BN `edsr-R1C4-x2-rgb-frozenbn` loses 0.000 dB on Set5." in verdict
+    assert "no BN artifact" not in verdict
+
+
+def test_table1_says_in_words_when_no_bn_artifact_is_measured(tmp_path: Path) -> None:
+    root = write_runs(tmp_path / "runs" / PRESET, bn_diagnostics=False)
+    t1 = tables.render_ablation(report.build_context(root, PRESET), tables.ABLATIONS["table1"])
+    assert _under_table(t1).startswith("At this budget no BN artifact is measured: no run with BN has artifact scores "
+                                       "yet (run `repbench bn-diagnose")  # absent: said, and how to get them
+    # as at the cpu preset's budget: the population statistics cost nothing (a positive score, 0 dB lost) ...
+    write_bn_diagnostics(root / "edsr-R1C4-x2-rgb-bn", 2, 0.669, 0.0, 36.1, 35.431)
+    # ... or less than the seeds move PSNR: 0.04 dB lost, the three seeds of the run spread 0.10 dB on Set5
+    write_bn_diagnostics(root / "edsr-R1C4-x2-rgb-frozenbn", 2, -0.04, 0.04, 36.5, 36.54)
+    for k, psnr in ((1, 36.40), (2, 36.60)):
+        seed = root / f"edsr-R1C4-x2-rgb-frozenbn-seed{k}"
+        shutil.copytree(root / "edsr-R1C4-x2-rgb-frozenbn", seed)
+        _write(seed / "eval" / "Set5-x2.json", _eval("Set5", 2, psnr, 0.95))
+    t1 = tables.render_ablation(report.build_context(root, PRESET), tables.ABLATIONS["table1"])
+    verdict = _under_table(t1)
+    assert verdict.startswith("At this budget no BN artifact is measured: with BN (never frozen) `edsr-R1C4-x2-rgb-bn` "
+                              "loses 0.000 dB on Set5; frozen BN `edsr-R1C4-x2-rgb-frozenbn` loses 0.040 dB on Set5 "
+                              "to BN's population statistics (*artifact_db*), none more than 0.100 dB")
+    # (the single-seed BN run counts the typical seed spread of its scale and channels, checks.typical_spreads)
+    assert "the PSNR differences between these rows are not BN artifacts" in verdict
+    assert "a BN artifact is measured" not in t1
+
+
 def test_empty_tables_still_render_with_reference_numbers(ctx: report.ReportContext) -> None:
     for name in ("table4", "table5", "table7"):
         text = tables.render_ablation(ctx, tables.ABLATIONS[name])
@@ -400,12 +559,37 @@ def test_table3_training_time(ctx: report.ReportContext) -> None:
     repsr = ours["`repsr-M4C16-x4`"]
     # one definition: the training runs' own s/iter (train.json 0.15 and 0.3), never measure.json's synthetic step
     assert repsr["s/iter (training run)"] == "0.1500" and repsr["Projected 1000K it. (h)"] == "41.7"
-    assert repsr["Ours vs ECBSR"] == "-50%"  # 0.15 vs 0.3 s/iter
+    assert repsr["Ours vs ECBSR (branched)"] == "-50%"  # 0.15 vs 0.3 s/iter
+    assert ours["`ecbsr-M4C16-x4`"]["Training form"] == "branched"  # no `collapsed` option: the paper's form
     assert repsr["Synthetic step s (not in ratio)"] == "0.0500"  # shown apart, labelled
     assert repsr["Paper time"] == "4h54m" and repsr["Paper vs ECBSR"] == "-50%"  # 294 vs 590 min
     assert ours["`ecbsr-M4C16-x4`"]["Paper (h)"] == "9.8"
     assert sum(r["Run"] == "no run" for r in (dict(zip(header, [c.strip() for c in l.strip().strip("|").split("|")]))
                                                for l in text.splitlines() if l.startswith("| ") and "M10C" in l)) == 4
+
+
+def test_table3_shows_ecbsr_in_both_forms_and_rates_repsr_against_the_branched_one(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    # M4C16: ECBSR branched 0.4 s/iter, ECBSR collapsed 0.1, RepSR 0.2 (its BN froze at step 1425)
+    add_run(root, "ecbsr-M4C16-x4-branched", "ecbsr", "M4C16", 680_000_000, {"Set5": 30.0}, sec_per_iter=0.4,
+            train_seconds=600.0, tag="branched")
+    collapsed = add_run(root, "ecbsr-M4C16-x4", "ecbsr", "M4C16", 680_000_000, {"Set5": 30.0}, sec_per_iter=0.1,
+                        train_seconds=150.0)
+    train = json.loads((collapsed / "train.json").read_text())
+    (collapsed / "train.json").write_text(json.dumps({**train, "options": {"collapsed": True}}))
+    add_run(root, "repsr-M4C16-x4", "repsr", "M4C16", 680_000_000, {"Set5": 30.1}, sec_per_iter=0.2,
+            train_seconds=300.0, bn_frozen_at=1425)
+    text = tables.render_table3(report.build_context(root, preset=PRESET))
+    header = _md_header(text, "Method")
+    rows = {r["Run"]: r for r in (dict(zip(header, [c.strip() for c in line.strip().strip("|").split("|")]))
+                                  for line in text.splitlines() if line.startswith("| ") and "M4C16" in line)}
+    branched, coll, repsr = rows["`ecbsr-M4C16-x4-branched`"], rows["`ecbsr-M4C16-x4`"], rows["`repsr-M4C16-x4`"]
+    assert (branched["Training form"], coll["Training form"], repsr["Training form"]) == (
+        "branched", "collapsed", "branched, then collapsed")
+    assert repsr["Ours vs ECBSR (branched)"] == "-50%"  # 0.2 vs the branched 0.4, not the collapsed 0.1
+    assert coll["Ours vs ECBSR (branched)"] == "-75%" and coll["Paper time"] == "not in the paper"
+    assert branched["Paper time"] == "9h50m" and repsr["Paper vs ECBSR"] == "-50%"
+    assert "ECBSR collapsed takes 0.1000 s/iter, 4.0 times faster than branched ECBSR and 2.0 times faster than RepSR" in text
 
 
 # --------------------------------------------------------------------------- outputs

@@ -201,8 +201,8 @@ def test_seed_runs_fold_into_mean_spread_and_ties(tmp_path: Path) -> None:
     header = [c.strip() for c in next(l for l in t2.splitlines() if l.startswith("| Model")).strip("|").split("|")]
     cell = lambda model, col: dict(zip(header, [c.strip() for c in next(  # noqa: E731
         l for l in t2.splitlines() if l.startswith(f"| {model} ")).strip("|").split("|")]))[col]
-    assert cell("ECBSR-M4C16", "Set5 PSNR / SSIM") == "30.10 ± 0.10 (n=3) / 0.8500"
-    assert cell("RepSR-M4C16", "Set5 PSNR / SSIM") == "30.09 ± 0.05 (n=3) ≈ / 0.8500"  # vs the best 30.10: within the spread
+    assert cell("ECBSR-M4C16", "Set5 PSNR / SSIM") == "**30.10** ± 0.10 (n=3) / 0.8500"  # the best of M4C16: bold
+    assert cell("RepSR-M4C16", "Set5 PSNR / SSIM") == "30.09 ± 0.05 (n=3, ≈ best) / 0.8500"  # vs 30.10: within the spread
     assert cell("Plain-M4C16", "Set5 PSNR / SSIM") == "29.00 / 0.8500"  # one seed: no spread, no tie claimed
     assert cell("Bicubic", "Set5 PSNR / SSIM") == "28.43 / 0.8000" and cell("Nearest", "Set5 PSNR / SSIM") == "26.21 / 0.8000"
     assert cell("RepSR-M4C16", "Iters") == "1,500" and cell("RepSR-M4C16", "Train s") == "150"  # budget wins

@@ -154,6 +154,7 @@ def test_table2_component_ladder_beside_the_paper(ctx: report.ReportContext) -> 
     assert f"**Preset: `{PRESET}`.**" in text and "**DIV2K-valid**" in text and "border 4" in text
     base = _row(text, "IMDN Baseline")
     assert base["Run"] == "`imdn-B8-x4-rgb`" and base["B"] == "8" and base["LR patches"] == "64"
+    assert base["Iters"] == "100" and base["LR Mpx"] == "–"  # every run trains this table's 100; no batch recorded
     assert base["PSNR"] == "29.05" and base["PSNR paper"] == "29.13" and base["Δ PSNR"] == "-0.08"
     assert base["Params (M)"] == "0.8939" and base["Params paper"] == "0.8939" and base["Δ Params"] == "+0.0000"
     assert base["FLOPs 256² (G)"] == "58.43" and base["FLOPs paper"] == "58.53"
@@ -310,6 +311,8 @@ def test_the_presets_plan_keeps_each_run_in_its_own_table(tmp_path: Path, capsys
               iterations=600)
     inferred = ntire.render_table5(report.build_context(root))
     assert "`imdn-clb-B1-x4-rgb`" in inferred  # the 400-step run takes the stage-1 row it does not belong to
+    # ... but two budgets tie and none is named for the table: no run is compared with the paper
+    assert _row(inferred, "Stage 1")["Δ PSNR"] == "no Δ (no single budget in this table)"
 
     plan = {"ntire_table2": ["imdn-clb-B1-x4-rgb", "imdn-clb-B1-x4-rgb-twostage"],
             "ntire_table5": ["imdn-clb-B1-x4-rgb-i600", "imdn-clb-B1-x4-rgb-twostage_i600"]}
@@ -317,6 +320,7 @@ def test_the_presets_plan_keeps_each_run_in_its_own_table(tmp_path: Path, capsys
     ctx = report.build_context(root)
     t5 = ntire.render_table5(ctx)
     assert _row(t5, "Stage 1")["Run"] == "`imdn-clb-B1-x4-rgb-i600`"
+    assert _row(t5, "Stage 1")["Iters"] == "600" and _row(t5, "Stage 1")["Δ PSNR"] == "-2.00"  # 27.0 - 29.00, its budget
     assert _row(t5, "Stage 2")["Run"] == "`imdn-clb-B1-x4-rgb-twostage_i600`"
     assert _row(t5, "Stage 2")["vs stage 1"] == "+0.10"  # 27.1 - 27.0: same budget on both sides
     assert "`imdn-clb-B1-x4-rgb`" not in t5 and "-twostage`" not in t5

@@ -68,7 +68,9 @@ def _peaks(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def measure_model(args: argparse.Namespace) -> int:
     from repbench import measure
+    from repbench.device import steady_allocator
 
+    steady_allocator()  # no page-fault churn in the clocks (repbench/device.py)
     if args.out:  # before any counting or timing: a result that cannot be written is not worth measuring
         check_output_file(args.out)
     # Throughput flags are checked even without --throughput: a bad value must not pass silently.
@@ -77,6 +79,7 @@ def measure_model(args: argparse.Namespace) -> int:
     if args.onnx and not args.throughput:
         raise RepbenchError("--onnx times ONNX Runtime beside PyTorch; add --throughput")
     _check_ntire_flags(args)
+    _check_timing_flags(args)
     pair = _pair(args)
     counts = measure.measure_counts(pair)
     result = measure.Measurement(model={**pair.build_args, "source": pair.source}, counts=counts)
@@ -101,7 +104,7 @@ def measure_model(args: argparse.Namespace) -> int:
             peak=peak,
             extra_peaks=extra,
         )
-        result.throughput = measure.throughput_pair(pair, cfg, unmerged=not args.no_unmerged)
+        result.throughput = _time_nets(args, pair, cfg)
         if args.onnx:
             from repbench.onnx_throughput import onnx_throughput
 
@@ -114,10 +117,12 @@ def measure_model(args: argparse.Namespace) -> int:
     if args.train_speed:
         tcfg = measure.TrainSpeedConfig(
             batch=args.train_batch, patch=args.train_patch, warmup=args.train_warmup, iters=args.train_iters,
-            device=args.device, threads=args.threads,
+            device=args.device, threads=args.train_threads or args.threads,
         )
         colors, scale = pair.build_args["colors"], pair.build_args["scale"]
-        result.train_speed = rec = measure.measure_train_speed(pair.training, colors, scale, tcfg)
+        net = pair.as_trained if pair.as_trained is not None else pair.training
+        result.train_speed = rec = measure.measure_train_speed(net, colors, scale, tcfg)
+        rec.form = "collapsed" if net.build_args.get("options", {}).get("collapsed") else "as built (multi-branch)"
         print(
             f"training ({rec.device_name}, batch {rec.batch}, LR patch {rec.lr_patch}): "
             f"{rec.s_per_iter:.4f} s/iter (min {rec.s_per_iter_min:.4f}, max {rec.s_per_iter_max:.4f}), "
@@ -131,6 +136,43 @@ def measure_model(args: argparse.Namespace) -> int:
         write_json(out, result.to_dict())  # makes the folder; an OSError is a RepbenchError there
         print(f"wrote {out}")
     return 0
+
+
+def _time_nets(args: argparse.Namespace, pair: ModelPair, cfg: Any) -> list:
+    """The throughput records: a shared deployed timing where given, the rest timed here, in one process
+    or in --processes fresh ones (repbench/measure/processes.py)."""
+    from repbench.measure import processes, shared
+    from repbench.measure.models import architecture_signature
+    from repbench.measure.throughput import measure_throughput
+
+    records = shared.read_shared(args.deployed_timing, pair) if args.deployed_timing else []
+    nets = shared.nets_to_time(pair, unmerged=not args.no_unmerged, deployed_only=args.deployed_only,
+                               shared=bool(args.deployed_timing))
+    if nets and args.processes > 1:
+        source = processes.PairSource(path=args.model) if args.model else processes.PairSource(
+            method=args.method, size=args.size, scale=args.scale, colors=args.colors,
+            options=dict(parse_option(o) for o in args.option))
+        timed = processes.throughput_in_processes(source, tuple(nets), cfg, args.processes)
+    elif nets:
+        timed = measure_throughput(nets, pair.build_args["colors"], pair.build_args["scale"], cfg)
+    else:
+        timed = []
+    for rec in timed:
+        rec.architecture = architecture_signature(nets[rec.net])
+    records += timed
+    return records + shared.same_as_deployed(pair, records, not args.no_unmerged and not args.deployed_only)
+
+
+def _check_timing_flags(args: argparse.Namespace) -> None:
+    if (args.deployed_only or args.deployed_timing or args.processes != 1) and not args.throughput:
+        raise RepbenchError("--processes, --deployed-only and --deployed-timing belong to --throughput; add it")
+    if args.deployed_only and args.deployed_timing:
+        raise RepbenchError("--deployed-only times the deployed net; --deployed-timing takes it from a file: give one")
+    if args.processes < 1:
+        raise RepbenchError(f"--processes must be >= 1, got {args.processes}")
+    if args.deployed_timing and not Path(args.deployed_timing).is_file():
+        raise RepbenchError(f"--deployed-timing {args.deployed_timing}: no such file; write it with "
+                            "`repbench measure --throughput --deployed-only --out FILE`")
 
 
 def _check_ntire_flags(args: argparse.Namespace) -> None:
@@ -196,10 +238,15 @@ def _print_throughput(r: Any) -> None:
     if r.error:
         print(f"{head}: failed ({r.error})")
         return
-    line = (
-        f"{head}: {r.images_per_s:.2f} img/s (IQR {r.images_per_s_q1:.2f}-{r.images_per_s_q3:.2f}, "
-        f"{r.repeats} x {r.iters_per_repeat} batches)"
-    )
+    if r.processes > 1:  # the spread that matters: between fresh processes (repbench/measure/processes.py)
+        spread = (f"median of {r.processes} processes, range {r.images_per_s_min:.2f}-{r.images_per_s_max:.2f}, "
+                  f"IQR {r.images_per_s_q1:.2f}-{r.images_per_s_q3:.2f}; each {r.repeats} x {r.iters_per_repeat} batches")
+    else:
+        spread = (f"IQR {r.images_per_s_q1:.2f}-{r.images_per_s_q3:.2f} over {r.repeats} x {r.iters_per_repeat} "
+                  "batches of one process; add --processes N for the spread between processes")
+    line = f"{head}: {r.images_per_s:.2f} img/s ({spread})"
+    if r.shared_from:
+        line += f" [timed once for this network: {r.shared_from}]"
     if r.roofline:
         line += f", {100 * r.roofline.fraction:.1f}% of the {r.roofline.bound_by} roofline"
     print(line)
@@ -239,6 +286,14 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     th = p.add_argument_group("throughput (default: the paper's protocol, batch 4, LR 320x180)")
     th.add_argument("--throughput", action="store_true", help="time inference of the merged and unmerged nets")
     th.add_argument("--no-unmerged", action="store_true", help="skip the training-time (unmerged) net")
+    th.add_argument("--processes", type=int, default=1, metavar="N",
+                    help="time in N fresh processes, one after another: the figure is the median of their medians, "
+                    "the spread is between processes, which one process's repeats cannot show (default 1)")
+    th.add_argument("--deployed-only", action="store_true",
+                    help="time only the deployed net (a timing that runs of the same network share)")
+    th.add_argument("--deployed-timing", metavar="FILE.json",
+                    help="take the deployed net's throughput from this --deployed-only measure.json (checked to be "
+                    "the same network) and time only the training-time net")
     add_device_option(th)  # --train-speed runs there too
     th.add_argument("--dtype", help="float32/float16/bfloat16 (default: float16 on CUDA, float32 on CPU)")
     th.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
@@ -266,4 +321,7 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--train-patch", type=int, default=64, help="LR patch side (default 64)")
     tr.add_argument("--train-warmup", type=int, default=3, help="untimed steps before timing (default 3)")
     tr.add_argument("--train-iters", type=int, default=10, help="timed steps; the median is reported (default 10)")
+    tr.add_argument("--train-threads", type=int, metavar="N",
+                    help="CPU threads of the training step (default: --threads); the pipeline uses the threads its "
+                    "training jobs use, so the synthetic step and the runs' own seconds time the same thing")
     p.set_defaults(func=measure_model)

@@ -27,6 +27,10 @@ class ModelPair:
     build_args: dict[str, Any]
     merged: bool  # False: the method has no merge and `deployed` is the training-time net
     source: str  # "built" or the model file it came from
+    # The net as the run trains it: `training` is always the multi-branch form (what the paper trains
+    # and times unmerged); a `collapsed=True` run trains one conv per block, and its synthetic training
+    # step (--train-speed) is timed on that form, so that it measures what the run's own seconds measure.
+    as_trained: nn.Module | None = None
 
 
 def _args_of(method: str, size: str, scale: int, colors: int, options: dict[str, Any]) -> dict[str, Any]:
@@ -57,7 +61,8 @@ def build_pair(method: str, size: str, scale: int = 4, colors: int = 1, **option
     except ValueError as err:
         raise RepbenchError(f"{err} (list methods, sizes and options with `repbench methods`)") from err
     deployed = methods.merge(training) if mergeable else training
-    return ModelPair(multi_branch(training).eval(), deployed, _args_of(method, size, scale, colors, options), mergeable, "built")
+    return ModelPair(multi_branch(training).eval(), deployed, _args_of(method, size, scale, colors, options), mergeable, "built",
+                     as_trained=training)
 
 
 def load_pair(path: str) -> ModelPair:
@@ -80,4 +85,38 @@ def load_pair(path: str) -> ModelPair:
     else:
         training = model
         deployed = methods.merge(model) if mergeable else model
-    return ModelPair(multi_branch(training).eval(), deployed.eval(), base, mergeable, str(path))
+    return ModelPair(multi_branch(training).eval(), deployed.eval(), base, mergeable, str(path), as_trained=training)
+
+
+def pair_nets(pair: ModelPair, unmerged: bool = True) -> dict[str, nn.Module]:
+    """The nets one measurement times: the merged net and the training-time net in eval mode; one net
+    ("training-time") for a method without a merge."""
+    if not pair.merged:
+        return {"training-time": pair.deployed}
+    return {"merged": pair.deployed, **({"unmerged": pair.training} if unmerged else {})}
+
+
+def _scalar_attrs(module: nn.Module) -> list[tuple[str, Any]]:
+    """A module's plain attributes that can steer its forward (scale, padding mode, flags), sorted."""
+    skip = {"training"}
+    return sorted((k, v) for k, v in vars(module).items()
+                  if not k.startswith("_") and k not in skip and isinstance(v, (bool, int, float, str, tuple)))
+
+
+def architecture_signature(net: nn.Module) -> str:
+    """A digest of everything that decides a network's speed: each module's class, its settings and
+    attributes, and every parameter's and buffer's shape and dtype (never the values).
+
+    Two runs whose deployed networks share it run the same graph on the same shapes, so one timing
+    serves both (the pipeline's rule `time_deployed`); `repbench measure --deployed-timing` refuses a
+    timing whose signature is not the network's own.
+    """
+    import hashlib
+
+    parts = []
+    for name, module in net.named_modules():
+        parts.append(f"{name}:{type(module).__module__}.{type(module).__qualname__}({module.extra_repr()})"
+                     f"{_scalar_attrs(module)}")
+    for name, tensor in [*net.named_parameters(), *net.named_buffers()]:
+        parts.append(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]

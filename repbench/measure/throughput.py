@@ -13,7 +13,7 @@ from torch import nn
 from repbench.device import device_name, resolve_device
 from repbench.peaks import DevicePeak, lookup
 from repbench.errors import RepbenchError
-from repbench.measure.models import ModelPair
+from repbench.measure.models import ModelPair, pair_nets
 from repbench.measure.roofline import Roofline, conv_traffic, roofline
 from repbench.measure.timing import dtype_name, parse_dtype, sample_spread, sync
 
@@ -68,7 +68,13 @@ class ThroughputRecord:
     images_per_s_min: float | None = None
     images_per_s_max: float | None = None
     ms_per_batch: float | None = None  # median
-    samples: list[float] = field(default_factory=list)  # images/s of each repeat
+    samples: list[float] = field(default_factory=list)  # images/s of each repeat (of every process)
+    # Over several processes (repbench/measure/processes.py) the figure is the median of the processes'
+    # medians and q1/q3, min/max are their spread; with one process, the spread of its repeats.
+    processes: int = 1
+    process_medians: list[float] = field(default_factory=list)
+    architecture: str = ""  # models.architecture_signature of the timed net
+    shared_from: str = ""  # a timing of the same network made once for several runs (--deployed-timing FILE)
     roofline: Roofline | None = None
     roofline_note: str = ""
     error: str | None = None
@@ -262,7 +268,4 @@ def throughput_pair(pair: ModelPair, cfg: ThroughputConfig, unmerged: bool = Tru
     """Merged net and, for comparison, the training-time net in eval mode, timed interleaved;
     one net ("training-time") for a method without a merge."""
     colors, scale = pair.build_args["colors"], pair.build_args["scale"]
-    if not pair.merged:
-        return measure_throughput({"training-time": pair.deployed}, colors, scale, cfg)
-    nets = {"merged": pair.deployed, **({"unmerged": pair.training} if unmerged else {})}
-    return measure_throughput(nets, colors, scale, cfg)
+    return measure_throughput(pair_nets(pair, unmerged), colors, scale, cfg)

@@ -46,6 +46,7 @@ class TrainSpeedRecord:
     threads: int
     samples: list[float]
     note: str = "forward + backward + Adam step, L1 loss, fp32, on random batches already on the device (no data loading)"
+    form: str = ""  # the form timed: "collapsed" (one conv per block, as a collapsed run trains) or the net as built
 
 
 def measure_train_speed(model: nn.Module, colors: int, scale: int, cfg: TrainSpeedConfig) -> TrainSpeedRecord:

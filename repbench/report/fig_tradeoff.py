@@ -3,8 +3,9 @@
 x2 and x4, Y and RGB networks are not comparable on one PSNR axis (an x2 network scores several dB
 above any x4 one), so each group gets its own panel, scored in its own channel (Y for one-channel
 networks, RGB for three, as the tables do) on one named test set, with the bicubic and nearest floors
-of the same scale and channel as horizontal lines. Colour is the method, marker the size, hollow
-markers the runs `repbench check` marks under-trained. Only the Pareto front is labelled, and the
+of the same scale and channel as horizontal lines. Colour is the method, marker the size (one marker
+per size across the figure, never shared by two sizes, so a (colour, marker) pair names one method at
+one size), hollow markers the runs `repbench check` marks under-trained. Only the Pareto front is labelled, and the
 labels are placed so that none overlaps another; every point names its run in an SVG hover title.
 """
 from __future__ import annotations
@@ -20,8 +21,8 @@ from repbench.report.front import PARETO_DEFINITION, Panel, front_runs, tradeoff
 from repbench.report.hover import hover
 from repbench.report.labels import place_labels
 from repbench.report.plotting import (
-    FLOOR_STYLES, FRONT_STYLE, HOLLOW_WORDS, legend_handles, matplotlib_pyplot, method_color, off_scale,
-    plain_log_ticks, size_styles,
+    FLOOR_STYLES, FRONT_STYLE, HOLLOW_WORDS, legend_handles, matplotlib_pyplot, method_color, off_scale, off_scale_marker,
+    plain_log_ticks, size_key, size_styles,
 )
 from repbench.report.values import REFERENCE_METHODS, _int, _method_rank, method_label, model_label
 
@@ -69,7 +70,7 @@ def _draw_panel(ax: Any, panel: Panel, marks: dict[str, list[str]], styles: dict
     on_front = set(front["run"])
     for r in panel.rows.to_dict("records"):
         color, flagged = method_color(r["method"]), r["run"] in marks
-        marker = styles.get(str(r.get("size")), ("o", "-"))[0]
+        marker = styles[size_key(r.get("size"))][0]  # figure_tradeoff keyed every plotted size
         (point,) = ax.plot([r["throughput"]], [r[panel.column]], ls="", marker=marker, ms=7, mec=color, mew=1.4,
                            mfc="none" if flagged else color, zorder=3)
         hover(point, _point_title(r, panel, marks.get(r["run"], []), r["run"] in on_front))
@@ -108,7 +109,7 @@ def _pin_off_scale(ax: Any, panel: Panel, marks: dict[str, list[str]]) -> None:
     edge = bottom + 0.5 * pad
     for r in below:
         color = method_color(r["method"])
-        (arrow,) = ax.plot([r["throughput"]], [edge], ls="", marker="v", ms=7, mec=color, mew=1.4, mfc="none", zorder=3)
+        (arrow,) = ax.plot([r["throughput"]], [edge], ls="", marker=off_scale_marker(), ms=9, mec=color, mew=1.4, mfc="none", zorder=3)
         hover(arrow, f"{r['run']}: off the scale below, {float(r[panel.column]):.2f} dB ({MARK} under-trained)")
         ax.annotate(f"{_row_label(r)} {MARK} {float(r[panel.column]):.2f} dB", (r["throughput"], edge),
                     textcoords="offset points", xytext=(6, -3), fontsize=7, color=color)
@@ -127,7 +128,8 @@ def _legend(fig: Any, panels: list[Panel], marks: dict[str, list[str]], styles: 
 
     rows = pd.concat([p.rows for p in panels])
     methods = sorted(rows["method"].unique(), key=_method_rank)
-    sizes = {s: v for s, v in styles.items() if s in set(rows["size"].astype(str))}
+    shown = {size_key(size) for size in rows["size"]}
+    sizes = {s: v for s, v in styles.items() if s in shown}
     handles = legend_handles(methods, sizes, lines=False)
     for method in [m for m in REFERENCE_METHODS[::-1] if any(m in p.floors for p in panels)]:
         handles.append(Line2D([], [], label=f"{method_label(method)} (same scale and channel)", **FLOOR_STYLES[method]))
@@ -156,7 +158,9 @@ def figure_tradeoff(ctx: ReportContext) -> Any:
     fig, axes = plt.subplots(nrows, ncols, figsize=(5.8 * ncols, 4.6 * nrows), squeeze=False)
     for ax in axes.flat[len(panels):]:
         fig.delaxes(ax)  # an odd number of panels leaves one slot empty
-    marks, styles = ctx.marks(), size_styles(ctx.wide["size"])
+    # Every size of the report, and "not recorded" when a plotted run has none: each its own marker.
+    plotted = [size_key(s) for p in panels for s in p.rows["size"]]
+    marks, styles = ctx.marks(), size_styles([*ctx.wide["size"], *plotted])
     fronts = [_draw_panel(ax, p, marks, styles) for ax, p in zip(axes.flat, panels)]
     fig.suptitle(title + "\nlabels on the Pareto front only; every point names its run in the SVG's hover title",
                  fontsize=10)

@@ -22,22 +22,35 @@ from repbench.report.values import REFERENCE_METHODS, _int, _num, dataset_label,
 
 PARETO_DEFINITION = (
     "on the Pareto front of its scale and channels group (the panel of Figure 1): scored in the group's "
-    "channel on the group's test set, no other run of the group is at least as fast (images/s of the "
-    "deployed network) and as good (PSNR), and better in one; under-trained runs take no part"
+    "channel on the group's test set, no other run of the group is as good (PSNR) and clearly faster, or "
+    "better and at least as fast; 'faster' counts only where the two throughput ranges (the spread between "
+    "timing processes) do not overlap, otherwise the two are tied in speed; under-trained runs take no part"
 )
 
 
-def pareto_mask(cost: Sequence[float], gain: Sequence[float]) -> list[bool]:
-    """True where no other point has cost <= and gain >= with one of them strictly better."""
-    points = list(zip(cost, gain))
-    mask = []
-    for i, (c, g) in enumerate(points):
-        dominated = any(
-            (c2 <= c and g2 >= g) and (c2 < c or g2 > g) for j, (c2, g2) in enumerate(points) if j != i
-        )
-        mask.append(not dominated)
-    return mask
+def pareto_mask(
+    cost: Sequence[float], gain: Sequence[float], cost_range: Sequence[tuple[float, float]] | None = None
+) -> list[bool]:
+    """True where no other point dominates: gain >= and cost clearly lower, or gain > and cost not
+    clearly higher. cost_range[i] = (low, high) is point i's measured spread; costs are compared only
+    outside it (ranges that overlap are a tie). Without ranges every cost is its own exact range."""
+    ranges = list(cost_range) if cost_range is not None else [(c, c) for c in cost]
+    points = list(zip(gain, ranges))
 
+    def dominates(j: int, i: int) -> bool:
+        (g2, (lo2, hi2)), (g, (lo, hi)) = points[j], points[i]
+        clearly_lower, not_higher = hi2 < lo, lo2 <= hi
+        return (g2 >= g and clearly_lower) or (g2 > g and not_higher)
+
+    return [not any(dominates(j, i) for j in range(len(points)) if j != i) for i in range(len(points))]
+
+
+def speed_range(row: dict | pd.Series) -> tuple[float, float]:
+    """A run's throughput spread (images/s): between timing processes, or of one process's repeats;
+    the figure itself where no spread was recorded."""
+    value = float(row["throughput"])
+    lo, hi = _num(row.get("throughput_min")), _num(row.get("throughput_max"))
+    return (lo if lo is not None else value, hi if hi is not None else value)
 
 
 @dataclass
@@ -92,13 +105,15 @@ def tradeoff_panels(wide: pd.DataFrame) -> list[Panel]:
 
 
 def front_runs(rows: pd.DataFrame, column: str, flagged: set[str]) -> pd.DataFrame:
-    """The non-dominated runs (no other run both faster and better) among the unmarked runs; among all runs
+    """The non-dominated runs (pareto_mask, speed ties within the measured spread) among the unmarked runs; among all runs
     when every run is marked, so that an all-† preset still shows its trade-off. Empty for a lone run."""
     pool = rows[~rows["run"].isin(flagged)]
     pool = pool if len(pool) else rows
     if len(pool) < 2:
         return pool.iloc[0:0]  # a lone run is trivially on its own front: nothing to mark
-    mask = pareto_mask([-float(t) for t in pool["throughput"]], [float(p) for p in pool[column]])
+    # cost = -throughput, so a speed range (lo, hi) becomes the cost range (-hi, -lo)
+    ranges = [(-hi, -lo) for lo, hi in (speed_range(r) for _, r in pool.iterrows())]
+    mask = pareto_mask([-float(t) for t in pool["throughput"]], [float(p) for p in pool[column]], ranges)
     return pool[mask].sort_values("throughput")
 
 

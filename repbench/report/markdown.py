@@ -11,9 +11,12 @@ from typing import Any, Iterable
 import pandas as pd
 
 from repbench.errors import RepbenchError
+from repbench.report.budgets import gap_words, paper_budget
+from repbench.report.compare import RULE_WORDS
 from repbench.report.mdescape import md_code, md_inline, md_text, span
 from repbench.report.references import Reference
 from repbench.report.runs import RunSet
+from repbench.report.seeds import base_id
 from repbench.report.values import MISSING, _int, _num
 
 
@@ -105,18 +108,25 @@ def data_words(runs: RunSet) -> str:
     return text
 
 
-def _header(title: str, preset: str, runs: RunSet, ref: Reference | None, extra: str = "") -> list[str]:
+def _header(title: str, preset: str, runs: RunSet, ref: Reference | None, extra: str = "",
+            shown: Iterable[str] = ()) -> list[str]:
+    """Title, preset, data, the paper's caption, the training budgets (the paper's beside those of `shown`,
+    the base ids of the runs the table shows; their seed runs count too) and the table's own `extra`."""
     lines = [
         f"# {md_inline(title)}",
         "",
         md_inline(f"**Preset: {span(preset)}.** This file shows the {span(preset)} preset: every measured number "
                   f"comes from its runs in {span(runs.root)}. Columns marked *paper* are the published numbers, "
-                  "not measurements of ours; Δ = ours − paper."),
+                  f"not measurements of ours; {RULE_WORDS}"),
     ]
     if data := data_words(runs):
         lines += ["", md_inline(data)]
     if ref is not None and ref.found:
         lines += ["", md_inline(f"Paper caption: *{ref.caption}*")]
+    names = set(shown)
+    if ref is not None and (budget := gap_words(paper_budget(ref.source, ref.table),
+                                                (r for r in runs.runs if base_id(r.name) in names))):
+        lines += ["", md_inline(budget)]
     if extra:
         lines += ["", md_inline(extra)]
     return lines + [""]

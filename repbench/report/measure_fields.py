@@ -34,6 +34,11 @@ def _throughput_fields(records: Any) -> dict[str, Any]:
             throughput_lr_width=_int(_first(best, "lr_width", "width")),
             throughput_label=best.get("label"),
             throughput_ms_per_batch=_num(_first(best, "ms_per_batch")),
+            # the spread: between fresh processes where there were several (`processes`), else of the repeats
+            throughput_min=_num(best.get("images_per_s_min")),
+            throughput_max=_num(best.get("images_per_s_max")),
+            throughput_processes=_int(best.get("processes")) or 1,
+            throughput_architecture=best.get("architecture") or None,
         )
         if best.get("median_s") is not None and out["throughput_ms_per_batch"] is None:
             out["throughput_ms_per_batch"] = 1e3 * float(best["median_s"])

@@ -1,5 +1,5 @@
-"""What every report figure shares: the matplotlib setup, one colour per method, one marker and line
-style per network size, the floors' line styles and the Pareto front.
+"""What every report figure shares: the matplotlib setup, one colour per method, one marker (never shared
+by two sizes) and line style per network size, the floors' line styles and the Pareto front.
 
 Colours are fixed per method (not per figure), so RepSR is the same red in Figure 1, Figure 6 and
 anywhere else; a reader who learnt the colours on one figure can read the next without its legend.
@@ -19,10 +19,20 @@ METHOD_COLORS: dict[str, str] = {
 # Methods added later get one of these, picked by a hash of the name: stable whatever else is plotted.
 _SPARE_COLORS = ("#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd")
 MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*", "p", "h", "<", ">")
+UNSIZED = "not recorded"  # the size key of a run without a size: a marker of its own, never another size's
 LINESTYLES: tuple[Any, ...] = ("-", "--", "-.", (0, (1, 1)))
 FLOOR_STYLES = {"bicubic": {"color": "0.1", "ls": "--", "lw": 1.1}, "nearest": {"color": "0.55", "ls": ":", "lw": 1.1}}
 FRONT_STYLE = {"color": "0.35", "ls": "-", "lw": 1.0, "alpha": 0.7}
 HOLLOW_WORDS = "hollow: † under-trained (repbench check), not a result"
+
+
+def off_scale_marker() -> Any:
+    """A down-arrow (shaft and head, a closed path that can be drawn hollow): where Figure 1 pins a run off the
+    scale below. Not a size marker, so it never reads as one."""
+    from matplotlib.path import Path
+
+    return Path([(-0.25, 1.0), (0.25, 1.0), (0.25, 0.0), (0.75, 0.0), (0.0, -1.0), (-0.75, 0.0), (-0.25, 0.0),
+                 (-0.25, 1.0)], closed=True)
 
 
 def off_scale(values: Sequence[float], lo: float, hi: float, *, log: bool = False, below_only: bool = False) -> bool:
@@ -57,12 +67,33 @@ def method_color(method: str) -> str:
     return _SPARE_COLORS[zlib.crc32(str(method).encode("utf-8")) % len(_SPARE_COLORS)]
 
 
-def size_styles(sizes: Iterable[Any]) -> dict[str, tuple[str, Any]]:
-    """size -> (marker, line style), sizes in the paper's regime order (widths, then depths).
+_MORE_MARKERS: tuple[Any, ...] = ("d", (4, 1, 0), (4, 1, 45), (6, 1, 0), (8, 1, 0))  # (points, 1, angle): a star
+
+
+def size_marker(index: int) -> Any:
+    """The marker of the index-th size: MARKERS, then a thin diamond and filled stars (four points upright and
+    turned, six, eight), then stars with ever more points. Every index has its own marker, so no two sizes
+    ever share one, however many a report holds; each can be drawn hollow."""
+    if index < len(MARKERS):
+        return MARKERS[index]
+    extra = index - len(MARKERS)
+    if extra < len(_MORE_MARKERS):
+        return _MORE_MARKERS[extra]
+    return (2 * (extra - len(_MORE_MARKERS)) + 10, 1, 0)
+
+
+def size_styles(sizes: Iterable[Any]) -> dict[str, tuple[Any, Any]]:
+    """size -> (marker, line style), sizes in the paper's regime order (widths, then depths); each size has
+    its own marker (size_marker), the line styles repeat.
 
     Built from every size of the report, not of one figure, so a size keeps its marker across figures."""
     ordered = sorted({str(s) for s in sizes if s is not None and str(s) not in ("", "nan", "None")}, key=_size_rank)
-    return {s: (MARKERS[i % len(MARKERS)], LINESTYLES[i % len(LINESTYLES)]) for i, s in enumerate(ordered)}
+    return {s: (size_marker(i), LINESTYLES[i % len(LINESTYLES)]) for i, s in enumerate(ordered)}
+
+
+def size_key(size: Any) -> str:
+    """A run's size as size_styles keys it; UNSIZED for a run without one."""
+    return UNSIZED if size is None or str(size) in ("", "nan", "None", "<NA>") else str(size)
 
 
 def channel_words(colors: Any) -> tuple[str, str]:

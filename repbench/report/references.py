@@ -1,6 +1,8 @@
-"""The published numbers: repbench/references/<source>.yaml, one table at a time."""
+"""The published numbers: repbench/references/<source>.yaml, one table at a time, and what each was
+measured on (`Figure`: test set, channel, scale, border), which `compare` checks before any Δ."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -8,9 +10,45 @@ from typing import Any
 import yaml
 
 from repbench.errors import RepbenchError
-from repbench.report.values import _num, dataset_key, ordered_datasets
+from repbench.report.values import _num, as_int, dataset_key, dataset_label, ordered_datasets
 
 REFERENCES_DIR = Path(__file__).parent.parent / "references"
+CHANNELS = ("Y", "RGB")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """What a PSNR (or SSIM) was measured on; None where it is not known (or the paper does not state it)."""
+
+    dataset: str | None  # canonical test-set key (values.dataset_key)
+    channel: str | None  # "Y" or "RGB"
+    scale: int | None
+    border: int | None = None  # pixels shaved from each side
+
+    def words(self, against: Figure | None = None) -> str:
+        """'DIV2K-valid RGB'; the scale and the border too where they differ from `against`'s."""
+        text = dataset_label(self.dataset) if self.dataset else "test set not stated"
+        text += f" {self.channel}" if self.channel else ", channel not stated"
+        if against is None or self.scale != against.scale:
+            text += f" x{self.scale}" if self.scale else ", scale not stated"
+        if self.border is not None and (against is None or self.border != against.border):
+            text += f", border {self.border}"
+        return text
+
+
+def figure(dataset: Any, channel: Any, scale: Any, border: Any = None) -> Figure:
+    """A Figure from loose values: any spelling of a test set, 'y' / 'RGB' / 'PSNR (RGB)', numbers as text."""
+    name = str(dataset) if dataset is not None and str(dataset) else None
+    return Figure(dataset_key(name) if name else None, channel_of(channel), as_int(scale), as_int(border))
+
+
+def channel_of(text: Any) -> str | None:
+    """'Y', 'rgb', 'PSNR (RGB)', 'psnr_y' -> 'Y' / 'RGB'; None when the text names neither (or both)."""
+    if text is None:
+        return None
+    words = {w.upper() for w in re.findall(r"[A-Za-z0-9]+", str(text).replace("_", " "))}
+    found = words & set(CHANNELS)
+    return found.pop() if len(found) == 1 else None
 
 
 @dataclass
@@ -36,6 +74,15 @@ class Reference:
                 if isinstance(row.get(metric), dict):
                     keys.update(dataset_key(d) for d in row[metric])
         return ordered_datasets(keys)
+
+    def figure(self, dataset: str | None = None) -> Figure:
+        """What this table's figures were measured on, from the reference file itself: the test set (`dataset`,
+        a key of its per-set columns, else the setting's `dataset` / `data`), the channel (the setting's
+        `channel`, else the Y or RGB its `metric` names; None where the paper states neither), the scale
+        and, where the paper records one, the border."""
+        s = self.setting
+        channel = s.get("channel") if s.get("channel") is not None else s.get("metric")
+        return figure(dataset or s.get("dataset") or s.get("data"), channel, s.get("scale"), s.get("border"))
 
     def value(self, row: dict[str, Any], metric: str, dataset: str) -> float | None:
         values = row.get(metric)

@@ -99,6 +99,11 @@ def _int(value: Any) -> int | None:
     return int(round(out)) if out is not None else None
 
 
+# The coercions above under public names, for modules that may not import private ones.
+as_float = _num
+as_int = _int
+
+
 def _is_blank(value: Any) -> bool:
     """None, NaN, pd.NA or an empty string."""
     if isinstance(value, str):

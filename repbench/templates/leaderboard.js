@@ -1,5 +1,7 @@
 // The leaderboard page's script, inlined by leaderboard.html.j2 (the page loads nothing): sorting,
-// the comparison group and other filters, hiding the columns empty for every shown row, details links.
+// the comparison group and other filters, hiding the columns empty for every shown row, details links,
+// and the view in the URL's query string (?group=x4-y&q=repsr&method=repsr&paper=0&sort=psnr_set5&dir=desc),
+// so that a copied address opens the same view; the hash stays free for the details links.
 (function () {
   "use strict";
   var table = document.getElementById("leaderboard");
@@ -13,6 +15,8 @@
   var count = document.getElementById("row-count");
   var convention = document.getElementById("convention");
   var hiddenNote = document.getElementById("hidden-columns");
+  var budgetNote = document.getElementById("budget-note");
+  var urlNote = document.getElementById("url-note");
   var cellsByKey = {};
   headers.forEach(function (th) {
     var key = th.getAttribute("data-key");
@@ -26,10 +30,11 @@
 
   // Numbers compare as numbers, text with numeric awareness (M4C16 < M10C16); blanks always go last.
   // Every row is reordered, but only the shown ones are seen: sorting acts within the chosen group.
-  function sortBy(th) {
+  // dir: "ascending" or "descending"; without it, ascending first and reversed on the next click.
+  function sortBy(th, dir) {
     var key = th.getAttribute("data-key");
     var numeric = th.getAttribute("data-type") === "number";
-    var dir = th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending";
+    dir = dir || (th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending");
     var sign = dir === "ascending" ? 1 : -1;
     headers.forEach(function (h) { h.removeAttribute("aria-sort"); });
     th.setAttribute("aria-sort", dir);
@@ -45,9 +50,9 @@
   }
 
   headers.forEach(function (th) {
-    th.addEventListener("click", function () { sortBy(th); });
+    th.addEventListener("click", function () { sortBy(th); writeState(); });
     th.addEventListener("keydown", function (e) {
-      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortBy(th); }
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sortBy(th); writeState(); }
     });
   });
 
@@ -92,13 +97,59 @@
     });
     count.textContent = shown.length + " of " + rows.length + " rows";
     convention.textContent = selectedGroup().getAttribute("data-convention");
+    budgetNote.textContent = selectedGroup().getAttribute("data-budget") || "";
+    budgetNote.hidden = !budgetNote.textContent;
     updateColumns(shown);
   }
-  filter.addEventListener("input", applyFilter);
-  methodSel.addEventListener("change", applyFilter);
-  groupSel.addEventListener("change", applyFilter);
-  showPaper.addEventListener("change", applyFilter);
+
+  // The view in the URL. "group=all" is every group; a group, method or sort key the page does not have
+  // leaves the default (and says so), so an old or mistyped link still opens a working page.
+  function hasOption(select, value) {
+    return Array.prototype.some.call(select.options, function (o) { return o.value === value; });
+  }
+  function defaultValue(select) {
+    var chosen = Array.prototype.filter.call(select.options, function (o) { return o.defaultSelected; });
+    return chosen.length ? chosen[0].value : select.options[0].value;
+  }
+  function readState() {
+    var params = new URLSearchParams(location.search), unknown = [];
+    var group = params.get("group"), method = params.get("method") || "", key = params.get("sort");
+    if (group === "all") { group = ""; }
+    if (group !== null && !hasOption(groupSel, group)) { unknown.push("group \u201c" + group + "\u201d"); group = null; }
+    groupSel.value = group === null ? defaultValue(groupSel) : group;
+    if (method && !hasOption(methodSel, method)) { unknown.push("method \u201c" + method + "\u201d"); method = ""; }
+    methodSel.value = method;
+    filter.value = params.get("q") || "";
+    showPaper.checked = params.get("paper") !== "0";
+    var th = headers.filter(function (h) { return h.getAttribute("data-key") === key; })[0];
+    if (th) { sortBy(th, params.get("dir") === "desc" ? "descending" : "ascending"); }
+    else if (key) { unknown.push("sort column \u201c" + key + "\u201d"); }
+    urlNote.textContent = unknown.length
+      ? "This page has no " + unknown.join(", no ") + " (from its address): showing the default instead." : "";
+    urlNote.hidden = !unknown.length;
+  }
+  function writeState() {
+    var params = new URLSearchParams();
+    params.set("group", groupSel.value || "all");
+    if (filter.value) { params.set("q", filter.value); }
+    if (methodSel.value) { params.set("method", methodSel.value); }
+    if (!showPaper.checked) { params.set("paper", "0"); }
+    var sorted = headers.filter(function (h) { return h.hasAttribute("aria-sort"); })[0];
+    if (sorted) {
+      params.set("sort", sorted.getAttribute("data-key"));
+      params.set("dir", sorted.getAttribute("aria-sort") === "descending" ? "desc" : "asc");
+    }
+    try { history.replaceState(history.state, "", "?" + params.toString() + location.hash); }
+    catch (e) { /* a sandboxed frame may refuse: the view still works, only the address does not follow */ }
+  }
+  function onChange() { applyFilter(); writeState(); }
+  filter.addEventListener("input", onChange);
+  methodSel.addEventListener("change", onChange);
+  groupSel.addEventListener("change", onChange);
+  showPaper.addEventListener("change", onChange);
+  readState();
   applyFilter();
+  writeState();
 
   // A "details" link opens its run's panel (a closed <details> would hide the target).
   function openFromHash() {

@@ -26,7 +26,7 @@ from tqdm import tqdm
 import methods
 from repbench import atomic, runlock, runstate
 from repbench.deploy import deployable
-from repbench.device import device_name, model_device, resolve_device
+from repbench.device import device_name, model_device, resolve_device, steady_allocator
 from repbench.errors import RepbenchError
 from repbench.evaluate import evaluate
 from repbench.patches import PatchSampler, batch_loader
@@ -155,6 +155,7 @@ def open_run(cfg: TrainConfig, run_dir: Path, on_config_change: str, log: Callab
 
 def _setup_device(cfg: TrainConfig) -> torch.device:
     device = resolve_device(cfg.device, flag="--set device=")
+    steady_allocator()  # before the first tensor: seconds per step without page-fault churn (repbench/device.py)
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     if device.type == "cuda":
@@ -354,7 +355,7 @@ def finish(run: Run, log: Callable[[str], None]) -> dict[str, Any]:
     methods.save(deployed, run_dir / "deployed.pt")
     facts = {"train_seconds": run.train_seconds, "device": device_name(run.device), "amp": run.use_amp,
              "workers": run.workers, "val_psnr": run.last_val, "bn_frozen_at": run.bn_frozen_at,
-             "lr_backoffs": run.guard.backoffs}
+             "lr_backoffs": run.guard.backoffs, "allocator": steady_allocator()}
     record = runfolder.train_record(cfg, facts, run.model, deployed)
     atomic.write_json(run_dir / "train.json", record)
     log(

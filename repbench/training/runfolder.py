@@ -206,7 +206,7 @@ def train_record(cfg: TrainConfig, facts: Mapping[str, Any], model: torch.nn.Mod
         "budget": {**budget_record(cfg, seconds),
                    "replayed_steps": sum(b["iteration"] - b["restored_to"] for b in facts.get("lr_backoffs", []))},
         "warmup": cfg.warmup, "device": facts["device"], "amp": facts["amp"], "workers": facts["workers"],
-        "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "threads": torch.get_num_threads(), "torch": torch.__version__, "allocator": facts.get("allocator"),
         "params_train": methods.count_params(model), "params_deployed": methods.count_params(deployed),
         "mergeable": bool(deployed.build_args.get("merged")),
         "val_psnr": facts["val_psnr"], "bn_frozen_at": facts["bn_frozen_at"], "lr_backoffs": facts.get("lr_backoffs", []),

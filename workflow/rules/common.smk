@@ -3,7 +3,7 @@ import re
 import sys
 from pathlib import Path
 
-from repbench import cluster, pipeline_config, targets
+from repbench import cluster, pipeline_config, targets, timing_groups
 
 PRESET = pipeline_config.load_preset(config, Path(workflow.basedir))
 pipeline_config.validate_preset(PRESET, Path(workflow.basedir))  # the schema, names filled in from the registry

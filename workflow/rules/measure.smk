@@ -27,15 +27,51 @@ rule count:
         "repbench measure --model {input.model} --out {output} --threads 1 --device cpu {params.protocol} > {log} 2>&1"
 
 
+# One timing per deployed network: every run whose merged network is the same graph on the same shapes
+# (plain, RepVGG, ECBSR and RepSR at one Mx-Cy size) copies it, so identical networks can never read
+# apart by timing noise. `repbench measure --deployed-timing` checks the network's signature first.
+DEPLOYED_ARCH, TIMED_RUN = timing_groups.timing_groups([PLAN.spec(r) for r in RUN_IDS + PUBLISHED])
+TIMINGS = f"results/timing/{NAME}"
+
+
+rule time_deployed:
+    input:
+        model=lambda w: f"{RUNS}/{TIMED_RUN[w.arch]}/final.pt",
+    output:
+        f"{TIMINGS}/{{arch}}.json",
+    params:
+        args=pipeline_config.measure_cli_args(PRESET, timing_only=True),
+    wildcard_constraints:
+        arch="|".join(re.escape(a) for a in TIMED_RUN) or "no-networks",
+    threads: TIMING_THREADS
+    resources:
+        gpu=GPU,
+        slurm_extra="--exclusive",
+        **CLUSTER,
+    log:
+        f"{TIMINGS}/{{arch}}.log",
+    shell:
+        GPU_LAUNCHER + "repbench measure --model {input.model} --out {output} --threads {threads} {params.args} --deployed-only > {log} 2>&1"
+
+
+def shared_timing(wildcards):
+    """The deployed network's one timing, where the preset times throughput."""
+    if "--throughput" not in pipeline_config.measure_cli_args(PRESET):
+        return []
+    return [f"{TIMINGS}/{DEPLOYED_ARCH[wildcards.run]}.json"]
+
+
 rule measure:
     input:
         model=f"{RUNS}/{{run}}/final.pt",
+        deployed=shared_timing,
     output:
         f"{RUNS}/{{run}}/measure.json",
     params:
         args=pipeline_config.measure_cli_args(PRESET),
         # the per-image latency of the challenges, on the first test set, beside the throughput
         protocol=lambda w: protocol_args(w) + (f" --latency-dataset {PLAN.test_data[0]}" if w.run in PUBLISHED else ""),
+        shared=lambda w, input: f"--deployed-timing {input.deployed}" if input.deployed else "",
     threads: TIMING_THREADS
     resources:
         gpu=GPU,
@@ -44,4 +80,4 @@ rule measure:
     log:
         f"{RUNS}/{{run}}/measure.log",
     shell:
-        GPU_LAUNCHER + "repbench measure --model {input.model} --out {output} --threads {threads} {params.args} {params.protocol} > {log} 2>&1"
+        GPU_LAUNCHER + "repbench measure --model {input.model} --out {output} --threads {threads} {params.args} {params.protocol} {params.shared} > {log} 2>&1"

@@ -8,6 +8,8 @@ import pandas as pd
 
 from repbench.report.context import ReportContext
 from repbench.report.front import pareto_flags
+from repbench.report.leaderboard.best import best_in_size
+from repbench.report.leaderboard.groups import row_groups
 from repbench.report.tables.published import published_budget
 from repbench.report.values import _int, _method_rank, _num, is_published
 
@@ -54,7 +56,8 @@ def published_note(ctx: ReportContext, run_name: str) -> str:
 
 def leaderboard_frame(ctx: ReportContext) -> tuple[pd.DataFrame, str]:
     """Every run and every reference row, raw numbers; `pareto` marks the report's one Pareto front
-    (front.pareto_flags, the runs of Figure 1's fronts)."""
+    (front.pareto_flags, the runs of Figure 1's fronts), `best_in_size` the best run of each size in its
+    comparison group (best.best_in_size; the CSV's last column)."""
     refs, source = reference_rows(ctx)
     runs = ctx.wide.assign(kind="run").drop(columns=["options_dict", "declared_experiments", "_rank"], errors="ignore")
     runs.loc[is_published(runs), "kind"] = "published"  # released checkpoints, in their group beside our runs
@@ -69,7 +72,10 @@ def leaderboard_frame(ctx: ReportContext) -> tuple[pd.DataFrame, str]:
         for r in frame.to_dict("records")
     ]
     order = sorted(range(len(frame)), key=lambda i: keys[i])
-    return frame.iloc[order].reset_index(drop=True), source
+    frame = frame.iloc[order].reset_index(drop=True)
+    records = frame.to_dict("records")
+    frame["best_in_size"] = [bool(t) for t in best_in_size(records, row_groups(records)[1])]
+    return frame, source
 
 
 # Counts that pandas turns into floats as soon as one row lacks them; the CSV writes them back as integers.

@@ -2,7 +2,11 @@
 
 A PSNR compares only within one scale and one channel count: an x2 model scores several dB above any
 x4 model, so a table sorted across scales ranks the task, not the method. The page therefore opens on
-one group (the one with most runs) and its selector lists every group.
+one group and its selector lists every group: the x4 Y group (`MAIN_GROUP`, Table 2's runs beside the paper's
+rows, the main result) when it has a trained run, else the group with most runs.
+
+A group whose trained runs had different training budgets says so (`budget_note`): its Pareto front
+and best-of-size marks then compare runs trained for different lengths.
 
 The fixed upsamplers (bicubic, nearest) take no channel count of their own: they belong to every group
 of their scale, where they are the floor a model must clear.
@@ -19,6 +23,7 @@ ALL_GROUPS_CONVENTION = (
     "within one scale and channel group."
 )
 _CHANNEL_ORDER = {"y": 0, "rgb": 1, "unknown": 2}
+_CHANNEL_NAMES = {"y": "Y", "rgb": "RGB"}
 
 
 @dataclass(frozen=True)
@@ -30,11 +35,42 @@ class Group:
     n_paper: int
     label: str
     convention: str  # how this group's scores are computed, shown above the table
+    budget_note: str = ""  # set when its trained runs had different iteration budgets
 
 
 def group_key(scale: Any, colors: Any) -> str:
     s = _int(scale)
     return f"x{s if s else '?'}-{channel_name(colors).lower() or 'unknown'}"
+
+
+MAIN_GROUP = group_key(4, 1)  # "x4-y": the paper's Table 2 setting (scale 4, one channel), the main result
+
+
+def group_title(scale: int | None, channel: str) -> str:
+    """'x4 · Y', 'x2 · RGB', 'x? · channels unknown'."""
+    return f"x{scale if scale else '?'} · {_CHANNEL_NAMES.get(channel, 'channels unknown')}"
+
+
+def is_trained(r: dict[str, Any]) -> bool:
+    """A run trained here: not a floor, a paper row or a released checkpoint (kind "published")."""
+    return r.get("kind") == "run" and r.get("method") not in REFERENCE_METHODS
+
+
+def budget_note(iterations: Sequence[Any]) -> str:
+    """What the group's header says when its trained runs had different budgets (iterations per run;
+    None where a run records none); "" when they share one."""
+    known = sorted({n for n in (_int(i) for i in iterations) if n})
+    unknown = sum(not _int(i) for i in iterations)
+    missing = f" {unknown} of its runs record{'s' if unknown == 1 else ''} no iteration count." if unknown else ""
+    if len(known) > 1:
+        listed = ", ".join(f"{n:,}" for n in known)
+        return (f"Mixed budgets: the trained runs of this group span {known[0]:,}-{known[-1]:,} iterations ({listed}). "
+                "Its Pareto front and best-of-size marks compare runs trained for different lengths, and a run "
+                "trained longer may lead for that alone (see the Iters column)." + missing)
+    if known and unknown:
+        return (f"Budgets unknown in part: {unknown} of this group's trained runs record no iteration count "
+                f"(the others trained {known[0]:,} iterations), so its Pareto front may mix budgets.")
+    return ""
 
 
 def convention(scale: int | None, channel: str) -> str:
@@ -53,10 +89,9 @@ def convention(scale: int | None, channel: str) -> str:
             f"luma channel, {border} border.")
 
 
-def _label(scale: int | None, channel: str, n_runs: int, n_paper: int) -> str:
-    name = {"y": "Y", "rgb": "RGB"}.get(channel, "channels unknown")
+def _label(scale: int | None, channel: str, n_runs: int, n_paper: int, mixed: bool) -> str:
     counts = f"{n_runs} run{'s' if n_runs != 1 else ''}" + (f", {n_paper} paper rows" if n_paper else "")
-    return f"x{scale if scale else '?'} · {name} ({counts})"
+    return f"{group_title(scale, channel)} ({counts}{'; mixed budgets' if mixed else ''})"
 
 
 def _is_floor(r: dict[str, Any]) -> bool:
@@ -79,17 +114,21 @@ def row_groups(records: Sequence[dict[str, Any]]) -> tuple[list[Group], list[lis
     groups = []
     for key, scale in scales.items():
         members = [r for r, keys in zip(records, memberships) if key in keys]
-        n_runs = sum(r.get("kind") == "run" and r.get("method") not in REFERENCE_METHODS for r in members)
+        trained = [r for r in members if is_trained(r)]
         n_paper = sum(r.get("kind") == "paper" for r in members)
         channel = key.split("-", 1)[1]
-        groups.append(Group(key, scale, channel, n_runs, n_paper, _label(scale, channel, n_runs, n_paper),
-                            convention(scale, channel)))
+        budgets = [r.get("iterations") for r in trained]
+        mixed = len({_int(i) for i in budgets} - {None, 0}) > 1
+        groups.append(Group(key, scale, channel, len(trained), n_paper, _label(scale, channel, len(trained), n_paper, mixed),
+                            convention(scale, channel), budget_note(budgets)))
     groups.sort(key=lambda g: (g.scale if g.scale is not None else 10**6, _CHANNEL_ORDER.get(g.channel, 3)))
     return groups, memberships
 
 
-def default_group(groups: Sequence[Group]) -> Group | None:
-    """The group with most runs (ties: most paper rows, then the first in order)."""
+def default_group(groups: Sequence[Group], main: str = MAIN_GROUP) -> Group | None:
+    """The group the page opens on: `main` (x4 Y, Table 2's group) when it holds a trained run, else the
+    group with most runs (ties: most paper rows, then the first in order)."""
     if not groups:
         return None
-    return max(groups, key=lambda g: (g.n_runs, g.n_paper, -groups.index(g)))
+    first = next((g for g in groups if g.key == main and g.n_runs), None)
+    return first or max(groups, key=lambda g: (g.n_runs, g.n_paper, -groups.index(g)))

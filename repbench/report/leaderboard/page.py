@@ -13,6 +13,7 @@ from repbench.report.bn import bn_runs
 from repbench.report.cells import mark_notes
 from repbench.report.context import ReportContext
 from repbench.report.front import PARETO_DEFINITION
+from repbench.report.leaderboard.best import BEST_DEFINITION, best_in_size
 from repbench.report.leaderboard.columns import Column, finished_cell, leaderboard_columns, row_cells, short_commit
 from repbench.report.leaderboard.detail import artifact_rows, run_detail
 from repbench.report.leaderboard.frame import leaderboard_csv, leaderboard_frame
@@ -30,6 +31,7 @@ def page_rows(ctx: ReportContext, frame: pd.DataFrame, columns: list[Column], da
     by_name = {r.name: r for r in ctx.runs.runs}
     records = frame.to_dict("records")
     _, memberships = row_groups(records)
+    best = best_in_size(records, memberships)
     rows, details = [], []
     for order, (r, groups) in enumerate(zip(records, memberships)):
         cells = row_cells(r, datasets, rgb_datasets)
@@ -48,6 +50,7 @@ def page_rows(ctx: ReportContext, frame: pd.DataFrame, columns: list[Column], da
             "run": r.get("run") or "",
             "order": order,
             "pareto": bool(r.get("pareto")),
+            "best": best[order],  # the best badge's hover text, "" when not the best of its size
             "detail_id": detail_id,
             "paper_id": r.get("paper_id") or "",
             "note": r.get("note") if isinstance(r.get("note"), str) else "",
@@ -118,6 +121,7 @@ def render_leaderboard(ctx: ReportContext, tradeoff_svg: str, fig5_svg: str = ""
         groups=groups,
         default_group=shown.key if shown else "",
         convention=shown.convention if shown else ALL_GROUPS_CONVENTION,
+        budget_note=shown.budget_note if shown else "",
         all_groups_convention=ALL_GROUPS_CONVENTION,
         n_runs=sum(r["kind"] == "run" for r in rows),
         n_paper=sum(r["kind"] == "paper" for r in rows),
@@ -125,6 +129,7 @@ def render_leaderboard(ctx: ReportContext, tradeoff_svg: str, fig5_svg: str = ""
         methods=sorted({r["method"] for r in rows}, key=lambda m: (_method_rank(m), m)),
         reference_source=ref_source,
         pareto_definition=PARETO_DEFINITION,
+        best_definition=BEST_DEFINITION,
         tradeoff_svg=Markup(tradeoff_svg),
         artifacts=artifact_rows(bn_list, {r.name: r for r in ctx.runs.runs}),
         fig5_svg=Markup(fig5_svg),

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 
-from repbench.report.markdown import _footer, _md_table, fmt_delta, fmt_float, fmt_int
+from repbench.report.compare import Budget, paper_delta, paper_value
+from repbench.report.markdown import _footer, _md_table, fmt_delta, fmt_float, fmt_int, fmt_mpx
+from repbench.report.references import Figure
 from repbench.report.cells import mark_notes
 from repbench.report.checks import MARK
 from repbench.report.runs import Run
@@ -13,6 +16,51 @@ from repbench.report.seeds import SPREAD_WORDS
 from repbench.report.values import MISSING, _num
 from repbench.report.ntire.runs import FLOPS_SIDE, SCALE, NtireData, NtireRun
 from repbench.report.mdescape import span
+
+
+@dataclass(frozen=True)
+class Versus:
+    """How an NTIRE table sets a run's PSNR against a paper row (compare's rule): our scored set (RGB, x4,
+    the run's border) against the paper's figure (Reference.figure), at the iterations the table's
+    experiment trains (NtireData.budget)."""
+
+    data: NtireData
+    paper: Figure
+    budget: int | None
+
+    def ours(self, run: NtireRun | None) -> Figure:
+        return Figure(self.data.dataset, "RGB", SCALE, run.border if run else None)
+
+    def cells(self, run: NtireRun | None, paper_psnr: Any) -> dict[str, str]:
+        """`PSNR paper` (named with its set and channel when ours is on other data) and `Δ PSNR`."""
+        ours = self.ours(run)
+        budget = Budget(run.iterations, self.budget) if run else None
+        return {"PSNR paper": paper_value(fmt_float(paper_psnr, 2), ours, self.paper),
+                "Δ PSNR": paper_delta(run.psnr if run else None, paper_psnr, ours, self.paper, 2, budget)}
+
+    def words(self) -> str:
+        """The header sentence on the budget columns and the budget a Δ needs."""
+        at = f"{self.budget:,} iterations" if self.budget else "no single budget (so no run gets a Δ)"
+        return (" *Iters* and *LR Mpx* are each run's training iterations and the millions of LR pixels it trained "
+                "on (iterations x batch x LR patch², stage by stage; train.json `budget`, else config.yaml). A run is "
+                f"compared with its paper row only at the budget this table's experiment trains: {at}.")
+
+    def notes(self, runs: Iterable[NtireRun | None]) -> list[str]:
+        """A footnote per shown run trained for other iterations than the table's experiment."""
+        off = [r for r in dict.fromkeys(r for r in runs if r is not None)
+               if Budget(r.iterations, self.budget).mismatch()]
+        if self.budget is None and off:
+            counts = ", ".join(f"{n:,}" for n in sorted({r.iterations for r in off if r.iterations}))
+            return [f"the runs of this table train different iterations ({counts}) and the preset names none of "
+                    "them for it: no run gets a Δ against the paper"]
+        return [f"{span(r.name)} trained {fmt_int(r.iterations)} iterations, not the {self.budget:,} this table's "
+                "experiment trains: it gets no Δ against the paper row (its own table compares it at its budget)"
+                for r in off]
+
+
+def budget_cells(run: NtireRun | None) -> dict[str, str]:
+    """`Iters` and `LR Mpx` of a run."""
+    return {"Iters": fmt_int(run.iterations) if run else MISSING, "LR Mpx": fmt_mpx(run.lr_pixels) if run else MISSING}
 
 
 def psnr_cell(run: NtireRun | None) -> str:

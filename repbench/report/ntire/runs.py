@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from repbench.report.budgets import lr_pixels
 from repbench.report.context import ReportContext
 from repbench.report.runs import Run
 from repbench.report.seeds import spread
@@ -51,6 +53,8 @@ class NtireRun:
     marked: bool = False  # `repbench check` found it under-trained (its rows carry the †)
     psnr_std: float | None = None  # sample std of the PSNR over seeds (None: one seed)
     n_seeds: int = 1
+    batch_size: int | None = None
+    lr_pixels: int | None = None  # LR pixels seen in training (train.json budget, else computed from the schedule)
 
     @property
     def two_stage(self) -> bool:
@@ -74,6 +78,17 @@ class NtireData:
     def of(self, table: str) -> list[NtireRun]:
         """The runs a table may use: those declaring it, or every run that declares nothing."""
         return [r for r in self.runs if r.declared is None or table in r.declared]
+
+    def budget(self, table: str) -> int | None:
+        """The iterations the table's experiment trains: those of the runs named for it (train.json
+        `experiments` or the preset's experiments.json), else of all the runs it may use; the count most
+        of them share. None when no run records one, or when two counts tie (no single budget)."""
+        named = [r for r in self.runs if r.declared is not None and table in r.declared]
+        counts = Counter(r.iterations for r in (named or self.of(table)) if r.iterations)
+        top = counts.most_common(2)
+        if not top or (len(top) == 2 and top[0][1] == top[1][1]):
+            return None
+        return top[0][0]
 
 
 def macs_at(macs: Any, lr_hw: tuple[int, int] | None, side: int = FLOPS_SIDE) -> float | None:
@@ -142,6 +157,7 @@ def _schedule(run: Run, notes: list[str]) -> dict[str, Any]:
         "patch_size_stage2": _int(get("patch_size_stage2")) or 0,
         "stage2_start": _int(get("stage2_start")),
         "iterations": _int(get("iterations")),
+        "batch_size": _int(get("batch_size")),
         "train_data": get("train_data"),
     }
 
@@ -208,6 +224,10 @@ def collect(ctx: ReportContext) -> NtireData:
             marked=run.name in marks,
             psnr_std=spread(row, f"psnr_rgb_{key}")[1] if key else None,
             n_seeds=spread(row, f"psnr_rgb_{key}")[2] if key else 1,
+            batch_size=sched["batch_size"],
+            lr_pixels=_int(row.get("lr_pixels")) or lr_pixels(
+                sched["iterations"] or row.get("iterations"), sched["batch_size"], sched["patch_size"],
+                sched["patch_size_stage2"], sched["stage2_start"]),
         ))
     runs.sort(key=lambda r: (METHODS.index(r.method), -(r.blocks or 0), r.patch_size_stage2, r.name))
     return NtireData(key, name, runs, notes, floors, marks, ctx.restarts())

@@ -1,18 +1,22 @@
 """The paper's Tables 1 and 4-7, whose rows the paper fixes (see ABLATIONS)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable
 
 import pandas as pd
 
 from repbench.report.bn import ARTIFACT_WORDS, DIAGNOSE_CMD, STRATEGY_LABELS
+from repbench.report.checks import typical_spreads
+from repbench.report.seeds import spread
 from repbench.report.context import ReportContext
 from repbench.report.markdown import (_delta, _fill_hint, _footer, _header, _md_table, fmt_delta, fmt_float, fmt_int,
                                       fmt_mpx, md_inline, span)
-from repbench.report.cells import TIE, fmt_spread, legend, mark_notes, seeds_in, ties
+from repbench.report.cells import TIE, distinct_labels, fmt_spread, legend, mark_notes, run_facts, seeds_in, ties
 from repbench.report.cells import label as marked_label
-from repbench.report.references import Reference
+from repbench.report.compare import paper_delta, paper_value
+from repbench.report.references import Reference, figure
 from repbench.report.runs import artifact_datasets, frame_datasets, members
 from repbench.report.values import method_label, MISSING, REFERENCE_METHODS, _int, _is_blank, _num, dataset_label
 from repbench.report.tables.floors import budget_words, floor_hint, floor_rows
@@ -92,6 +96,7 @@ class _Ablation:
     tied: dict[str, set[str]]
     with_seeds: bool
     marks: dict[str, Any]
+    scale: int | None = None  # the runs' scale (what our figures are measured at)
 
 
 def _bn_cells(row: dict[str, str], a: _Ablation, run: dict[str, Any] | None) -> None:
@@ -125,28 +130,95 @@ def _ablation_row(a: _Ablation, text: str, run: dict[str, Any] | None, paper: di
             row[f"{name} ours"] = fmt_spread(run, f"{a.metric}_{d}") if a.with_seeds else fmt_float(mine, 2)
             if run is not None and run["run"] in a.tied[d]:
                 row[f"{name} ours"] += f" {TIE}"
+        ours, paper_fig = figure(d, a.metric, a.scale), a.ref.figure(d)  # compare's rule: Δ only on the same data
         if d in a.ref.datasets:
-            row[f"{name} paper"] = fmt_float(theirs, 2)
+            row[f"{name} paper"] = paper_value(fmt_float(theirs, 2), ours, paper_fig)
         if d in a.run_sets and d in a.ref.datasets:
-            row[f"{name} Δ"] = fmt_delta(_delta(mine, theirs), 2)
+            row[f"{name} Δ"] = paper_delta(mine, theirs, ours, paper_fig, 2)
     _bn_cells(row, a, run)
     return row
 
 
 def _ablation_rows(a: _Ablation, spec: AblationSpec, ours: pd.DataFrame, floors: pd.DataFrame) -> list[dict[str, str]]:
-    """The floors, then every paper row with the runs that reproduce it, then runs the paper lacks."""
-    rows = [_ablation_row(a, f"{f['label']} (floor)", f, None) for f in floors.to_dict("records")]
+    """The floors, then every paper row with the runs that reproduce it, then runs the paper lacks; a label
+    several runs share says what tells them apart (cells.distinct_labels)."""
+    shown: list[tuple[str, dict[str, Any] | None, dict[str, Any] | None]] = [
+        (f"{f['label']} (floor)", f, None) for f in floors.to_dict("records")]
     used: set[str] = set()
     for paper in a.ref.rows:
         key = spec.ref_key(paper)
         matches = [r for r in ours.to_dict("records") if r["_key"] == key]
         used.update(r["run"] for r in matches)
         label = str(paper.get("label", spec.key_text(key)))
-        rows += [_ablation_row(a, label, r, paper) for r in matches] or [_ablation_row(a, label, None, paper)]
-    for r in ours.to_dict("records"):
-        if r["run"] not in used:
-            rows.append(_ablation_row(a, f"{spec.key_text(r['_key'])} (not in the paper)", r, None))
-    return rows
+        shown += [(label, r, paper) for r in matches] or [(label, None, paper)]
+    shown += [(f"{spec.key_text(r['_key'])} (not in the paper)", r, None)
+              for r in ours.to_dict("records") if r["run"] not in used]
+    labels = distinct_labels([text for text, _, _ in shown],
+                             [run_facts(r) if r is not None and r.get("method") not in REFERENCE_METHODS else {}
+                              for _, r, _ in shown])
+    return [_ablation_row(a, label, r, paper) for label, (_, r, paper) in zip(labels, shown)]
+
+
+ARTIFACT_MIN_DB = 0.01  # the precision a PSNR is printed to: a smaller loss is not a measured artifact
+_THRESHOLD_WORDS = "the larger of 0.01 dB, the precision of a printed PSNR, and the seeds' spread of that PSNR"
+
+
+def _artifact_loss(r: dict[str, Any], d: str, typical: dict[tuple[Any, Any, str], float]) -> tuple[float, float] | None:
+    """(dB lost to BN's population statistics on set d, the loss it takes to count as an artifact), or None
+    without scores. The threshold is the run's PSNR seed spread there (its own with several seeds, else the
+    typical one of its scale and channels, checks.typical_spreads), at least ARTIFACT_MIN_DB."""
+    loss, score = _finite(r.get(f"artifact_db_{d}")), _finite(r.get(f"artifact_score_{d}"))
+    if loss is None and score is None:
+        return None
+    loss = loss if loss is not None else max(0.0, -(score or 0.0))
+    _, std, n = spread(r, f"psnr_y_{d}")
+    if std is None or n < 2:
+        std = typical.get((_whole(r.get("scale")), _whole(r.get("colors")), f"psnr_y_{d}"))
+    return loss, max(ARTIFACT_MIN_DB, std or 0.0)
+
+
+def _finite(value: Any) -> float | None:
+    """A finite number, or None (missing, NaN, text)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _whole(value: Any) -> int | None:
+    v = _finite(value)
+    return None if v is None else int(round(v))
+
+
+def bn_effect_words(ours: pd.DataFrame, sets: list[str], typical: dict[tuple[Any, Any, str], float]) -> str:
+    """Table 1's verdict in words, under the table: whether a BN artifact is measured at this budget
+    (a BN run losing more than the threshold to its population statistics on some set), naming each run's loss."""
+    bn_runs = [r for r in ours.to_dict("records") if r.get("bn_strategy") in STRATEGY_LABELS]
+    if not bn_runs:
+        return ""
+    losses = [(r, d, *found) for r in bn_runs for d in sets if (found := _artifact_loss(r, d, typical)) is not None]
+    unscored = [span(r["run"]) for r in bn_runs if not any(x[0] is r for x in losses)]
+    if not losses:
+        return ("At this budget no BN artifact is measured: no run with BN has artifact scores yet (run "
+                f"{DIAGNOSE_CMD}), so this table cannot say whether BN's population statistics cost quality here.")
+    limits = sorted({round(x[3], 3) for x in losses})
+    several = len(limits) > 1
+    limit = f"its threshold ({_THRESHOLD_WORDS})" if several else f"{limits[0]:.3f} dB ({_THRESHOLD_WORDS})"
+
+    def items(chosen: list[tuple[Any, ...]]) -> str:
+        return "; ".join(f"{STRATEGY_LABELS[r['bn_strategy']]} {span(r['run'])} loses {loss:.3f} dB on {dataset_label(d)}"
+                         + (f" (threshold {bar:.3f} dB)" if several else "")
+                         for r, d, loss, bar in chosen)
+
+    above, below = [x for x in losses if x[2] > x[3]], [x for x in losses if x[2] <= x[3]]
+    later = f" Not scored yet: {', '.join(unscored)} (run {DIAGNOSE_CMD})." if unscored else ""
+    if not above:
+        return (f"At this budget no BN artifact is measured: {items(below)} to BN's population statistics "
+                f"(*artifact_db*), none more than {limit}. The paper's BN artifacts, and frozen BN removing them, do "
+                "not show here: the PSNR differences between these rows are not BN artifacts." + later)
+    return (f"At this budget a BN artifact is measured: {items(above)} to BN's population statistics (*artifact_db*), "
+            f"more than {limit}." + (f" No artifact: {items(below)}." if below else "") + later)
 
 
 def _ablation_notes(ctx: ReportContext, spec: AblationSpec, a: _Ablation, ours: pd.DataFrame,
@@ -179,19 +251,21 @@ def render_ablation(ctx: ReportContext, spec: AblationSpec) -> str:
         bn_sets=([d for d in artifact_datasets(ctx.wide) if ours[f"artifact_score_{d}"].notna().any()]
                  if spec.table == "table1" and len(ours) else []),
         tied={d: ties(records, f"{metric}_{d}") for d in run_sets}, with_seeds=seeds_in(records), marks=ctx.marks(),
+        scale=scale,
     )
     rows = _ablation_rows(a, spec, ours, floors)
     extra = (f"{metric_words}, border = scale shaved. The *(floor)* rows are fixed upsamplers (nearest, bicubic) "
              f"of the same x{scale} LR images, scored the same way: a trained network below them has not learnt its task."
              + (f" {ARTIFACT_WORDS}" if a.bn_sets else "") + " " + budget_words(ours)
              + (" " + legend(records) if a.with_seeds else ""))
-    lines = _header(spec.title, ctx.preset, ctx.runs, ref, extra)
+    lines = _header(spec.title, ctx.preset, ctx.runs, ref, extra, shown=ours["run"])
     if len(ours) == 0:
         lines += [_fill_hint(spec.table, spec.needs), ""]
     if rows:
         lines += [_md_table(rows, {k for k in rows[0] if k not in ("Row", "Run", "Size")}), ""]
     if spec.table == "table1":
-        lines += _bn_drop_section(ours, run_sets, metric)
+        verdict = bn_effect_words(ours, artifact_datasets(ctx.wide), typical_spreads(ctx.wide))
+        lines += ([verdict, ""] if verdict else []) + _bn_drop_section(ours, run_sets, metric)
     return "\n".join(lines + _footer(_ablation_notes(ctx, spec, a, ours, floors, scale))).rstrip() + "\n"
 
 
@@ -201,11 +275,11 @@ def _bn_drop_section(ours: pd.DataFrame, sets: list[str], metric: str) -> list[s
     if len(base) == 0 or len(ours) < 2 or not sets:
         return []
     ref_run = base.iloc[0]
+    others = [r for r in ours.to_dict("records") if r["run"] != ref_run["run"]]
+    texts = distinct_labels([_BN_TEXT.get(str(r["_key"]), str(r["_key"])) for r in others], [run_facts(r) for r in others])
     rows = []
-    for r in ours.to_dict("records"):
-        if r["run"] == ref_run["run"]:
-            continue
-        row = {"Strategy": _BN_TEXT.get(str(r["_key"]), str(r["_key"])), "Run": span(r['run'])}
+    for r, text in zip(others, texts):
+        row = {"Strategy": text, "Run": span(r['run'])}
         for d in sets:
             row[f"{dataset_label(d)} Δ vs w/o BN"] = fmt_delta(_delta(r.get(f"{metric}_{d}"), ref_run.get(f"{metric}_{d}")), 2)
         rows.append(row)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from repbench.report.compare import comparable, paper_delta
 from repbench.report.context import ReportContext
 from repbench.report.markdown import _footer, _header, _md_table, fmt_delta, fmt_float, fmt_int
+from repbench.report.references import figure
 from repbench.report.runs import Run
 from repbench.report.tables.floors import floor_rows
 from repbench.report.values import MISSING, _num, dataset_key, dataset_label, ordered_datasets
@@ -55,10 +57,11 @@ def _psnr_cells(run: Run, figures: dict[str, Any]) -> tuple[str, str]:
         shown.append(f"{fmt_float(entry.get('value'), 2)} ({dataset}, {convention.upper()}, "
                      f"{entry.get('border', '?')}-px border)")
         ours = run.evals.get(dataset_key(dataset))
-        border = (ours or {}).get("border", run.scale)
-        if ours and border == entry.get("border"):
-            deltas.append(fmt_delta(_num(ours.get(f"psnr_{convention}")) - float(entry["value"]), 2)
-                          if _num(ours.get(f"psnr_{convention}")) is not None else MISSING)
+        if ours:  # compare's rule: a Δ only on the same set, channel, scale and (where recorded) border
+            mine = figure(dataset, convention, ours.get("scale", run.scale), ours.get("border", run.scale))
+            theirs = figure(dataset, convention, entry.get("scale", run.scale), entry.get("border"))
+            if comparable(mine, theirs):
+                deltas.append(paper_delta(ours.get(f"psnr_{convention}"), entry.get("value"), mine, theirs, 2))
     return "; ".join(shown) or MISSING, "; ".join(deltas) or "no same-data figure"
 
 

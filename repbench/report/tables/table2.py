@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
 from repbench.report.context import ReportContext
 from repbench.report.markdown import _delta, _fill_hint, _footer, _header, _md_table, fmt_delta, fmt_float, fmt_g, fmt_int, fmt_k, fmt_mpx
-from repbench.report.cells import TIE, fmt_spread, legend, mark_notes, seeds_in, ties
+from repbench.report.cells import (BEST_WORDS, TIE_BEST_WORDS, best_runs, distinct_labels, fmt_marked, mark_notes,
+                                   run_facts, seeds_in, ties)
 from repbench.report.cells import label as marked_label
-from repbench.report.references import Reference
+from repbench.report.seeds import SPREAD_WORDS
+from repbench.report.compare import paper_value, why_no_delta
+from repbench.report.references import Reference, figure
 from repbench.report.runs import frame_datasets, members
-from repbench.report.values import MISSING, _is_blank, _method_rank, _num, _size_rank, dataset_label
+from repbench.report.values import MISSING, REFERENCE_METHODS, _is_blank, _method_rank, _num, _size_rank, dataset_label
 from repbench.report.tables.floors import budget_words, floor_hint, floor_rows
 from repbench.report.mdescape import span
 
@@ -34,7 +37,7 @@ def _psnr_ssim(psnr: Any, ssim: Any) -> str:
 
 @dataclass
 class _Table2:
-    """What the rows of Table 2 share: the paper's numbers, the test sets and the seed ties."""
+    """What the rows of Table 2 share: the paper's numbers, the test sets, the marks and the row labels."""
 
     ref: Reference
     run_sets: list[str]
@@ -42,6 +45,9 @@ class _Table2:
     tied: dict[str, set[str]]
     with_seeds: bool
     marks: dict[str, Any]
+    best: dict[str, set[str]] = field(default_factory=dict)  # test set -> runs with the best mean of their size
+    labels: dict[str, str] = field(default_factory=dict)  # run -> its row label, unique in the table
+    papers: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # run -> the paper row it reproduces
     matched_ids: set[int] = field(default_factory=set)
 
 
@@ -50,21 +56,29 @@ def _sorted_runs(ours: pd.DataFrame) -> pd.DataFrame:
     return ours.iloc[sorted(range(len(ours)), key=lambda i: ranks[i])]
 
 
-def _ties_by_size(records: list[dict[str, Any]], run_sets: list[str]) -> dict[str, set[str]]:
-    """Ties with the best row of each regime (the paper bolds the best per size): only seeds can tell."""
-    tied: dict[str, set[str]] = {d: set() for d in run_sets}
-    for size in dict.fromkeys(r["size"] for r in records):
+def _by_size(records: list[dict[str, Any]], run_sets: list[str],
+             rank: Callable[[list[dict[str, Any]], str], set[str]]) -> dict[str, set[str]]:
+    """`rank` (cells.best_runs or cells.ties) within each size, per test set: the paper bolds the best per regime."""
+    marked: dict[str, set[str]] = {d: set() for d in run_sets}
+    for size in dict.fromkeys(str(r["size"]) for r in records):
         for d in run_sets:
-            tied[d] |= ties([r for r in records if r["size"] == size], f"psnr_y_{d}")
-    return tied
+            marked[d] |= rank([r for r in records if str(r["size"]) == size], f"psnr_y_{d}")
+    return marked
+
+
+def _score_cell(t: _Table2, r: dict[str, Any], d: str) -> str:
+    """Our PSNR / SSIM on one set: the mean (± spread, n) with its marks (bold best of its size, ≈ best)."""
+    psnr, ssim = r.get(f"psnr_y_{d}"), r.get(f"ssim_y_{d}")
+    if _num(psnr) is None:
+        return _psnr_ssim(psnr, ssim)
+    run = r["run"]
+    return f"{fmt_marked(r, f'psnr_y_{d}', run in t.best[d], run in t.tied[d])} / {fmt_float(ssim, 4)}"
 
 
 def _table2_row(t: _Table2, r: dict[str, Any]) -> dict[str, str]:
-    ref = t.ref
-    paper = _paper_match(ref, r["method"], r["size"])
-    if paper is not None:
-        t.matched_ids.add(id(paper))
-    row: dict[str, str] = {"Model": marked_label(r["label"], r["run"], t.marks)}
+    """Our measured columns first, then the paper's group: its counts, and its scores with Δ on our test sets."""
+    ref, paper = t.ref, t.papers.get(r["run"])
+    row: dict[str, str] = {"Model": marked_label(t.labels[r["run"]], r["run"], t.marks)}
     if t.dup:
         row["Run"] = span(r['run'])
     row |= {
@@ -76,31 +90,42 @@ def _table2_row(t: _Table2, r: dict[str, Any]) -> dict[str, str]:
         "Iters": fmt_int(r.get("iterations")),
         "LR Mpx": fmt_mpx(r.get("lr_pixels")),
         "Train s": fmt_float(r.get("train_seconds"), 0),
-        "Paper: Params / FLOPs / #Conv": (
-            f"{fmt_float(paper.get('params_k'), 2)}K / {fmt_float(paper.get('flops_g'), 2)}G / {fmt_int(paper.get('n_conv'))}"
-            if paper is not None and paper.get("params_k") is not None else MISSING
-        ),
     }
     for d in t.run_sets:
-        label_d = dataset_label(d)
-        psnr, ssim = r.get(f"psnr_y_{d}"), r.get(f"ssim_y_{d}")
-        cell = _psnr_ssim(psnr, ssim)
-        if t.with_seeds and cell != MISSING:
-            tie = f" {TIE}" if r["run"] in t.tied[d] else ""
-            cell = f"{fmt_spread(r, f'psnr_y_{d}')}{tie} / {fmt_float(ssim, 4)}"
-        row[f"{label_d} PSNR / SSIM"] = cell
-        pp = ref.value(paper, "psnr", d) if paper is not None else None
-        ps = ref.value(paper, "ssim", d) if paper is not None else None
-        if d in ref.datasets:
-            row[f"{label_d} paper"] = _psnr_ssim(pp, ps)
-            dp, ds = _delta(psnr, pp), _delta(ssim, ps)
-            row[f"{label_d} Δ"] = MISSING if dp is None and ds is None else f"{fmt_delta(dp, 2)} / {fmt_delta(ds, 4)}"
-    for d in (d for d in ref.datasets if d not in t.run_sets):
-        row[f"{dataset_label(d)} paper"] = _psnr_ssim(
-            ref.value(paper, "psnr", d) if paper is not None else None,
-            ref.value(paper, "ssim", d) if paper is not None else None,
-        )
+        row[f"{dataset_label(d)} PSNR / SSIM"] = _score_cell(t, r, d)
+    row["Paper: Params / FLOPs / #Conv"] = (
+        f"{fmt_float(paper.get('params_k'), 2)}K / {fmt_float(paper.get('flops_g'), 2)}G / {fmt_int(paper.get('n_conv'))}"
+        if paper is not None and paper.get("params_k") is not None else MISSING
+    )
+    for d in (d for d in t.run_sets if d in ref.datasets):
+        pp, ps = (ref.value(paper, "psnr", d), ref.value(paper, "ssim", d)) if paper is not None else (None, None)
+        ours, paper_fig = figure(d, "Y", r.get("scale")), ref.figure(d)  # compare's rule: Δ only on the same data
+        row[f"{dataset_label(d)} paper"] = paper_value(_psnr_ssim(pp, ps), ours, paper_fig)
+        dp, ds = _delta(r.get(f"psnr_y_{d}"), pp), _delta(r.get(f"ssim_y_{d}"), ps)
+        why = why_no_delta(ours, paper_fig)
+        row[f"{dataset_label(d)} Δ"] = (MISSING if dp is None and ds is None else f"no Δ ({why})" if why
+                                        else f"{fmt_delta(dp, 2)} / {fmt_delta(ds, 4)}")
     return row
+
+
+def _paper_only_sets(t: _Table2, records: list[dict[str, Any]]) -> list[str]:
+    """The paper's scores on the test sets this preset does not test on, for the rows above that it reports:
+    a table of their own, so the main table holds what we measured and what compares with it."""
+    sets = [d for d in t.ref.datasets if d not in t.run_sets]
+    rows = []
+    for r in records:
+        paper = t.papers.get(r["run"])
+        cells = {f"{dataset_label(d)} paper": _psnr_ssim(t.ref.value(paper, "psnr", d), t.ref.value(paper, "ssim", d))
+                 for d in sets} if paper is not None else {}
+        if any(v != MISSING for v in cells.values()):
+            rows.append({"Model": t.labels[r["run"]], **cells})
+    if not rows:
+        return []
+    names = ", ".join(dataset_label(d) for d in sets)
+    return ["## Paper-only test sets", "",
+            f"The paper also scores these models on {names}, which this preset does not test on: its PSNR / SSIM "
+            "(Y channel), for the rows above it reports. Nothing in this table is measured here.", "",
+            _md_table(rows, {k for k in rows[0] if k != "Model"}), ""]
 
 
 def _paper_only_rows(ref: Reference, matched_ids: set[int]) -> list[str]:
@@ -139,33 +164,57 @@ def _table2_notes(ctx: ReportContext, t: _Table2, ours: pd.DataFrame, floors: pd
 _TABLE2_WORDS = (
     "PSNR / SSIM on the Y channel (border = scale shaved). *Nearest* and *Bicubic* are the floors (fixed "
     "upsamplers of the same LR images, scored the same way): a trained network below them has not learnt "
-    "its task. *Params (deployed, true)* is `sum(p.numel())` of the "
+    "its task. Our measured columns come first; from *Paper: Params / FLOPs / #Conv* on, the columns are the "
+    "paper's numbers for the same model and Δ = ours − paper on our test sets; the test sets the paper reports "
+    "and this preset does not test on, if any, are under *Paper-only test sets*, below the table. "
+    "*Params (deployed, true)* is `sum(p.numel())` of the "
     "merged network; *Params (paper conv.)* is the paper's Table 2 convention (conv weights + biases + 2 x PReLU "
     "slopes; SESR: conv weights only), and *FLOPs (paper conv.)* is that count x the LR pixels of a 1280x720 "
     "output. *MACs* are fvcore's count of the deployed network (one multiply-add = 1) for a 1280x720 output. "
 )
 
 
+def _legend_line(t: _Table2) -> str:
+    """The marks of the score cells, in words, right under the table."""
+    words = BEST_WORDS
+    if t.with_seeds:
+        words += f" {SPREAD_WORDS}; n = seeds with a score. {TIE_BEST_WORDS}"
+    return words
+
+
+def _context(ctx: ReportContext, ours: pd.DataFrame, floors: pd.DataFrame, run_sets: list[str]) -> _Table2:
+    records, shown = ours.to_dict("records"), floors.to_dict("records") + ours.to_dict("records")
+    ref = ctx.ref("table2")
+    t = _Table2(
+        ref, run_sets, dup=bool(ours.duplicated(["method", "size"], keep=False).any() or ours["tag"].notna().any()),
+        tied=_by_size(records, run_sets, ties), with_seeds=seeds_in(records), marks=ctx.marks(),
+        best=_by_size(records, run_sets, best_runs),
+        papers={r["run"]: _paper_match(ref, r["method"], r["size"]) for r in shown},
+    )
+    t.matched_ids = {id(p) for p in t.papers.values() if p is not None}
+    labels = distinct_labels([str(r["label"]) for r in shown],
+                             [run_facts(r) if r["method"] not in REFERENCE_METHODS else {} for r in shown])
+    t.labels = {r["run"]: text for r, text in zip(shown, labels)}
+    return t
+
+
 def render_table2(ctx: ReportContext, scale: int = 4) -> str:
-    ref, wide = ctx.ref("table2"), ctx.wide
+    wide = ctx.wide
     ours = members(wide, "table2")
     ours = _sorted_runs(ours[ours["scale"] == scale])
     floors = floor_rows(wide, scale)
     run_sets = [d for d in frame_datasets(wide) if pd.concat([ours, floors])[f"psnr_y_{d}"].notna().any()]
-    records = ours.to_dict("records")
-    t = _Table2(
-        ref, run_sets, dup=bool(ours.duplicated(["method", "size"], keep=False).any() or ours["tag"].notna().any()),
-        tied=_ties_by_size(records, run_sets), with_seeds=seeds_in(records), marks=ctx.marks(),
-    )
-    rows = [_table2_row(t, r) for r in floors.to_dict("records") + records]
+    t = _context(ctx, ours, floors, run_sets)
+    shown = floors.to_dict("records") + ours.to_dict("records")
+    rows = [_table2_row(t, r) for r in shown]
     right = {k for k in rows[0] if k not in ("Model", "Run")} if rows else set()
     lines = _header(
-        f"Table 2: tiny SR networks (x{scale}, Y channel)", ctx.preset, ctx.runs, ref,
-        _TABLE2_WORDS + budget_words(ours) + (" " + legend(records) if t.with_seeds else ""),
+        f"Table 2: tiny SR networks (x{scale}, Y channel)", ctx.preset, ctx.runs, t.ref,
+        _TABLE2_WORDS + budget_words(ours), shown=ours["run"],
     )
     if len(ours) == 0:
         lines += [_fill_hint("table2", f"x{scale} Y-channel (colors 1) runs of the Table 2 methods"), ""]
     if rows:
-        lines += [_md_table(rows, right), ""]
-    lines += _paper_only_rows(ref, t.matched_ids)
+        lines += [_md_table(rows, right), "", _legend_line(t), ""]
+    lines += _paper_only_sets(t, shown) + _paper_only_rows(t.ref, t.matched_ids)
     return "\n".join(lines + _footer(_table2_notes(ctx, t, ours, floors, scale))).rstrip() + "\n"
