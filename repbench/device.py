@@ -103,7 +103,10 @@ def steady_allocator() -> str:
     """
     import ctypes
     import ctypes.util
+    import os
 
+    if os.environ.get("REPBENCH_KEEP_FREED_MEMORY") == "0":  # for comparing against glibc's own behaviour
+        return "glibc defaults (REPBENCH_KEEP_FREED_MEMORY=0)"
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return "system allocator (not glibc: left as is)"
     try:

@@ -17,7 +17,7 @@ import pytest
 import torch
 import yaml
 
-from repbench import cli, pipeline_config
+from repbench import cli, pipeline_config, timing_groups
 
 REPO = Path(__file__).resolve().parent.parent
 PRESETS = ("cpu", "gpu-hour", "paper", "smoke")
@@ -154,6 +154,9 @@ def test_paper_preset_dry_run_lists_all_its_jobs() -> None:
     assert counts["import_published"] == len(plan.published) == 3
     n_architectures = sum(1 for r in plan.runs.values() if r.seed == 0)
     assert counts["count"] == n_architectures and counts["measure"] == n_architectures + 3
+    # each deployed network is timed once, whatever trained it (every Mx-Cy method of one size: one job)
+    _, timed = timing_groups.timing_groups([plan.spec(r) for r in [*plan.runs, *plan.published]])
+    assert counts["time_deployed"] == len(timed) < n_architectures
     assert counts["evaluate"] == n_runs + 3  # every test set of a run in one job
     assert counts["table"] == len(pipeline_config.TABLES)
     assert '"device":"cuda"' in result.stdout and "gpu=1" in result.stdout
@@ -189,17 +192,19 @@ def test_slurm_profile_dry_run() -> None:
     assert "workflow/profiles/slurm" in out
     jobs = _job_resources(result.stdout)
     rules = {rule for rule, _ in jobs}
-    assert {"train", "measure", "count", "evaluate", "evaluate_floor", "bn_diagnose", "table"} <= rules
+    assert {"train", "time_deployed", "measure", "count", "evaluate", "evaluate_floor", "bn_diagnose", "table"} <= rules
     for rule, resources in jobs:
         if rule in ("table", "membership"):  # written where Snakemake runs (localrules)
             continue
         # Partition and account from the config, on every job; nothing hard-coded in the profile.
         assert "slurm_partition=gpuq" in resources and "slurm_account=proj42" in resources, (rule, resources)
         # One GPU per GPU job, asked for once (the plugin refuses gpu and gres together).
-        assert ("gpu=1" in resources) == (rule in ("train", "measure", "evaluate", "bn_diagnose")), (rule, resources)
+        assert ("gpu=1" in resources) == (rule in ("train", "measure", "time_deployed", "evaluate", "bn_diagnose")), (rule, resources)
         assert "gres=" not in resources
         # Timing jobs, and only they, take a node of their own.
-        assert ("slurm_extra=--exclusive" in resources) == (rule == "measure"), (rule, resources)
+        assert ("slurm_extra=--exclusive" in resources) == (rule in ("measure", "time_deployed")), (rule, resources)
+        if rule == "time_deployed":
+            assert "runtime=60" in resources
         if rule == "train":
             assert "runtime=4320" in resources
 
@@ -260,6 +265,17 @@ def test_smoke_preset_end_to_end_through_dvc(tmp_path: Path) -> None:
 
     events = (runs / spec.run_id / "metrics.csv").read_text()
     assert "resumed" in events  # the interrupted run continued from its checkpoint
+
+    # One deployed network, one timing: the four M1C4 methods deploy the same plain net and read the same
+    # throughput (copied from results/timing/smoke/, signature-checked); plain's unmerged net is that net too.
+    def records(run: str) -> dict[str, dict]:
+        return {r["net"]: r for r in json.loads((runs / run / "measure.json").read_text())["throughput"]}
+
+    merged = [records(f"{m}-M1C4-x4")["merged"] for m in ("plain", "repvgg", "ecbsr", "repsr")]
+    assert len({(r["images_per_s"], r["images_per_s_min"], r["images_per_s_max"]) for r in merged}) == 1
+    assert all(r["shared_from"].endswith("plain-M1C4-x4-c1.json") and r["processes"] == 2 for r in merged)
+    assert records("plain-M1C4-x4")["unmerged"]["images_per_s"] == merged[0]["images_per_s"]
+    assert records("repvgg-M1C4-x4")["unmerged"]["shared_from"] == ""  # its branched net is timed on its own
 
     # Everything is up to date now, and a second `dvc repro` keeps the finished runs.
     again = _snakemake("-n", "--cores", "1", "--config", "preset=smoke", cwd=clone)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from repbench.report.checks import MARK
 from repbench.report.context import ReportContext
-from repbench.report.front import PARETO_DEFINITION, Panel, front_runs, tradeoff_panels
+from repbench.report.front import PARETO_DEFINITION, Panel, front_runs, speed_range, tradeoff_panels
 from repbench.report.hover import hover
 from repbench.report.labels import place_labels
 from repbench.report.plotting import (
@@ -40,6 +40,14 @@ def _setting(rows: pd.DataFrame) -> str:
     return "; ".join(dict.fromkeys(out))
 
 
+def _spread_words(rows: pd.DataFrame) -> str:
+    """Over what the throughput spread was measured: fresh processes (how many), or one process's repeats."""
+    counts = sorted({_int(n) or 1 for n in rows.get("throughput_processes", pd.Series(dtype=float)).dropna()})
+    if not counts or counts == [1]:
+        return " over one process's repeats"
+    return f" between {'/'.join(map(str, counts))} timing processes"
+
+
 def _row_label(r: dict[str, Any]) -> str:
     """The tables' row label (it tells the two BN strategies of one EDSR apart), else method-size (options)."""
     label = r.get("label")
@@ -53,6 +61,9 @@ def _point_title(r: dict[str, Any], panel: Panel, reasons: list[str], on_front: 
             f"{panel.ylabel.replace(' (dB)', '')} {psnr:.2f} dB"
             + (f" (mean of {seeds} seeds)" if seeds > 1 else "")
             + f"; {speed:,.1f} images/s on {r.get('throughput_device') or 'unknown device'}")
+    lo, hi = speed_range(r)
+    if hi > lo:
+        text += f" (range {lo:,.1f}-{hi:,.1f})"
     if on_front:
         text += "; on the Pareto front"
     if reasons:
@@ -73,6 +84,9 @@ def _draw_panel(ax: Any, panel: Panel, marks: dict[str, list[str]], styles: dict
         marker = styles[size_key(r.get("size"))][0]  # figure_tradeoff keyed every plotted size
         (point,) = ax.plot([r["throughput"]], [r[panel.column]], ls="", marker=marker, ms=7, mec=color, mew=1.4,
                            mfc="none" if flagged else color, zorder=3)
+        lo, hi = speed_range(r)
+        if hi > lo:  # the measured spread of its throughput: speeds inside it are ties on the front
+            ax.plot([lo, hi], [r[panel.column]] * 2, color=color, lw=1.0, alpha=0.55, zorder=2, solid_capstyle="butt")
         hover(point, _point_title(r, panel, marks.get(r["run"], []), r["run"] in on_front))
     if len(front) > 1:
         # A staircase, not a segment: between two front runs the best one can have at that speed is the
@@ -83,7 +97,8 @@ def _draw_panel(ax: Any, panel: Panel, marks: dict[str, list[str]], styles: dict
     plain_log_ticks(ax.xaxis)
     ax.margins(x=0.15, y=0.12)  # room for the markers and labels of the extreme points
     ax.set_title(panel.title + "\n" + _floor_words(panel), fontsize=9)
-    ax.set_xlabel("throughput (images/s, log scale)\n" + _setting(panel.rows), fontsize=8)
+    ax.set_xlabel("throughput (images/s, log scale; bars: spread" + _spread_words(panel.rows) + ")\n"
+                  + _setting(panel.rows), fontsize=8)
     ax.set_ylabel(panel.ylabel, fontsize=9)
     ax.grid(True, which="both", alpha=0.25)
     _pin_off_scale(ax, panel, marks)

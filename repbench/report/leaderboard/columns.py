@@ -62,7 +62,8 @@ def leaderboard_columns(datasets: Sequence[str], rgb_datasets: Sequence[str] = (
     # the budget beside the scores it bought: a run trained longer scores higher for that alone
     cols.append(Column("iterations", "Iters", "number", "training iterations of the run (train.json budget or iterations)"))
     cols += [
-        Column("throughput", "Throughput (img/s)", "number", "deployed network, fastest measured mode; device in the next column"),
+        Column("throughput", "Throughput (img/s)", "number", "deployed network, fastest measured mode, median over fresh "
+               "processes (hover a cell for its spread; runs of one deployed network share one timing); device in the next column"),
         Column("device", "Device", "text", "hover a cell for the dtype, mode, batch and input size"),
         Column("train_seconds", "Train time", "number", "wall time of the training run"),
     ]
@@ -75,6 +76,17 @@ def leaderboard_columns(datasets: Sequence[str], rgb_datasets: Sequence[str] = (
         Column("tables", "Tables", "text", "the paper tables this row belongs to"),
     ]
     return cols
+
+
+def speed_spread_words(r: dict[str, Any]) -> str:
+    """A throughput cell's tooltip: the spread it was measured with, and that speeds inside it are ties."""
+    lo, hi = _num(r.get("throughput_min")), _num(r.get("throughput_max"))
+    if _num(r.get("throughput")) is None or lo is None or hi is None:
+        return ""
+    n = _int(r.get("throughput_processes")) or 1
+    where = f"between {n} fresh processes" if n > 1 else "over the repeats of one process"
+    return (f"median {r['throughput']:.1f} img/s, range {lo:.1f}-{hi:.1f} {where}; a speed inside another's range is a "
+            "tie (the Pareto front does not separate them)")
 
 
 def _cell(value: Any, text: str, title: str = "") -> dict[str, str]:
@@ -147,7 +159,7 @@ def row_cells(r: dict[str, Any], datasets: Sequence[str], rgb_datasets: Sequence
         "n_conv": _cell(r.get("n_conv"), fmt_int(r.get("n_conv"))),
         "n_seeds": _cell(r.get("n_seeds") if is_run and r["method"] not in REFERENCE_METHODS else None,
                          fmt_int(r.get("n_seeds"))),
-        "throughput": _cell(r.get("throughput"), fmt_float(r.get("throughput"), 1)),
+        "throughput": _cell(r.get("throughput"), fmt_float(r.get("throughput"), 1), speed_spread_words(r)),
         # the device name in the cell, the protocol in its tooltip: the full text would be the widest column
         "device": _cell(device or None, str(r.get("throughput_device") or device), device),
         "train_seconds": _cell(r.get("train_seconds"), fmt_duration(r.get("train_seconds"))),
