@@ -247,7 +247,6 @@ _RUN = dict(
 def bn_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from repbench.training import config as engine_config
     from repbench.training import loop as engine
-    from repbench.training import runfolder
 
     root = tmp_path_factory.mktemp("bn-runs")
     threads = torch.get_num_threads()
@@ -271,8 +270,6 @@ def _cli_scores(run: Path, out: Path) -> dict:
 
 @pytest.mark.slow
 def test_frozen_bn_removes_the_artifacts_of_a_real_run(bn_runs: dict[str, Path], tmp_path: Path) -> None:
-    from repbench.training import config as engine_config
-    from repbench.training import loop as engine
     from repbench.training import runfolder
     from repbench.evaluate import evaluate
 

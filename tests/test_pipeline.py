@@ -321,6 +321,7 @@ def _one_run_preset(clone: Path, name: str, **recipe: object) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_changed_recipe_reruns_a_finished_run_with_no_manual_step(tmp_path: Path) -> None:
     clone = _fresh_clone(tmp_path / "clone")
     run = clone / "results" / "runs" / "smoke" / "plain-M1C4-x2"
@@ -345,6 +346,7 @@ def test_changed_recipe_reruns_a_finished_run_with_no_manual_step(tmp_path: Path
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
+@pytest.mark.slow
 def test_a_run_added_to_a_preset_trains_and_its_table_is_rendered_again(tmp_path: Path) -> None:
     # Snakemake keeps an existing output whose input list grew unless the profile reruns on `input`.
     clone = _fresh_clone(tmp_path / "clone")
@@ -367,6 +369,7 @@ def test_a_run_added_to_a_preset_trains_and_its_table_is_rendered_again(tmp_path
     assert f"output: results/runs/smoke/{pipeline_config.PLAN_FILE}" in out  # the membership grows with it
 
 
+@pytest.mark.slow
 def test_sigterm_to_a_training_job_then_rerun_gives_the_uninterrupted_result(tmp_path: Path) -> None:
     clone = _fresh_clone(tmp_path / "clone")
     preset_file = _one_run_preset(clone, "long.yaml", iterations=500, checkpoint_every=5, log_every=5, val_every=0)

@@ -61,4 +61,7 @@ def test_a_missing_released_file_stops_the_pipeline_naming_it(tmp_path: Path, mo
     assert done.returncode != 0
     assert "ntire2024_span_ch28_slim_x4.pth" in out and "is not here" in out and "Traceback" not in out
     assert not (clone / target).exists()
-    assert shared_checkpoints_dir()  # the real copies were never touched
+    # Pointed away from the real copies, the pipeline only read the folder it was given: nothing made there,
+    # and no file (whole or half) under the released name in the cache.
+    assert shared_checkpoints_dir() == tmp_path / "nowhere" and not (tmp_path / "nowhere").exists()
+    assert not (tmp_path / "empty-cache" / "ntire2024_span_ch28_slim_x4.pth").exists()

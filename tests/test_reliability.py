@@ -5,7 +5,6 @@ mixes work that was already computed.
 """
 from __future__ import annotations
 
-import math
 import os
 import signal
 import subprocess

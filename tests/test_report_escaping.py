@@ -3,7 +3,6 @@
 table with that HTML escaped, and the tables keep their shape."""
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 

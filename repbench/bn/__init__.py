@@ -43,3 +43,11 @@ from repbench.bn.layers import (
 from repbench.bn.paste import flattest_patch, parse_patch, paste_experiment
 from repbench.bn.scores import artifact_scores
 from repbench.bn.stats import bn_stat_profile, capture_bn_stats, draw_bn_profile, plot_bn_profile
+
+# The package's public names: re-exported from its modules.
+__all__ = [
+    "diagnose_image", "load_bn_model", "ARTIFACT_SCORE_DEFINITION", "BN_MODELS_HINT", "bn_layers", "eval_mode",
+    "image_statistics", "model_colors", "model_input", "predict", "require_bn", "sr_images", "flattest_patch",
+    "parse_patch", "paste_experiment", "artifact_scores", "bn_stat_profile", "capture_bn_stats", "draw_bn_profile",
+    "plot_bn_profile",
+]

@@ -57,3 +57,12 @@ from repbench.data.cache import (
     prepare,
     read_manifest,
 )
+
+# The package's public names: re-exported from its modules.
+__all__ = [
+    "CACHE_FORMAT", "CHUNK", "Dataset", "KINDS", "Pair", "ROLES", "SCALES", "Source", "cache_root", "datasets_root",
+    "downloads_root", "get_dataset", "load_registry", "locked", "override_env_var", "registry_path", "repo_root",
+    "archive_path", "download", "extract", "Resolved", "embedded_folder", "source_fingerprint", "hr_images",
+    "resolve", "available", "default_dataset", "iter_status", "load_pairs", "make_pair", "pair_paths",
+    "pairs_from_folder", "prepare", "read_manifest",
+]

@@ -26,7 +26,6 @@ Conventions (docs/conventions.md, "Counting" and "Timing"):
   less). The fraction is therefore an estimate of how close a run is to the device's limit.
 """
 from __future__ import annotations
-from __future__ import annotations
 
 from repbench.device import resolve_device
 from repbench.measure.counts import (
@@ -54,3 +53,13 @@ from repbench.measure.throughput import (
 from repbench.measure.timing import environment, parse_dtype
 from repbench.measure.train_speed import TrainSpeedConfig, TrainSpeedRecord, measure_train_speed
 from repbench.measure.ntire import NTIRE_LR_HW, NtireCounts, hook_counts, ntire_counts, ntire_latency_of
+
+# The package's public names: re-exported from its modules.
+__all__ = [
+    "resolve_device", "CONVENTIONS", "EDSR_NOTE", "Counts", "closed_form_macs", "conv_layers", "flop_counter_macs",
+    "fvcore_macs", "measure_counts", "paper_params", "render_paper", "Measurement", "OUTPUT_HEIGHT", "OUTPUT_WIDTH",
+    "ModelPair", "build_pair", "load_pair", "lr_size", "multi_branch", "ROOFLINE_NOTE", "ConvTraffic", "Roofline",
+    "conv_traffic", "roofline", "MODES", "ThroughputConfig", "ThroughputRecord", "measure_throughput",
+    "throughput_pair", "environment", "parse_dtype", "TrainSpeedConfig", "TrainSpeedRecord", "measure_train_speed",
+    "NTIRE_LR_HW", "NtireCounts", "hook_counts", "ntire_counts", "ntire_latency_of",
+]

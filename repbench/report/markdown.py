@@ -13,7 +13,7 @@ import pandas as pd
 from repbench.errors import RepbenchError
 from repbench.report.budgets import gap_words, paper_budget
 from repbench.report.compare import RULE_WORDS
-from repbench.report.mdescape import md_code, md_inline, md_text, span
+from repbench.report.mdescape import md_inline, span
 from repbench.report.references import Reference
 from repbench.report.runs import RunSet
 from repbench.report.seeds import base_id

@@ -2,8 +2,6 @@
 so that it works offline from file://) and the CSV beside it."""
 from __future__ import annotations
 
-import html
-import re
 from collections import Counter
 from typing import Any
 
@@ -18,9 +16,8 @@ from repbench.report.leaderboard.columns import Column, finished_cell, leaderboa
 from repbench.report.leaderboard.detail import artifact_rows, run_detail
 from repbench.report.leaderboard.frame import leaderboard_csv, leaderboard_frame
 from repbench.report.leaderboard.groups import ALL_GROUPS_CONVENTION, default_group, row_groups
-from repbench.report.runs import primary_dataset
 from repbench.report.values import (
-    REFERENCE_METHODS, _int, _is_blank, _method_rank, _num, channel_name, dataset_label, ordered_datasets,
+    REFERENCE_METHODS, _int, _is_blank, _method_rank, channel_name, ordered_datasets,
 )
 from repbench.targets import LEADERBOARD, target_files
 

@@ -38,3 +38,11 @@ from repbench.report.ntire.runs import (
     stage2_sec_per_iter,
 )
 from repbench.report.ntire.tables import RENDERERS, render, render_table2, render_table3, render_table5
+
+# The package's public names: re-exported from its modules.
+__all__ = [
+    "depth_map", "fmt_target", "pair_stage2", "paper_flops", "COLORS", "FLOPS_SIDE", "METHODS",
+    "PAPER_STAGE2_PATCH", "PREFERRED_DATASET", "SCALE", "SOURCE", "NtireData", "NtireRun", "blocks_of", "collect",
+    "macs_at", "runtime_per_image", "stage2_sec_per_iter", "RENDERERS", "render", "render_table2", "render_table3",
+    "render_table5",
+]

@@ -11,7 +11,6 @@ from repbench.report.markdown import _footer, _md_table, fmt_delta, fmt_float, f
 from repbench.report.references import Figure
 from repbench.report.cells import mark_notes
 from repbench.report.checks import MARK
-from repbench.report.runs import Run
 from repbench.report.seeds import SPREAD_WORDS
 from repbench.report.values import MISSING, _num
 from repbench.report.ntire.runs import FLOPS_SIDE, SCALE, NtireData, NtireRun

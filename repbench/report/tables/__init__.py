@@ -14,3 +14,9 @@ from repbench.report.tables.floors import budget_words, floor_hint, floor_rows
 from repbench.report.tables.published import render_published
 from repbench.report.tables.table2 import render_table2
 from repbench.report.tables.table3 import render_table3
+
+# The package's public names: re-exported from its modules.
+__all__ = [
+    "ABLATIONS", "AblationSpec", "render_ablation", "budget_words", "floor_hint", "floor_rows", "render_published",
+    "render_table2", "render_table3",
+]
