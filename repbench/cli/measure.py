@@ -115,19 +115,7 @@ def measure_model(args: argparse.Namespace) -> int:
             _print_throughput(rec)
 
     if args.train_speed:
-        tcfg = measure.TrainSpeedConfig(
-            batch=args.train_batch, patch=args.train_patch, warmup=args.train_warmup, iters=args.train_iters,
-            device=args.device, threads=args.train_threads or args.threads,
-        )
-        colors, scale = pair.build_args["colors"], pair.build_args["scale"]
-        net = pair.as_trained if pair.as_trained is not None else pair.training
-        result.train_speed = rec = measure.measure_train_speed(net, colors, scale, tcfg)
-        rec.form = "collapsed" if net.build_args.get("options", {}).get("collapsed") else "as built (multi-branch)"
-        print(
-            f"training ({rec.device_name}, batch {rec.batch}, LR patch {rec.lr_patch}): "
-            f"{rec.s_per_iter:.4f} s/iter (min {rec.s_per_iter_min:.4f}, max {rec.s_per_iter_max:.4f}), "
-            f"{rec.projected_hours:.1f} h for {rec.projected_iterations:,} iterations"
-        )
+        result.train_speed = _train_speed(args, pair)
 
     if args.out:
         from repbench.atomic import write_json  # numpy: not for the parser
@@ -136,6 +124,26 @@ def measure_model(args: argparse.Namespace) -> int:
         write_json(out, result.to_dict())  # makes the folder; an OSError is a RepbenchError there
         print(f"wrote {out}")
     return 0
+
+
+def _train_speed(args: argparse.Namespace, pair: ModelPair) -> Any:
+    """The synthetic training step of the net as the run trains it (collapsed where it trains collapsed)."""
+    from repbench import measure
+
+    tcfg = measure.TrainSpeedConfig(
+        batch=args.train_batch, patch=args.train_patch, warmup=args.train_warmup, iters=args.train_iters,
+        device=args.device, threads=args.train_threads or args.threads,
+    )
+    colors, scale = pair.build_args["colors"], pair.build_args["scale"]
+    net = pair.as_trained if pair.as_trained is not None else pair.training
+    rec = measure.measure_train_speed(net, colors, scale, tcfg)
+    rec.form = "collapsed" if net.build_args.get("options", {}).get("collapsed") else "as built (multi-branch)"
+    print(
+        f"training ({rec.device_name}, batch {rec.batch}, LR patch {rec.lr_patch}): "
+        f"{rec.s_per_iter:.4f} s/iter (min {rec.s_per_iter_min:.4f}, max {rec.s_per_iter_max:.4f}), "
+        f"{rec.projected_hours:.1f} h for {rec.projected_iterations:,} iterations"
+    )
+    return rec
 
 
 def _time_nets(args: argparse.Namespace, pair: ModelPair, cfg: Any) -> list:
@@ -283,6 +291,21 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     nt.add_argument("--latency-warmup", type=int, default=5, metavar="N",
                     help="untimed forwards on the first image before timing (default 5; the challenges used none)")
 
+    _add_throughput_options(p)
+
+    tr = p.add_argument_group("training speed (default: the paper's batch 32, LR patch 64)")
+    tr.add_argument("--train-speed", action="store_true", help="time forward + backward + Adam steps")
+    tr.add_argument("--train-batch", type=int, default=32, help="patches per training step (default 32)")
+    tr.add_argument("--train-patch", type=int, default=64, help="LR patch side (default 64)")
+    tr.add_argument("--train-warmup", type=int, default=3, help="untimed steps before timing (default 3)")
+    tr.add_argument("--train-iters", type=int, default=10, help="timed steps; the median is reported (default 10)")
+    tr.add_argument("--train-threads", type=int, metavar="N",
+                    help="CPU threads of the training step (default: --threads); the pipeline uses the threads its "
+                    "training jobs use, so the synthetic step and the runs' own seconds time the same thing")
+    p.set_defaults(func=measure_model)
+
+
+def _add_throughput_options(p: argparse.ArgumentParser) -> None:
     th = p.add_argument_group("throughput (default: the paper's protocol, batch 4, LR 320x180)")
     th.add_argument("--throughput", action="store_true", help="time inference of the merged and unmerged nets")
     th.add_argument("--no-unmerged", action="store_true", help="skip the training-time (unmerged) net")
@@ -314,14 +337,3 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     th.add_argument("--peak-tflops", type=float, help="device peak, TFLOP/s, for the roofline (with --bandwidth-gbs)")
     th.add_argument("--bandwidth-gbs", type=float, help="device memory bandwidth, GB/s, for the roofline")
     th.add_argument("--devices", metavar="YAML", help="extra device peaks (see repbench.peaks.load_yaml)")
-
-    tr = p.add_argument_group("training speed (default: the paper's batch 32, LR patch 64)")
-    tr.add_argument("--train-speed", action="store_true", help="time forward + backward + Adam steps")
-    tr.add_argument("--train-batch", type=int, default=32, help="patches per training step (default 32)")
-    tr.add_argument("--train-patch", type=int, default=64, help="LR patch side (default 64)")
-    tr.add_argument("--train-warmup", type=int, default=3, help="untimed steps before timing (default 3)")
-    tr.add_argument("--train-iters", type=int, default=10, help="timed steps; the median is reported (default 10)")
-    tr.add_argument("--train-threads", type=int, metavar="N",
-                    help="CPU threads of the training step (default: --threads); the pipeline uses the threads its "
-                    "training jobs use, so the synthetic step and the runs' own seconds time the same thing")
-    p.set_defaults(func=measure_model)
