@@ -43,6 +43,9 @@ class MethodInfo:
     # all deploy to the plain Mx-Cy net): deployed networks of one size are then timed once. Checked
     # against the built networks by tests/test_timing.py and by `repbench measure --deployed-timing`.
     deploys_as: str = ""
+    # The training-time blocks always run as one merged conv (OREPA merges online at every step), so its
+    # training time is never a branched one.
+    trains_collapsed: bool = False
 
     @property
     def size_fields(self) -> tuple[str, ...]:
@@ -60,6 +63,9 @@ METHOD_LIST: list[MethodInfo] = [
                paper_count="conv_weights", closed_form="sesr", table_sizes=SESR_TABLE2_SIZES),
     MethodInfo("repsr", "methods.repsr", "RepSR", _MXCY, True, {"expand": 2, "branches": 2, "variant": "repsr"},
                closed_form="mxcy", table_sizes=TABLE2_SIZES, large=True, deploys_as="plain"),
+    MethodInfo("dbb", "methods.dbb", "DBB", _MXCY, True, {}, closed_form="mxcy", table_sizes=TABLE2_SIZES, deploys_as="plain"),
+    MethodInfo("orepa", "methods.orepa", "OREPA", _MXCY, True, {}, closed_form="mxcy", table_sizes=TABLE2_SIZES, deploys_as="plain",
+               trains_collapsed=True),
     MethodInfo("edsr", "methods.edsr", "EDSR", "R{r}C{c}", False, {"bn": False, "res_scale": 1.0},
                closed_form="edsr", table_sizes=("R5C32",), large=True),
     MethodInfo("imdn", "methods.imdn", "IMDN", "B{b}", True, {"channels": 64}),

@@ -14,6 +14,8 @@ CASES = [
     ("plain", "M4C8", 1, 4, {}),
     ("repvgg", "M4C8", 1, 4, {}),
     ("ecbsr", "M4C8", 1, 4, {}),
+    ("dbb", "M4C8", 1, 4, {}),
+    ("orepa", "M4C8", 1, 4, {}),
     ("sesr", "M5C16", 1, 4, {"width": 32}),
     ("imdn-clb", "B1", 3, 2, {"channels": 16}),
     ("imdn", "B1", 3, 2, {"channels": 16}),

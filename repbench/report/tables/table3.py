@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from methods import registry
+
 from repbench.report.cells import fmt_spread, seeds_in
 from repbench.report.context import ReportContext
 from repbench.report.markdown import _fill_hint, _footer, _header, _md_table, fmt_delta, fmt_duration, fmt_float, fmt_int
@@ -31,7 +33,8 @@ def train_form(r: dict[str, Any]) -> str:
     """How a run's blocks trained: collapsed (the `collapsed` option), branched, or branched until the
     BN freeze and collapsed after it (a BN block that froze: `bn_frozen_at`)."""
     options = r.get("options_dict") if isinstance(r.get("options_dict"), dict) else {}
-    if options.get("collapsed"):
+    method = registry.REGISTRY.get(str(r.get("method")))
+    if options.get("collapsed") or (method is not None and method.trains_collapsed):
         return COLLAPSED
     return BN_THEN_COLLAPSED if _num(r.get("bn_frozen_at")) is not None else BRANCHED
 
