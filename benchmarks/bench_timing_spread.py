@@ -1,12 +1,16 @@
-"""The spread of one throughput figure between fresh processes, with and without repbench's steady allocator.
+"""The spread of one throughput figure between fresh processes, under two settings, alternating.
 
-    python benchmarks/bench_timing_spread.py --processes 12
+    python benchmarks/bench_timing_spread.py --compare omp --processes 12
+    python benchmarks/bench_timing_spread.py --compare allocator --processes 12
+    python benchmarks/bench_timing_spread.py --compare omp --load    # with a busy process beside it
 
 Runs `repbench measure --throughput --deployed-only` (the cpu preset's settings: batch 1, 160x90 LR,
-3 repeats, 1 warm-up) in fresh processes, alternating glibc's default allocator
-(REPBENCH_KEEP_FREED_MEMORY=0) and the steady one, so both see the same machine. Prints, for each, the
-per-process medians, their range and their spread relative to the median, and each process's own
-interquartile range. Run it on an otherwise idle machine.
+3 repeats, 1 warm-up, every core) in fresh processes, alternating the two settings so both see the same
+machine: `omp` compares OpenMP threads that spin at their barriers (OMP_WAIT_POLICY=ACTIVE) with
+repbench's passive waiting; `allocator` compares glibc's default malloc (REPBENCH_KEEP_FREED_MEMORY=0)
+with repbench's steady one. `--load` keeps one busy-looping process running beside the timings, as
+another job or user would. Prints, for each setting, the per-process medians' range relative to their
+median and each process's own interquartile range.
 """
 from __future__ import annotations
 
@@ -20,10 +24,16 @@ import tempfile
 from pathlib import Path
 
 
-def one(method: str, size: str, threads: int, default_allocator: bool) -> dict:
+SETTINGS = {
+    "omp": {"OpenMP spinning": {"OMP_WAIT_POLICY": "ACTIVE"}, "OpenMP passive": {"OMP_WAIT_POLICY": "PASSIVE"}},
+    "allocator": {"glibc defaults": {"REPBENCH_KEEP_FREED_MEMORY": "0"}, "steady allocator": {}},
+}
+
+
+def one(method: str, size: str, threads: int, extra_env: dict[str, str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "m.json"
-        env = {**os.environ, **({"REPBENCH_KEEP_FREED_MEMORY": "0"} if default_allocator else {})}
+        env = {**os.environ, **extra_env}
         subprocess.run([sys.executable, "-m", "repbench.cli", "measure", "--method", method, "--size", size,
                         "--throughput", "--deployed-only", "--batch", "1", "--lr-size", "160x90", "--repeats", "3",
                         "--warmup", "1", "--threads", str(threads), "--device", "cpu", "--out", str(out)],
@@ -37,12 +47,21 @@ def main() -> int:
     p.add_argument("--size", default="M4C8")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--processes", type=int, default=12)
+    p.add_argument("--compare", choices=tuple(SETTINGS), default="omp")
+    p.add_argument("--load", action="store_true", help="a busy-looping process runs beside the timings")
     args = p.parse_args()
-    results: dict[str, list[dict]] = {"glibc defaults": [], "steady allocator": []}
-    for _ in range(args.processes):
-        results["glibc defaults"].append(one(args.method, args.size, args.threads, True))
-        results["steady allocator"].append(one(args.method, args.size, args.threads, False))
-    print(f"{args.method}-{args.size}, {args.threads} threads, {args.processes} processes each (alternating)")
+    settings = SETTINGS[args.compare]
+    results: dict[str, list[dict]] = {name: [] for name in settings}
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.load else None
+    try:
+        for _ in range(args.processes):
+            for name, env in settings.items():
+                results[name].append(one(args.method, args.size, args.threads, env))
+    finally:
+        if busy is not None:
+            busy.kill()
+    print(f"{args.method}-{args.size}, {args.threads} threads, {args.processes} processes each (alternating)"
+          + (", one busy process beside them" if args.load else ""))
     for name, recs in results.items():
         medians = [r["images_per_s"] for r in recs]
         mid = statistics.median(medians)

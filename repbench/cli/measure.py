@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,9 @@ def _peaks(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def measure_model(args: argparse.Namespace) -> int:
+    # Before torch loads (here, and in every timing process spawned from here): OpenMP threads that
+    # spin at their barriers collapse when any other process takes a core (README, "How timings are taken").
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from repbench import measure
     from repbench.device import steady_allocator
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -74,6 +75,7 @@ class ThroughputRecord:
     processes: int = 1
     process_medians: list[float] = field(default_factory=list)
     architecture: str = ""  # models.architecture_signature of the timed net
+    omp_wait_policy: str = field(default_factory=lambda: os.environ.get("OMP_WAIT_POLICY", "") or "default (spinning)")
     shared_from: str = ""  # a timing of the same network made once for several runs (--deployed-timing FILE)
     roofline: Roofline | None = None
     roofline_note: str = ""
