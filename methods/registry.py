@@ -66,6 +66,9 @@ METHOD_LIST: list[MethodInfo] = [
     MethodInfo("dbb", "methods.dbb", "DBB", _MXCY, True, {}, closed_form="mxcy", table_sizes=TABLE2_SIZES, deploys_as="plain"),
     MethodInfo("orepa", "methods.orepa", "OREPA", _MXCY, True, {}, closed_form="mxcy", table_sizes=TABLE2_SIZES, deploys_as="plain",
                trains_collapsed=True),
+    # SPAN's Conv3XC (NTIRE 2024) as the block of every Mx-Cy conv: a linear block, so it may train collapsed.
+    MethodInfo("conv3xc", "methods.conv3xc_sr", "Conv3XC", _MXCY, True, {"collapsed": False}, closed_form="mxcy",
+               table_sizes=TABLE2_SIZES, deploys_as="plain"),
     MethodInfo("edsr", "methods.edsr", "EDSR", "R{r}C{c}", False, {"bn": False, "res_scale": 1.0},
                closed_form="edsr", table_sizes=("R5C32",), large=True),
     MethodInfo("imdn", "methods.imdn", "IMDN", "B{b}", True, {"channels": 64}),

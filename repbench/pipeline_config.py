@@ -24,11 +24,11 @@ from methods import registry
 from repbench.atomic import write_json
 from repbench.errors import RepbenchError
 from repbench.training.patch_fit import patch_problems
-from repbench.targets import PUBLISHED_TABLE, TABLES
+from repbench.targets import EXPERIMENTS, PUBLISHED_TABLE, TABLES
 from repbench.training.config import TrainConfig, config_dict, config_json, resolve_config
 
-__all__ = ["PLAN_FILE", "TABLES", "Plan", "RunSpec", "available_presets", "data_warning", "load_preset",
-           "measure_cli_args", "plan", "preset_schema", "train_cli_args", "validate_preset", "write_plan"]
+__all__ = ["EXPERIMENTS", "PLAN_FILE", "TABLES", "Plan", "RunSpec", "available_presets", "data_warning",
+           "load_preset", "measure_cli_args", "plan", "preset_schema", "train_cli_args", "validate_preset", "write_plan"]
 
 
 @dataclass(frozen=True)
@@ -210,8 +210,8 @@ def plan(preset: dict[str, Any]) -> Plan:
     for size, over in preset.get("size_train", {}).items():
         check_train_keys(over, f"size_train.{size}")
     for exp_name, exp in preset.get("experiments", {}).items():
-        if exp_name not in TABLES:
-            raise ValueError(f"unknown experiment {exp_name!r}; valid: {', '.join(TABLES)}")
+        if exp_name not in EXPERIMENTS:
+            raise ValueError(f"unknown experiment {exp_name!r}; valid: {', '.join(EXPERIMENTS)}")
         if exp_name == PUBLISHED_TABLE:
             out.published_specs = _published_models(exp)
             out.published = out.experiments[exp_name] = list(out.published_specs)
@@ -357,7 +357,7 @@ def preset_schema(basedir: Path) -> dict[str, Any]:
     the experiments from repbench.targets, the methods and size formats from the method registry."""
     schema = yaml.safe_load((Path(basedir) / "workflow" / "schemas" / "preset.schema.yaml").read_text())
     experiments = schema["properties"]["experiments"]
-    experiments["propertyNames"] = {"enum": list(TABLES)}
+    experiments["propertyNames"] = {"enum": list(EXPERIMENTS)}
     # The published experiment lists registered checkpoints (data/published.yaml), not methods x sizes.
     from repbench.published.registry import names
 

@@ -1,5 +1,5 @@
-"""Parameterizations after RepSR: DBB (Ding et al. 2021) and OREPA (Hu et al. 2022) merge exactly into
-the plain Mx-Cy network (docs/conventions.md section 2, "DBB and OREPA")."""
+"""Parameterizations after RepSR: DBB (Ding et al. 2021), OREPA (Hu et al. 2022) and SPAN's Conv3XC (Wan et
+al. 2024) merge exactly into the plain Mx-Cy network (docs/conventions.md sections 2, "DBB and OREPA", and 7)."""
 from __future__ import annotations
 
 import itertools
@@ -13,18 +13,21 @@ from _helpers import randomize_bn, train_a_little
 from methods import registry
 from repbench.measure.models import architecture_signature, build_pair
 
-LATER = ("dbb", "orepa")
+LATER = ("dbb", "orepa", "conv3xc")
 TABLE2 = methods.TABLE2_SIZES
 PLAIN_COUNTS_Y_X4 = {"M4C8": 3_624, "M4C16": 11_840, "M10C16": 25_856, "M10C32": 97_776, "M16C64": 601_808}
 SCALE, COLORS = 4, 1
 
 
 def _trained(method: str, size: str, steps: int = 3) -> nn.Module:
-    """A few training steps (weights and BN statistics move), then random BN statistics and affines."""
+    """A few training steps (weights and BN statistics move), then random BN statistics and affines.
+    Conv3XC has no BN whose random statistics move its zero-started output block: a random one instead."""
     torch.manual_seed(0)
     model = methods.build(method, size, scale=SCALE, colors=COLORS)
     train_a_little(model, COLORS, SCALE, steps=steps)
     randomize_bn(model)
+    if method == "conv3xc":
+        model.convs[-1].init_(0.5)
     return model
 
 
@@ -37,7 +40,7 @@ def _nearest(x: torch.Tensor, scale: int) -> torch.Tensor:
 
 
 def test_registry_lines() -> None:
-    for name, label in zip(LATER, ("DBB", "OREPA")):
+    for name, label in zip(LATER, ("DBB", "OREPA", "Conv3XC")):
         info = registry.info(name)
         assert (info.label, info.size_format, info.mergeable, info.deploys_as) == (label, "M{m}C{c}", True, "plain")
         assert info.closed_form == "mxcy" and info.paper_count == "mxcy" and info.table_sizes == TABLE2
@@ -198,3 +201,23 @@ def test_orepa_trains_one_conv_and_every_branch_learns() -> None:
         assert p.grad is not None and p.grad.abs().sum() > 0, name
     assert block.scales.shape == (len(BRANCHES), 6)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in block.modules() if m is not block.bn)
+
+
+@pytest.mark.parametrize("size", TABLE2)
+def test_conv3xc_collapsed_trains_the_same_function(size: str) -> None:
+    """`collapsed=True` runs the merged kernel (rebuilt at every step): the same outputs and gradients as the
+    branched Conv3XC chain, and the same deployed network."""
+    branched = _trained("conv3xc", size, steps=2).double()
+    branched.zero_grad(set_to_none=True)  # the gradients of its last training step
+    collapsed = methods.build("conv3xc", size, scale=SCALE, colors=COLORS, collapsed=True).double()
+    collapsed.load_state_dict(branched.state_dict())
+    assert all(b.collapsed for b in _blocks(collapsed)) and not any(b.collapsed for b in _blocks(branched))
+    x = torch.rand(2, COLORS, 13, 11, dtype=torch.float64)
+    y, y_c = branched.train()(x), collapsed.train()(x)
+    assert (y - y_c).abs().max().item() <= 1e-9
+    y.square().mean().backward()
+    y_c.square().mean().backward()
+    grads = dict(branched.named_parameters())
+    for name, p in collapsed.named_parameters():
+        assert torch.allclose(p.grad, grads[name].grad, rtol=1e-7, atol=1e-12), name
+    assert architecture_signature(methods.merge(collapsed)) == architecture_signature(methods.merge(branched))

@@ -16,13 +16,15 @@ CASES = [
     ("ecbsr", "M4C8", 1, 4, {}),
     ("dbb", "M4C8", 1, 4, {}),
     ("orepa", "M4C8", 1, 4, {}),
+    ("conv3xc", "M4C8", 1, 4, {}),
+    ("conv3xc", "M4C8", 3, 2, {"collapsed": True}),
     ("sesr", "M5C16", 1, 4, {"width": 32}),
     ("imdn-clb", "B1", 3, 2, {"channels": 16}),
     ("imdn", "B1", 3, 2, {"channels": 16}),
     ("span", "C8B2", 3, 4, {}),
     ("span", "C4B1", 1, 3, {"norm": False}),
 ] + [("repsr", "M4C8", 1, 3, {"variant": v}) for v in ("repsr", "no_residual", "residual_bn", "c3bn_c1bn", "c3bnc1bn", "c1bnc3")]
-IDS = [f"{m}-{o.get('variant', s)}" for m, s, _, _, o in CASES]
+IDS = [f"{m}-{o.get('variant', s)}" + ("-collapsed" if o.get("collapsed") else "") for m, s, _, _, o in CASES]
 
 
 def _trained(method: str, size: str, colors: int, scale: int, options: dict) -> nn.Module:

@@ -20,7 +20,7 @@ import yaml
 from repbench import cli, pipeline_config, timing_groups
 
 REPO = Path(__file__).resolve().parent.parent
-PRESETS = ("cpu", "gpu-hour", "paper", "smoke")
+PRESETS = ("cpu", "gpu-hour", "paper", "smoke", "sweep")
 
 
 def _snakemake(*args: str, cwd: Path = REPO, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -46,7 +46,7 @@ def test_every_preset_file_is_listed_and_plans() -> None:
     for name in PRESETS:
         preset = pipeline_config.load_preset({"preset": name}, REPO)
         plan = pipeline_config.plan(preset)
-        assert plan.experiments.keys() <= set(pipeline_config.TABLES)
+        assert plan.experiments.keys() <= set(pipeline_config.EXPERIMENTS)
         assert plan.runs and plan.test_data and plan.val_data.startswith("holdout:")  # never a test set
         assert plan.val_data not in plan.test_data
 
@@ -73,7 +73,7 @@ def test_runs_of_different_presets_never_share_a_folder() -> None:
 @pytest.mark.parametrize(
     "change,match",
     [
-        ({"preset": "fast"}, "valid presets: cpu, gpu-hour, paper, smoke"),
+        ({"preset": "fast"}, "valid presets: cpu, gpu-hour, paper, smoke, sweep"),
         ({"experiments": {"table2": {"runs": [{"method": "vdsr", "sizes": ["M4C8"]}]}}}, "valid methods: plain, repvgg"),
         ({"experiments": {"table2": {"runs": [{"method": "repsr", "sizes": ["R5C32"]}]}}}, r"expected M\{m\}C\{c\}"),
         ({"experiments": {"table9": {"runs": []}}}, "valid: table1, table2"),

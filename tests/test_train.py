@@ -192,6 +192,9 @@ def test_run_folder_layout(full_run):
     # when and from which code (repbench.provenance): a UTC time, and this checkout's commit when there is one
     assert datetime.fromisoformat(stored["finished_at"]).utcoffset() == timedelta(0)
     assert stored["git_commit"] == provenance.git_commit()
+    from repbench.measure.train_flops import train_flops  # forward + backward FLOPs of the budget, beside its seconds
+
+    assert stored["budget"]["train_flops"] == train_flops(tiny()) > 0
     assert list(rows(run)[0]) == ["iteration", "loss", "lr", "seconds", "val_psnr", "event"]
     assert [int(r["iteration"]) for r in rows(run)] == list(range(1, 13))
     deployed = methods.load(run / "deployed.pt")

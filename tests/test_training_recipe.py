@@ -135,4 +135,9 @@ def test_budget_record_counts_lr_pixels_of_both_stages() -> None:
     cfg = T.resolve_config({"method": "plain", "iterations": 10, "batch_size": 2, "patch_size": 8,
                             "patch_size_stage2": 16, "stage2_start": 6})
     rec = runfolder.budget_record(cfg, 1.5)
-    assert rec == {"iterations": 10, "lr_pixels": 2 * (6 * 64 + 4 * 256), "train_seconds": 1.5}
+    macs_per_pixel = 9 * (1 * 16 + 4 * 16 * 16 + 16 * 16)  # plain M4C16 x4 Y: head, body, tail (all 3x3 at LR)
+    assert rec == {"iterations": 10, "lr_pixels": 2 * (6 * 64 + 4 * 256), "train_seconds": 1.5,
+                   # 2 FLOPs per MAC x 3 (forward + backward) x the forward MACs of each stage's patches
+                   "train_flops": 2 * 3 * macs_per_pixel * 2 * (6 * 64 + 4 * 256),
+                   "train_flops_rule": rec["train_flops_rule"]}
+    assert "forward + backward" in rec["train_flops_rule"]

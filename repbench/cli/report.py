@@ -45,7 +45,8 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preset", metavar="NAME", help="preset named in every header (default: the runs folder's name)")
     p.add_argument(
         "--only", nargs="+", metavar="TARGET",
-        help=f"render only these targets: {', '.join(TARGETS)} (default: all but the ntire_* tables; "
+        help=f"render only these targets: {', '.join(TARGETS)} (default: all but the ntire_* tables, published, "
+             "later and the sweeps, which render only when named; a sweep writes NAME.md, .png and .svg; "
              "leaderboard = .html + .csv; a named fig5 without a diagnosed BN run is an error)",
     )
     p.add_argument("--curves", nargs="+", metavar="RUN", help="runs drawn in fig6 (default: Table 2's runs)")

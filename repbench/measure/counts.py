@@ -47,14 +47,17 @@ def render_paper(params: int, flops: int, convention: str) -> str:
     return f"{params / 1e3:.1f}K / {flops / 1e9:.2f}G"
 
 
-def fvcore_macs(model: nn.Module, x: torch.Tensor) -> tuple[int, dict[str, int]]:
-    """Total MACs and the per-operator split, as fvcore counts them."""
+def fvcore_macs(model: nn.Module, x: torch.Tensor, handles: dict[str, Any] | None = None) -> tuple[int, dict[str, int]]:
+    """Total MACs and the per-operator split, as fvcore counts them (`handles`: extra or replaced
+    per-operator counters, fvcore's `set_op_handle`)."""
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer and deprecation chatter; unsupported ops are skipped by design
         from fvcore.nn import FlopCountAnalysis
 
         analysis = FlopCountAnalysis(model, x)
         analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
+        for name, handle in (handles or {}).items():
+            analysis.set_op_handle(name, handle)
         return int(analysis.total()), {k: int(v) for k, v in analysis.by_operator().items()}
 
 

@@ -9,6 +9,8 @@ Data flow (every step is a plain function, testable on its own):
     checks.check_results        under-trained runs (below bicubic, size inversions, still improving): the † marks
     tables.render_*             Tables 1-7: Markdown via pandas + tabulate, the paper's numbers and deltas beside ours
     ntire.render                the NTIRE 2022 companion paper's Tables 2, 3 and 5
+    tables.render_later         DBB, OREPA and Conv3XC beside Table 2's plain, ECBSR and RepSR runs (later.md)
+    sweep.render_sweep          a budget sweep: ranking per budget, crossings, time to PSNR, and its figure
     figures.figure_*            matplotlib (Agg), PNG + SVG; Figure 5 from the BN runs' diagnostics (see `bn`)
     leaderboard.render_leaderboard  one self-contained HTML page (jinja2 template) + a raw CSV
 
@@ -90,8 +92,8 @@ from repbench.report.values import (
     relevant_options,
     write_atomic,
 )
-from repbench.targets import (DEFAULT_TARGETS, FIGURE_FORMATS, FIGURE_STEMS, FIGURES, NTIRE_TABLES, PUBLISHED_TABLE,
-                              TARGETS, target_files)
+from repbench.targets import (DEFAULT_TARGETS, FIGURE_FORMATS, FIGURE_STEMS, FIGURES, LATER_TABLE, NTIRE_TABLES,
+                              PUBLISHED_TABLE, SWEEPS, TARGETS, target_files)
 
 __all__ = [
     "ABLATIONS", "DATASET_LABELS", "DATASET_ORDER", "DEFAULT_TARGETS", "EVAL_COLUMNS", "FIGURES",
@@ -140,6 +142,7 @@ def build_report(runs_root: str | os.PathLike, out_dir: str | os.PathLike, prese
         written.append(write_atomic(out / target_files(table)[0], text))
     if PUBLISHED_TABLE in targets:
         written.append(write_atomic(out / target_files(PUBLISHED_TABLE)[0], render_published(ctx)))
+    written += _later_and_sweeps(ctx, targets, out)
     if any(t in targets for t in NTIRE_TABLES):
         data = ntire.collect(ctx)
         for table in NTIRE_TABLES:
@@ -168,4 +171,20 @@ def build_report(runs_root: str | os.PathLike, out_dir: str | os.PathLike, prese
         fig = figure_curves(ctx)
         written += _save_figure(fig, out / FIGURE_STEMS["fig6"])
         plt.close(fig)
+    return written
+
+
+def _later_and_sweeps(ctx: ReportContext, targets: list[str], out: Path) -> list[Path]:
+    """The later re-parameterizations' table and each budget sweep's table and figure, when named."""
+    from repbench.report.sweep import render_sweep
+    from repbench.report.tables import render_later
+
+    written = []
+    if LATER_TABLE in targets:
+        written.append(write_atomic(out / target_files(LATER_TABLE)[0], render_later(ctx)))
+    for sweep in (s for s in SWEEPS if s in targets):
+        text, fig = render_sweep(ctx, sweep)
+        written.append(write_atomic(out / target_files(sweep)[0], text))
+        written += _save_figure(fig, out / sweep)
+        _matplotlib().close(fig)
     return written

@@ -145,3 +145,10 @@ def _fill_hint(table: str, what: str) -> str:
         f"(`snakemake --cores all results/{table}.md`), or `repbench train`, `repbench measure` and "
         f"`repbench eval` into the runs folder; a run's train.json may also name its tables in `experiments`."
     )
+
+
+# The table helpers under public names, for modules that may not import private ones.
+header = _header
+footer = _footer
+md_table = _md_table
+fill_hint = _fill_hint

@@ -10,7 +10,7 @@ from methods import registry
 from repbench.errors import RepbenchError
 from repbench.report.values import default_options, REFERENCE_METHODS, _is_blank, _num, relevant_options
 
-from repbench.targets import PAPER_TABLES, TABLES as EXPERIMENTS  # EXPERIMENTS: the NTIRE tables too
+from repbench.targets import EXPERIMENTS, PAPER_TABLES  # EXPERIMENTS: the NTIRE tables, later and the sweeps too
 
 
 TABLES: tuple[str, ...] = PAPER_TABLES
@@ -70,6 +70,17 @@ def tables_of(row: dict[str, Any]) -> list[str]:
     if declared:
         return [t for t in TABLES if t in declared]
     return [t for t in TABLES if _MEMBERSHIP[t](row)]
+
+
+def in_experiment(row: dict[str, Any], name: str, infer: Callable[[dict[str, Any]], bool]) -> bool:
+    """Whether a run belongs to experiment `name` (one beyond the paper's tables: `later`, a sweep): as its
+    train.json or the preset's plan declares, else as `infer` tells from what the run is (like tables_of)."""
+    if row.get("method") in REFERENCE_METHODS:
+        return False
+    declared = row.get("declared_experiments")
+    if isinstance(declared, (list, tuple)) and declared:
+        return name in declared
+    return bool(infer(row))
 
 
 def planned_tables(data: dict[str, Any], path: Path) -> dict[str, tuple[str, ...]]:

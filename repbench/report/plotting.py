@@ -15,6 +15,7 @@ from repbench.report.values import _size_rank
 METHOD_COLORS: dict[str, str] = {
     "plain": "#7f7f7f", "repvgg": "#9467bd", "ecbsr": "#ff7f0e", "sesr": "#2ca02c",
     "repsr": "#d62728", "edsr": "#1f77b4", "imdn": "#8c564b", "imdn-clb": "#e377c2",
+    "dbb": "#17becf", "orepa": "#bcbd22", "conv3xc": "#393b79",
 }
 # Methods added later get one of these, picked by a hash of the name: stable whatever else is plotted.
 _SPARE_COLORS = ("#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd")

@@ -260,7 +260,8 @@ def budget_fields(train: dict[str, Any]) -> dict[str, Any]:
     if spi is None and seconds is not None and iterations:
         spi = seconds / iterations
     return {"iterations": iterations, "train_seconds": seconds, "sec_per_iter": spi,
-            "lr_pixels": _int(budget.get("lr_pixels")), "val_data": train.get("val_data") or None}
+            "lr_pixels": _int(budget.get("lr_pixels")), "val_data": train.get("val_data") or None,
+            "train_flops": _num(budget.get("train_flops"))}  # 2 x 3 x forward MACs (repbench/measure/train_flops.py)
 
 
 def _run_record(run: Run) -> dict[str, Any]:

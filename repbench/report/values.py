@@ -167,3 +167,8 @@ def model_label(method: str, size: Any, options: dict[str, Any] | None = None) -
         base = f"{base}-{size}"
     extra = relevant_options(method, options)
     return base + (" (" + ", ".join(f"{k}={v}" for k, v in extra.items()) + ")" if extra else "")
+
+
+# Row orders under public names, for modules that may not import private ones.
+size_rank = _size_rank
+method_rank = _method_rank

@@ -182,11 +182,17 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 
 
 def budget_record(cfg: TrainConfig, train_seconds: float) -> dict[str, Any]:
-    """What a run was given: optimizer steps, LR training pixels seen, and CPU/GPU seconds."""
+    """What a run was given: optimizer steps, LR training pixels seen, CPU/GPU seconds, and training FLOPs
+    (`train_flops`: 2 FLOPs per multiply-add x 3 for forward + backward x fvcore's forward MACs of the
+    training-time network at the run's batch and LR patch, over every iteration; `train_flops_rule` says
+    so in words; repbench/measure/train_flops.py, docs/conventions.md section 3)."""
+    from repbench.measure.train_flops import RULE, train_flops
+
     p1, p2 = cfg.patch_size, cfg.patch_size_stage2 or cfg.patch_size
     stage2 = max(0, cfg.iterations - cfg.stage2_start) if cfg.patch_size_stage2 else 0
     pixels = cfg.batch_size * ((cfg.iterations - stage2) * p1 * p1 + stage2 * p2 * p2)
-    return {"iterations": cfg.iterations, "lr_pixels": pixels, "train_seconds": train_seconds}
+    return {"iterations": cfg.iterations, "lr_pixels": pixels, "train_seconds": train_seconds,
+            "train_flops": train_flops(cfg), "train_flops_rule": RULE}
 
 
 def train_record(cfg: TrainConfig, facts: Mapping[str, Any], model: torch.nn.Module, deployed: torch.nn.Module) -> dict[str, Any]:

@@ -111,4 +111,6 @@ def experiment_inputs(name, timed=None):
     return run_outputs(rids, kinds) + bicubic_outputs(scales) + extra + [MEMBERSHIP]
 
 
-REPORT_TARGETS = [f"results/{f}" for t in targets.TARGETS for f in targets.target_files(t)]
+# Every target; a budget sweep only where the preset has its experiment (workflow/presets/sweep.yaml).
+REPORT_TARGETS = [f"results/{f}" for t in targets.TARGETS if t not in targets.SWEEPS or t in PLAN.experiments
+                  for f in targets.target_files(t)]

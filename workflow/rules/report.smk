@@ -6,6 +6,7 @@
 localrules:
     membership,
     table,
+    sweep,
     figures,
     figure_bn,
     leaderboard,
@@ -34,6 +35,20 @@ rule table:
         preset=NAME,
     shell:
         "repbench report --runs {RUNS} --out results --preset {params.preset} --only {wildcards.table}"
+
+
+# A budget sweep (workflow/presets/sweep.yaml): its table and its figure from one render of its experiment's runs.
+rule sweep:
+    input:
+        lambda w: experiment_inputs(w.sweep),
+    output:
+        [f"results/{{sweep}}{ext}" for ext in targets.SWEEP_FORMATS],
+    wildcard_constraints:
+        sweep="|".join(targets.SWEEPS),
+    params:
+        preset=NAME,
+    shell:
+        "repbench report --runs {RUNS} --out results --preset {params.preset} --only {wildcards.sweep}"
 
 
 FIGURE_INPUTS = experiment_inputs("table2", timed=True)
@@ -79,6 +94,7 @@ rule leaderboard:
 # resuming the run at its last step, nothing retrained; an imported model by importing it again).
 if REPAIRED:
     built_from = {f"results/{t}.md": experiment_inputs(t) for t in targets.TABLES}
+    built_from.update({f"results/{f}": experiment_inputs(t) for t in targets.SWEEPS for f in targets.target_files(t)})
     built_from.update({f"results/{f}": FIGURE_INPUTS for t in ("fig1", "fig6") for f in targets.target_files(t)})
     built_from.update({f"results/{f}": LEADERBOARD_INPUTS for f in targets.target_files("leaderboard")})
     for report_file in cluster.made_from(built_from, [p for p, _ in REPAIRED]):
