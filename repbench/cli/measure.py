@@ -67,14 +67,19 @@ def _peaks(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return peak, extra
 
 
-def measure_model(args: argparse.Namespace) -> int:
-    # Before torch loads (here, and in every timing process spawned from here): OpenMP threads that
-    # spin at their barriers collapse when any other process takes a core (README, "How timings are taken").
+def steady_clocks() -> None:
+    """Before torch loads (here, and in every timing process spawned from here): OpenMP threads that spin
+    at their barriers collapse when any other process takes a core, so they wait passively; and glibc
+    keeps freed memory (no page-fault churn; repbench/device.py). README, "How timings are taken"."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from repbench import measure
     from repbench.device import steady_allocator
 
-    steady_allocator()  # no page-fault churn in the clocks (repbench/device.py)
+    steady_allocator()
+
+
+def measure_model(args: argparse.Namespace) -> int:
+    steady_clocks()
+    from repbench import measure
     if args.out:  # before any counting or timing: a result that cannot be written is not worth measuring
         check_output_file(args.out)
     # Throughput flags are checked even without --throughput: a bad value must not pass silently.
