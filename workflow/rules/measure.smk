@@ -30,7 +30,7 @@ rule count:
 # One timing per deployed network: every run whose merged network is the same graph on the same shapes
 # (plain, RepVGG, ECBSR and RepSR at one Mx-Cy size) copies it, so identical networks can never read
 # apart by timing noise. `repbench measure --deployed-timing` checks the network's signature first.
-DEPLOYED_ARCH, TIMED_RUN = timing_groups.timing_groups([PLAN.spec(r) for r in RUN_IDS + PUBLISHED])
+DEPLOYED_ARCH, TIMED_RUN = timing_groups.timing_groups([PLAN.spec(r) for r in RUN_IDS + PUBLISHED], prefer=PUBLISHED)
 TIMINGS = f"results/timing/{NAME}"
 
 
