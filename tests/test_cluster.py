@@ -49,9 +49,9 @@ def test_the_workflow_checks_the_executor_before_submitting() -> None:
 def test_every_rule_that_runs_a_job_passes_partition_and_account() -> None:
     text = "\n".join(p.read_text() for p in sorted(RULES.glob("*.smk")))
     local = set(re.findall(r"^    (\w+),$", re.search(r"^localrules:\n((?:    \w+,\n)+)", text, re.M).group(1), re.M))
-    assert local == {"membership", "table", "figures", "figure_bn", "leaderboard"}  # seconds of writing: not worth a job
+    assert local == {"membership", "table", "figures", "figure_bn", "leaderboard", "sweep"}  # seconds of writing: not worth a job
     bodies = dict(chunk.split(":", 1) for chunk in text.split("\nrule ")[1:])
-    assert {"train", "count", "measure", "evaluate", "evaluate_floor", "bn_diagnose"} <= set(bodies)
+    assert {"train", "count", "time_deployed", "measure", "evaluate", "evaluate_floor", "bn_diagnose"} <= set(bodies)
     for rule, body in bodies.items():
         assert rule in local or "**CLUSTER," in body, f"rule {rule} does not pass slurm_partition/slurm_account"
 
@@ -69,9 +69,11 @@ def test_the_slurm_profile_hard_codes_no_partition_and_no_gres() -> None:
 
 def test_timing_jobs_ask_for_an_exclusive_node_and_counts_do_not() -> None:
     measure = (RULES / "measure.smk").read_text()
-    count, timing = measure.split("\nrule measure:", 1)
-    assert 'slurm_extra="--exclusive"' in timing and "slurm_extra" not in count
-    assert "threads: TIMING_THREADS" in timing  # never workflow.cores: a cluster run has none
+    count, timings = measure.split("\nrule time_deployed:", 1)
+    deployed, timing = timings.split("\nrule measure:", 1)
+    for rule in (deployed, timing):  # the one timing of a deployed network, and each run's own clocks
+        assert 'slurm_extra="--exclusive"' in rule and "threads: TIMING_THREADS" in rule  # never workflow.cores
+    assert "slurm_extra" not in count
 
 
 def test_timing_threads_without_a_core_count() -> None:
@@ -88,8 +90,9 @@ def test_gpu_rules_start_through_the_launcher_only_with_several_gpus() -> None:
     assert cluster.gpu_launcher(1, 1) == "" and cluster.gpu_launcher(0, 4) == ""
     assert cluster.gpu_launcher(1, 3).endswith("-m repbench.gpuslot --slots 3 -- ")
     rules = "".join(p.read_text() for p in sorted(RULES.glob("*.smk")))
-    assert len(re.findall(r'GPU_LAUNCHER\s*\+\s*"repbench ', rules)) == 4  # train, evaluate, bn-diagnose, measure
-    assert rules.count("gpu=GPU,") == 4
+    # train, evaluate, bn-diagnose, time_deployed, measure
+    assert len(re.findall(r'GPU_LAUNCHER\s*\+\s*"repbench ', rules)) == 5
+    assert rules.count("gpu=GPU,") == 5
 
 
 def test_devices_to_share_out() -> None:
