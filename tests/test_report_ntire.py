@@ -333,3 +333,19 @@ def test_the_presets_plan_keeps_each_run_in_its_own_table(tmp_path: Path, capsys
     err = capsys.readouterr().err
     assert "experiments.json names unknown tables ntire_table9" in err and "delete it" in err
     assert "Traceback" not in err and not out.exists()
+
+
+def test_runs_of_one_deployed_network_show_its_one_timing_as_runtime(tmp_path: Path) -> None:
+    # IMDN B7 and IMDN-CLB B7 deploy to one network: with its shared timing in their measure.json they show
+    # one runtime, whatever their evals' wall times (0.05-0.07 s here, noise of whatever ran beside them)
+    root = tmp_path / "runs"
+    record = {"net": "merged", "mode": "eager", "images_per_s": 20.0, "ms_per_batch": 50.0, "batch": 1,
+              "lr_height": 90, "lr_width": 160, "device_name": "CPU test", "images_per_s_min": 19.0, "images_per_s_max": 21.0}
+    for folder, method, infer in (("imdn-B7-x4-rgb", "imdn", (0.05, 0.07)), ("clb", "imdn-clb", (0.3, 0.4))):
+        run = write_run(root, folder, method, 7, 28.9, infer=infer)
+        measure = json.loads((run / "measure.json").read_text())
+        (run / "measure.json").write_text(json.dumps({**measure, "throughput": [record]}))
+    text = ntire.render_table2(report.build_context(root))
+    assert "Runtime (ms / image, deployed net)" in text and "batch 1, 160x90 LR, CPU test" in text
+    cells = {line.split("|")[2].strip(): line for line in text.splitlines() if line.startswith("| ") and "`" in line}
+    assert all("50.00" in line for line in cells.values()) and len(cells) == 2

@@ -137,3 +137,15 @@ def test_a_speed_difference_inside_the_spread_is_a_tie() -> None:
     # clearly faster (ranges apart) at the same PSNR dominates; a tie in both keeps both
     assert pareto_mask([-200.0, -110.0], [30.0, 30.0], [(-210.0, -190.0), (-120.0, -100.0)]) == [True, False]
     assert pareto_mask([-110.0, -115.0], [30.0, 30.0], [(-120.0, -100.0), (-125.0, -105.0)]) == [True, True]
+
+
+def test_a_psnr_difference_inside_the_seed_spread_is_a_tie() -> None:
+    # one deployed network (one timing), two methods 0.01 dB apart with seed deviations of 0.04 and 0.06: a tie,
+    # both stay on the front; 0.2 dB apart with the same deviations: the better one wins
+    speed = [(-660.0, -550.0)] * 2
+    assert pareto_mask([-640.0] * 2, [29.33, 29.32], speed, [(29.29, 29.37), (29.26, 29.38)]) == [True, True]
+    assert pareto_mask([-640.0] * 2, [29.53, 29.32], speed, [(29.49, 29.57), (29.26, 29.38)]) == [True, False]
+    # a faster network with a tied score still beats a slower one
+    assert pareto_mask([-900.0, -640.0], [29.30, 29.32], [(-950.0, -880.0), (-660.0, -550.0)],
+                       [(29.25, 29.35), (29.26, 29.38)]) == [True, False]
+

@@ -23,26 +23,39 @@ from repbench.report.values import REFERENCE_METHODS, _int, _num, dataset_label,
 PARETO_DEFINITION = (
     "on the Pareto front of its scale and channels group (the panel of Figure 1): scored in the group's "
     "channel on the group's test set, no other run of the group is as good (PSNR) and clearly faster, or "
-    "better and at least as fast; 'faster' counts only where the two throughput ranges (the spread between "
-    "timing processes) do not overlap, otherwise the two are tied in speed; under-trained runs take no part"
+    "clearly better and at least as fast; 'faster' counts only where the two throughput ranges (the spread "
+    "between timing processes) do not overlap, 'better' only where the PSNRs differ by more than their seed "
+    "deviations together; otherwise the two are tied; under-trained runs take no part"
 )
 
 
 def pareto_mask(
-    cost: Sequence[float], gain: Sequence[float], cost_range: Sequence[tuple[float, float]] | None = None
+    cost: Sequence[float], gain: Sequence[float], cost_range: Sequence[tuple[float, float]] | None = None,
+    gain_range: Sequence[tuple[float, float]] | None = None,
 ) -> list[bool]:
-    """True where no other point dominates: gain >= and cost clearly lower, or gain > and cost not
-    clearly higher. cost_range[i] = (low, high) is point i's measured spread; costs are compared only
-    outside it (ranges that overlap are a tie). Without ranges every cost is its own exact range."""
-    ranges = list(cost_range) if cost_range is not None else [(c, c) for c in cost]
-    points = list(zip(gain, ranges))
+    """True where no other point dominates: gain not clearly lower and cost clearly lower, or gain clearly
+    higher and cost not clearly higher. A range (low, high) per point is its measured spread (throughput:
+    between timing processes; PSNR: mean +- the seed std); two values are told apart only where their
+    ranges do not overlap, otherwise they are a tie. Without ranges every value is its own exact range."""
+    costs = list(cost_range) if cost_range is not None else [(c, c) for c in cost]
+    gains = list(gain_range) if gain_range is not None else [(g, g) for g in gain]
 
     def dominates(j: int, i: int) -> bool:
-        (g2, (lo2, hi2)), (g, (lo, hi)) = points[j], points[i]
-        clearly_lower, not_higher = hi2 < lo, lo2 <= hi
-        return (g2 >= g and clearly_lower) or (g2 > g and not_higher)
+        (clo2, chi2), (clo, chi) = costs[j], costs[i]
+        (glo2, ghi2), (glo, ghi) = gains[j], gains[i]
+        cheaper, not_dearer = chi2 < clo, clo2 <= chi
+        better, not_worse = glo2 > ghi, ghi2 >= glo
+        return (not_worse and cheaper) or (better and not_dearer)
 
-    return [not any(dominates(j, i) for j in range(len(points)) if j != i) for i in range(len(points))]
+    return [not any(dominates(j, i) for j in range(len(costs)) if j != i) for i in range(len(costs))]
+
+
+def psnr_range(row: dict | pd.Series, column: str) -> tuple[float, float]:
+    """A row's score +- its seed standard deviation (the tables' '≈' rule: two means are apart only when they
+    differ by more than the two deviations together); the score itself for one seed."""
+    value = float(row[column])
+    std = _num(row.get(f"std_{column}"))
+    return (value - std, value + std) if std else (value, value)
 
 
 def speed_range(row: dict | pd.Series) -> tuple[float, float]:
@@ -113,7 +126,8 @@ def front_runs(rows: pd.DataFrame, column: str, flagged: set[str]) -> pd.DataFra
         return pool.iloc[0:0]  # a lone run is trivially on its own front: nothing to mark
     # cost = -throughput, so a speed range (lo, hi) becomes the cost range (-hi, -lo)
     ranges = [(-hi, -lo) for lo, hi in (speed_range(r) for _, r in pool.iterrows())]
-    mask = pareto_mask([-float(t) for t in pool["throughput"]], [float(p) for p in pool[column]], ranges)
+    gains = [psnr_range(r, column) for _, r in pool.iterrows()]
+    mask = pareto_mask([-float(t) for t in pool["throughput"]], [float(p) for p in pool[column]], ranges, gains)
     return pool[mask].sort_values("throughput")
 
 

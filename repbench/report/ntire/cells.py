@@ -134,7 +134,13 @@ def runtime_header(runs: Iterable[NtireRun | None]) -> tuple[str, Callable[[Ntir
     column says which cells are eval wall time (which includes reading and scoring the images)."""
     timed = [r for r in runs if r is not None and r.runtime_s is not None]
     forward = [r.runtime_forward for r in timed]
-    if forward and all(forward):
+    settings = sorted({r.runtime_timing for r in timed if r.runtime_timing})
+    if timed and all(r.runtime_timing for r in timed):
+        name = "Runtime (ms / image, deployed net)"
+        text = ("*Runtime* is the deployed network's one timing (`repbench measure`, fp32, " + "; ".join(settings)
+                + "; the median of fresh processes; runs of one deployed network share it), per image: not the "
+                "challenge's per-image latency on DIV2K-valid.")
+    elif forward and all(forward):
         name = "Runtime (ms, forward)"
         text = "*Runtime* is the mean model forward time per image of `repbench eval` (`per_image[].infer_seconds`)."
     elif forward and not any(forward):

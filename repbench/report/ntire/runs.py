@@ -51,6 +51,9 @@ class NtireRun:
     runtime_forward: bool  # True: mean of per-image forward times; False: eval wall time / images
     declared: tuple[str, ...] | None  # train.json `experiments`, when it names tables itself
     marked: bool = False  # `repbench check` found it under-trained (its rows carry the †)
+    # The deployed network's one timing (`repbench measure`, shared by every run of that network; batch,
+    # LR size): where it exists it is the runtime shown, so identical networks show one runtime.
+    runtime_timing: str | None = None
     psnr_std: float | None = None  # sample std of the PSNR over seeds (None: one seed)
     n_seeds: int = 1
     batch_size: int | None = None
@@ -104,6 +107,16 @@ def macs_at(macs: Any, lr_hw: tuple[int, int] | None, side: int = FLOPS_SIDE) ->
 def blocks_of(size: Any) -> int | None:
     match = re.fullmatch(r"B(\d+)", str(size or ""))
     return int(match.group(1)) if match else None
+
+
+def deployed_timing(row: dict[str, Any]) -> tuple[float, str] | None:
+    """(seconds per image, its setting) from the deployed network's throughput record, if timed."""
+    ms, batch = _num(row.get("throughput_ms_per_batch")), _int(row.get("throughput_batch"))
+    if ms is None or not batch:
+        return None
+    h, w = _int(row.get("throughput_lr_height")), _int(row.get("throughput_lr_width"))
+    where = f"batch {batch}, {w}x{h} LR" if h and w else f"batch {batch}"
+    return ms / 1e3 / batch, f"{where}, {row.get('throughput_device') or 'unknown device'}"
 
 
 def runtime_per_image(record: dict[str, Any]) -> tuple[float | None, bool]:
@@ -200,6 +213,9 @@ def collect(ctx: ReportContext) -> NtireData:
         sched = _schedule(run, notes)
         record = run.evals.get(key, {}) if key else {}
         runtime, forward = runtime_per_image(record)
+        timing = deployed_timing(row)
+        if timing is not None:
+            runtime, forward = timing[0], True
         h, w = _int(row.get("macs_lr_height")), _int(row.get("macs_lr_width"))
         declared = row.get("declared_experiments")
         runs.append(NtireRun(
@@ -220,6 +236,7 @@ def collect(ctx: ReportContext) -> NtireData:
             border=_int(record.get("border")),
             runtime_s=runtime,
             runtime_forward=forward,
+            runtime_timing=timing[1] if timing is not None else None,
             declared=tuple(declared) if isinstance(declared, list) else None,
             marked=run.name in marks,
             psnr_std=spread(row, f"psnr_rgb_{key}")[1] if key else None,

@@ -134,7 +134,8 @@ def findings(t: _Table3) -> list[str]:
         if repsr and branched and syn_r and syn_e and (repsr < branched) != (syn_r < syn_e):
             notes.append(f"At {size} the training runs and the synthetic step disagree on which is faster (runs: RepSR "
                          f"{_ratio(repsr, branched)}, synthetic: {_ratio(syn_r, syn_e)}): the runs' seconds include data "
-                         "loading, validation and RepSR's collapsed steps after its BN freeze; the synthetic step has none of them")
+                         "loading, validation, RepSR's collapsed steps after its BN freeze and whatever else ran on the machine "
+                         "while they trained; the synthetic step, timed alone, has none of them")
     return notes
 
 
