@@ -303,3 +303,21 @@ def test_off_scale_is_one_rule_for_both_figures() -> None:
     # fig1 and fig6 both decide with it
     from repbench.report import fig_curves, fig_tradeoff
     assert fig_curves.off_scale is off_scale and fig_tradeoff.off_scale is off_scale
+
+
+def test_runs_tied_on_one_network_share_one_front_label() -> None:
+    import pandas as pd
+
+    from repbench.report.fig_tradeoff import front_labels
+
+    front = pd.DataFrame([
+        {"run": "ecbsr-M4C8-x4", "label": "ECBSR-M4C8", "size": "M4C8", "throughput": 642.1, "psnr": 29.33},
+        {"run": "repsr-M4C8-x4", "label": "RepSR-M4C8", "size": "M4C8", "throughput": 642.1, "psnr": 29.32},
+        {"run": "ecbsr-M4C16-x4", "label": "ECBSR-M4C16", "size": "M4C16", "throughput": 420.3, "psnr": 29.64},
+        {"run": "ecbsr-M4C16-x4-branched", "label": "ECBSR-M4C16", "size": "M4C16", "throughput": 420.3, "psnr": 29.68},
+        {"run": "repsr-M4C16-x4", "label": "RepSR-M4C16", "size": "M4C16", "throughput": 420.3, "psnr": 29.69},
+        {"run": "repvgg-M10C32-x4", "label": "RepVGG-M10C32", "size": "M10C32", "throughput": 97.9, "psnr": 30.25},
+    ])
+    labels = front_labels(front, "psnr", {"repvgg-M10C32-x4": ["why"]})
+    assert labels == [(642.1, 29.33, "ECBSR = RepSR M4C8"), (420.3, 29.69, "ECBSR ×2 = RepSR M4C16"),
+                      (97.9, 30.25, "RepVGG-M10C32 †")]

@@ -48,6 +48,28 @@ def _spread_words(rows: pd.DataFrame) -> str:
     return f" between {'/'.join(map(str, counts))} timing processes"
 
 
+def front_labels(front: pd.DataFrame, column: str, marks: dict[str, list[str]]) -> list[tuple[float, float, str]]:
+    """One label per deployed network on the front. Runs of one network share one timing, so several of
+    them on the front are tied and are named together, at the best score among them, compactly enough to
+    fit: "ECBSR = RepSR M4C8", "ECBSR ×2 = RepSR M4C16" (each run's own name is in its hover title)."""
+    groups: dict[float, list[dict[str, Any]]] = {}
+    for r in front.to_dict("records"):
+        groups.setdefault(float(r["throughput"]), []).append(r)
+    out = []
+    for speed, rows in groups.items():
+        best = max(float(r[column]) for r in rows)
+        mark = f" {MARK}" if any(r["run"] in marks for r in rows) else ""
+        sizes = {str(r.get("size")) for r in rows}
+        if len(rows) == 1 or len(sizes) != 1:
+            out.append((speed, best, " = ".join(dict.fromkeys(_row_label(r) for r in rows)) + mark))
+            continue
+        size = sizes.pop()
+        names = [_row_label(r).replace(f"-{size}", "", 1) for r in rows]
+        counted = [n + (f" ×{names.count(n)}" if names.count(n) > 1 else "") for n in dict.fromkeys(names)]
+        out.append((speed, best, " = ".join(counted) + f" {size}" + mark))
+    return out
+
+
 def _row_label(r: dict[str, Any]) -> str:
     """The tables' row label (it tells the two BN strategies of one EDSR apart), else method-size (options)."""
     label = r.get("label")
@@ -183,8 +205,6 @@ def figure_tradeoff(ctx: ReportContext) -> Any:
     # Labels last: their boxes are measured against the final axes, so the layout must not move again.
     for ax, panel, front in zip(axes.flat, panels, fronts):
         points = list(zip(panel.rows["throughput"].astype(float), panel.rows[panel.column].astype(float)))
-        labels = [(float(r["throughput"]), float(r[panel.column]), _row_label(r) + (f" {MARK}" if r["run"] in marks else ""))
-                  for r in front.to_dict("records")]
-        place_labels(ax, points, labels)
+        place_labels(ax, points, front_labels(front, panel.column, marks))
     _legend(fig, panels, marks, styles, any(len(f) > 1 for f in fronts))
     return fig
