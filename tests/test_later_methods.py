@@ -39,6 +39,18 @@ def _nearest(x: torch.Tensor, scale: int) -> torch.Tensor:
     return x.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1)
 
 
+
+def assert_same_function_and_gradients(model: torch.nn.Module, twin: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The two nets give the same output (1e-9) and the same gradient to every parameter; returns model(x)."""
+    y, y_c = model(x), twin(x)
+    assert (y - y_c).abs().max().item() <= 1e-9
+    y.square().mean().backward()
+    y_c.square().mean().backward()
+    grads = dict(model.named_parameters())
+    for name, p in twin.named_parameters():
+        assert torch.allclose(p.grad, grads[name].grad, rtol=1e-7, atol=1e-12), name
+    return y
+
 def test_registry_lines() -> None:
     for name, label in zip(LATER, ("DBB", "OREPA", "Conv3XC")):
         info = registry.info(name)
@@ -126,16 +138,8 @@ def test_bn_freeze_then_collapse_is_the_same_function(method: str) -> None:
     methods.freeze_bn(twin)
     methods.collapse_linear(twin)
     assert all(b.collapsed for b in _blocks(twin)) and not any(b.collapsed for b in _blocks(model))
-    model.train()
-    twin.train()
     x = torch.rand(2, COLORS, 13, 11, dtype=torch.float64)
-    y, y_c = model(x), twin(x)
-    assert (y - y_c).abs().max().item() <= 1e-9
-    y.square().mean().backward()
-    y_c.square().mean().backward()
-    grads = dict(model.named_parameters())
-    for name, p in twin.named_parameters():
-        assert torch.allclose(p.grad, grads[name].grad, rtol=1e-7, atol=1e-12), name
+    y = assert_same_function_and_gradients(model.train(), twin.train(), x)
     with torch.no_grad():
         assert (methods.merge(model)(x) - y).abs().max().item() <= 1e-9
 
@@ -213,11 +217,5 @@ def test_conv3xc_collapsed_trains_the_same_function(size: str) -> None:
     collapsed.load_state_dict(branched.state_dict())
     assert all(b.collapsed for b in _blocks(collapsed)) and not any(b.collapsed for b in _blocks(branched))
     x = torch.rand(2, COLORS, 13, 11, dtype=torch.float64)
-    y, y_c = branched.train()(x), collapsed.train()(x)
-    assert (y - y_c).abs().max().item() <= 1e-9
-    y.square().mean().backward()
-    y_c.square().mean().backward()
-    grads = dict(branched.named_parameters())
-    for name, p in collapsed.named_parameters():
-        assert torch.allclose(p.grad, grads[name].grad, rtol=1e-7, atol=1e-12), name
+    assert_same_function_and_gradients(branched.train(), collapsed.train(), x)
     assert architecture_signature(methods.merge(collapsed)) == architecture_signature(methods.merge(branched))

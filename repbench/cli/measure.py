@@ -163,8 +163,9 @@ def _time_nets(args: argparse.Namespace, pair: ModelPair, cfg: Any) -> list:
     from repbench.measure.throughput import measure_throughput
 
     records = shared.read_shared(args.deployed_timing, pair) if args.deployed_timing else []
+    one_net = shared.training_is_deployed(pair)
     nets = shared.nets_to_time(pair, unmerged=not args.no_unmerged, deployed_only=args.deployed_only,
-                               shared=bool(args.deployed_timing))
+                               shared=bool(args.deployed_timing), one_net=one_net)
     if nets and args.processes > 1:
         source = processes.PairSource(path=args.model) if args.model else processes.PairSource(
             method=args.method, size=args.size, scale=args.scale, colors=args.colors,
@@ -174,10 +175,12 @@ def _time_nets(args: argparse.Namespace, pair: ModelPair, cfg: Any) -> list:
         timed = measure_throughput(nets, pair.build_args["colors"], pair.build_args["scale"], cfg)
     else:
         timed = []
+    signatures = {name: architecture_signature(net) for name, net in nets.items()}
     for rec in timed:
-        rec.architecture = architecture_signature(nets[rec.net])
+        rec.architecture = signatures[rec.net]
     records += timed
-    return records + shared.same_as_deployed(pair, records, not args.no_unmerged and not args.deployed_only)
+    copies = one_net and not args.no_unmerged and not args.deployed_only
+    return records + (shared.same_as_deployed(records) if copies else [])
 
 
 def _check_timing_flags(args: argparse.Namespace) -> None:

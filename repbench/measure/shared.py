@@ -47,24 +47,26 @@ def read_shared(path: str | Path, pair: ModelPair) -> list[ThroughputRecord]:
     return records
 
 
-def nets_to_time(pair: ModelPair, *, unmerged: bool, deployed_only: bool, shared: bool) -> dict[str, Any]:
+def training_is_deployed(pair: ModelPair) -> bool:
+    """The training-time net is the deployed network itself (a plain run): one network, one timing."""
+    return pair.merged and architecture_signature(pair.training) == architecture_signature(pair.deployed)
+
+
+def nets_to_time(pair: ModelPair, *, unmerged: bool, deployed_only: bool, shared: bool, one_net: bool) -> dict[str, Any]:
     """The nets this measurement must time itself: with a shared deployed timing, only a training-time
-    net that differs from the deployed one; with --deployed-only, only the deployed net."""
-    nets = pair_nets(pair, unmerged and not deployed_only)
+    net that differs from the deployed one; with --deployed-only, only the deployed net. `one_net`:
+    training_is_deployed(pair), whose unmerged timing is the deployed one (same_as_deployed)."""
+    nets = pair_nets(pair, unmerged and not deployed_only and not one_net)
     if shared:
         nets.pop(deployed_name(pair), None)
     if deployed_only:
         nets = {k: v for k, v in nets.items() if k == deployed_name(pair)}
-    if "unmerged" in nets and architecture_signature(nets["unmerged"]) == architecture_signature(pair.deployed):
-        del nets["unmerged"]  # the same network: its timing is the deployed one (same_as_deployed)
     return nets
 
 
-def same_as_deployed(pair: ModelPair, records: list[ThroughputRecord], unmerged: bool) -> list[ThroughputRecord]:
-    """Where the training-time net is the deployed network itself (a plain run), its 'unmerged' records
-    are copies of the deployed ones, so the two can never differ by noise."""
-    if not (unmerged and pair.merged) or architecture_signature(pair.training) != architecture_signature(pair.deployed):
-        return []
+def same_as_deployed(records: list[ThroughputRecord]) -> list[ThroughputRecord]:
+    """Copies of the deployed ('merged') records as the 'unmerged' ones, for a training-time net that is the
+    deployed network itself, so the two can never differ by noise."""
     copies = []
     for rec in records:
         if rec.net == "merged":

@@ -54,11 +54,12 @@ rule time_deployed:
         GPU_LAUNCHER + "repbench measure --model {input.model} --out {output} --threads {threads} {params.args} --deployed-only > {log} 2>&1"
 
 
+TIMES_THROUGHPUT = "--throughput" in pipeline_config.measure_cli_args(PRESET)
+
+
 def shared_timing(wildcards):
     """The deployed network's one timing, where the preset times throughput."""
-    if "--throughput" not in pipeline_config.measure_cli_args(PRESET):
-        return []
-    return [f"{TIMINGS}/{DEPLOYED_ARCH[wildcards.run]}.json"]
+    return [f"{TIMINGS}/{DEPLOYED_ARCH[wildcards.run]}.json"] if TIMES_THROUGHPUT else []
 
 
 rule measure:

@@ -47,15 +47,13 @@ class _Table3:
         for r in ours:
             self.by_key.setdefault((r["method"], train_form(r), str(r["size"])), []).append(r)
         self.paper_of = {(str(p.get("method")), str(p.get("size"))): p for p in ref.rows}
-        paper_keys = [(str(p.get("method")), BRANCHED if p.get("method") == "ecbsr" else None, str(p.get("size")))
-                      for p in ref.rows]
-        keys = []
-        for method, form, size in paper_keys:  # a paper row shows with each of our forms of it, or alone
-            forms = sorted({k[1] for k in self.by_key if k[0] == method and k[2] == size}, key=_form_rank)
-            keys += [(method, f, size) for f in (forms or [form or BRANCHED])]
-        for key in sorted(self.by_key, key=lambda k: (_method_order(k[0]), _form_rank(k[1]), _size_rank(k[2]))):
-            keys.append(key)
-        self.keys = sorted(dict.fromkeys(keys), key=lambda k: (_method_order(k[0]), _form_rank(k[1]), _size_rank(k[2])))
+        # a paper row shows with each of our forms of it, or alone (the paper's ECBSR is the branched one)
+        keys = set(self.by_key)
+        for p in ref.rows:
+            method, size = str(p.get("method")), str(p.get("size"))
+            if not any(k[0] == method and k[2] == size for k in self.by_key):
+                keys.add((method, BRANCHED, size))
+        self.keys = sorted(keys, key=lambda k: (_method_order(k[0]), _form_rank(k[1]), _size_rank(k[2])))
         self.with_seeds = seeds_in(ours)
 
     def spi(self, method: str, form: str | None, size: str, column: str = "sec_per_iter") -> float | None:
