@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from repbench import data
-from repbench.evaluate import evaluate
+from repbench.scoring.evaluate import evaluate
 
 
 def _folders(root: Path) -> dict[str, Path]:

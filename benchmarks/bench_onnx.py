@@ -47,7 +47,7 @@ def _run(args: argparse.Namespace) -> int:
 
     import methods
     from repbench import measure
-    from repbench.onnx_throughput import onnx_throughput
+    from repbench.measure.onnx_throughput import onnx_throughput
 
     height, width = parse_wxh(args.lr_size)
     threads = args.threads

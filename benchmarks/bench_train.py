@@ -50,7 +50,7 @@ def time_step(method: str, size: str, args: argparse.Namespace, device: torch.de
 
 def time_sampler(args: argparse.Namespace) -> float | None:
     from repbench import data
-    from repbench.patches import PatchSampler
+    from repbench.training.patches import PatchSampler
 
     try:
         pairs = data.load_pairs("skimage-train", args.scale)

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tile", type=int, default=512, help="`repbench upscale --tile` (default 512)")
     p.add_argument("--cases", default=",".join(CASES), help=f"comma separated, of {', '.join(CASES)}")
     args = p.parse_args(argv)
-    from repbench.images import write_image
+    from repbench.scoring.images import write_image
 
     cases = [c for c in args.cases.split(",") if c]
     unknown = sorted(set(cases) - set(CASES))

@@ -156,7 +156,7 @@ def part_train(plan: Plan, device: Any, runs_root: Path, checks: Checks, dry: bo
 
     import methods
     from repbench import data
-    from repbench.evaluate import evaluate
+    from repbench.scoring.evaluate import evaluate
     from repbench.training.config import resolve_config
     from repbench.training.loop import train, validate_model
 
@@ -260,7 +260,7 @@ def part_throughput(plan: Plan, device: Any, checks: Checks, deadline: float, lo
 def part_ntire(plan: Plan, device: Any, checks: Checks, ntire_data: str, log: Callable[[str], None]) -> list[dict]:
     import methods
     from repbench import data
-    from repbench.latency import lr_inputs, ntire_latency
+    from repbench.measure.latency import lr_inputs, ntire_latency
 
     pairs = data.load_pairs(ntire_data, 4)[: plan.ntire_images]
     nets = [("repsr", s, 1, {}) for s in plan.sizes] + list(plan.ntire_nets)
@@ -296,7 +296,7 @@ def part_sweep(plan: Plan, device: Any, checks: Checks, log: Callable[[str], Non
 def part_onnx(plan: Plan, device: Any, checks: Checks, deadline: float, log: Callable[[str], None]) -> list[dict]:
     import methods
     from repbench import measure
-    from repbench.onnx_throughput import available_providers, onnx_throughput
+    from repbench.measure.onnx_throughput import available_providers, onnx_throughput
 
     if "cpu" not in available_providers():
         checks.add("onnx", "onnxruntime importable", False, "onnxruntime is not installed")

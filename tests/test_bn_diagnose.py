@@ -12,7 +12,7 @@ import methods
 from repbench import bn as bd
 from repbench.data import make_pair
 from repbench.errors import RepbenchError
-from repbench.images import write_image
+from repbench.scoring.images import write_image
 
 
 def _bn_model(seed: int = 0, size: str = "R1C8") -> torch.nn.Module:
@@ -271,7 +271,7 @@ def _cli_scores(run: Path, out: Path) -> dict:
 @pytest.mark.slow
 def test_frozen_bn_removes_the_artifacts_of_a_real_run(bn_runs: dict[str, Path], tmp_path: Path) -> None:
     from repbench.training import runfolder
-    from repbench.evaluate import evaluate
+    from repbench.scoring.evaluate import evaluate
 
     records = {tag: runfolder.read_train_json(run) for tag, run in bn_runs.items()}
     assert records["bn"]["bn_frozen_at"] is None

@@ -18,8 +18,8 @@ import methods
 import repbench
 from repbench import cli
 from repbench.cli import common
-from repbench.images import read_image, write_image
-from repbench.imresize import imresize
+from repbench.scoring.images import read_image, write_image
+from repbench.scoring.imresize import imresize
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import yaml
 
-from repbench import cluster, gpuslot, pipeline_config
+from repbench.pipeline import cluster
+from repbench.pipeline import gpuslot
+from repbench.pipeline import config as pipeline_config
 
 REPO = Path(__file__).resolve().parent.parent
 RULES = REPO / "workflow" / "rules"
@@ -88,7 +90,7 @@ def test_timing_threads_without_a_core_count() -> None:
 def test_gpu_rules_start_through_the_launcher_only_with_several_gpus() -> None:
     assert cluster.gpu_slots({"gpu": 2}) == 2 and cluster.gpu_slots({}) == 0 and cluster.gpu_slots({"gpu": None}) == 0
     assert cluster.gpu_launcher(1, 1) == "" and cluster.gpu_launcher(0, 4) == ""
-    assert cluster.gpu_launcher(1, 3).endswith("-m repbench.gpuslot --slots 3 -- ")
+    assert cluster.gpu_launcher(1, 3).endswith("-m repbench.pipeline.gpuslot --slots 3 -- ")
     rules = "".join(p.read_text() for p in sorted(RULES.glob("*.smk")))
     # train, evaluate, bn-diagnose, time_deployed, measure
     assert len(re.findall(r'GPU_LAUNCHER\s*\+\s*"repbench ', rules)) == 5
@@ -107,7 +109,7 @@ def test_concurrent_jobs_get_distinct_gpus_and_a_dead_job_frees_its_gpu(tmp_path
     env = {**os.environ, "REPBENCH_GPU_LOCKS": str(tmp_path / "locks"), "PYTHONPATH": str(REPO)}
     env.pop("CUDA_VISIBLE_DEVICES", None)
     hold = [sys.executable, "-c", "import os, time; print(os.environ['CUDA_VISIBLE_DEVICES'], flush=True); time.sleep(30)"]
-    launcher = [sys.executable, "-m", "repbench.gpuslot", "--slots", "2", "--"]
+    launcher = [sys.executable, "-m", "repbench.pipeline.gpuslot", "--slots", "2", "--"]
     first = subprocess.Popen(launcher + hold, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     second = subprocess.Popen(launcher + hold, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -127,11 +129,11 @@ def test_concurrent_jobs_get_distinct_gpus_and_a_dead_job_frees_its_gpu(tmp_path
 
 def test_a_job_with_its_own_device_runs_as_it_is(tmp_path: Path) -> None:
     env = {**os.environ, "REPBENCH_GPU_LOCKS": str(tmp_path / "locks"), "CUDA_VISIBLE_DEVICES": "3"}
-    result = subprocess.run([sys.executable, "-m", "repbench.gpuslot", "--slots", "4", "--", sys.executable, "-c",
+    result = subprocess.run([sys.executable, "-m", "repbench.pipeline.gpuslot", "--slots", "4", "--", sys.executable, "-c",
                              "import os; print(os.environ['CUDA_VISIBLE_DEVICES'])"],
                             env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "3" and result.stderr == ""
     assert not (tmp_path / "locks").exists()
-    missing = subprocess.run([sys.executable, "-m", "repbench.gpuslot", "--slots", "1", "--", "no-such-command-xyz"],
+    missing = subprocess.run([sys.executable, "-m", "repbench.pipeline.gpuslot", "--slots", "1", "--", "no-such-command-xyz"],
                              env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=60)
     assert missing.returncode == 127 and "no-such-command-xyz" in missing.stderr

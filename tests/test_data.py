@@ -19,8 +19,8 @@ from skimage import data as skdata
 from repbench import data
 from repbench.cli import main as cli_main
 from repbench.errors import RepbenchError
-from repbench.images import read_image, write_image
-from repbench.imresize import imresize
+from repbench.scoring.images import read_image, write_image
+from repbench.scoring.imresize import imresize
 
 # ----------------------------------------------------------------------------- helpers
 

@@ -13,10 +13,10 @@ from skimage import data as skdata
 import methods
 from repbench import data
 from repbench.cli import main as cli_main
-from repbench.evaluate import evaluate
-from repbench.images import write_image
-from repbench.imresize import imresize
-from repbench.metrics import psnr_plane, psnr_rgb, psnr_y, ssim_plane, ssim_y, to_y
+from repbench.scoring.evaluate import evaluate
+from repbench.scoring.images import write_image
+from repbench.scoring.imresize import imresize
+from repbench.scoring.metrics import psnr_plane, psnr_rgb, psnr_y, ssim_plane, ssim_y, to_y
 
 
 def _nearest_model(colors: int, scale: int = 4) -> torch.nn.Module:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from repbench.errors import RepbenchError
-from repbench.images import read_image
-from repbench.imresize import imresize, modcrop
+from repbench.scoring.images import read_image
+from repbench.scoring.imresize import imresize, modcrop
 
 
 # ----------------------------------------------------------------------------- a naive reference

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import methods
-from repbench import measure, peaks
+from repbench import measure
+from repbench.measure import peaks
 from repbench.cli import main as cli_main
 from repbench.errors import RepbenchError
 

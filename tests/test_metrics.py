@@ -9,7 +9,7 @@ from skimage import data as skdata
 from skimage.metrics import structural_similarity
 
 from repbench.errors import RepbenchError
-from repbench.metrics import (
+from repbench.scoring.metrics import (
     psnr_plane,
     psnr_rgb,
     psnr_y,

@@ -9,7 +9,7 @@ import torch
 
 import methods
 from repbench import cli
-from repbench.deploy import ONNX_TOLERANCE
+from repbench.inference.deploy import ONNX_TOLERANCE
 
 
 def _randomize_bn(model: torch.nn.Module) -> None:

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 import methods
-from repbench import measure, onnx_throughput as ot
+from repbench import measure
+from repbench.measure import onnx_throughput as ot
 from repbench.cli import main as cli_main
 from repbench.errors import RepbenchError
 
@@ -38,7 +39,7 @@ def test_records_match_pytorch_format() -> None:
 
 
 def test_timed_session_computes_the_network(tmp_path) -> None:
-    from repbench.onnx_export import export_onnx
+    from repbench.inference.onnx_export import export_onnx
 
     merged = _merged()
     path = export_onnx(merged, tmp_path / "m.onnx")

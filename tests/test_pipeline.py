@@ -17,7 +17,9 @@ import pytest
 import torch
 import yaml
 
-from repbench import cli, pipeline_config, timing_groups
+from repbench import cli
+from repbench.pipeline import config as pipeline_config
+from repbench.pipeline import timing_groups
 
 REPO = Path(__file__).resolve().parent.parent
 PRESETS = ("cpu", "gpu-hour", "paper", "smoke", "sweep")

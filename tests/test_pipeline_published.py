@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from repbench import pipeline_config
+from repbench.pipeline import config as pipeline_config
 
 try:
     from conftest import shared_checkpoints_dir

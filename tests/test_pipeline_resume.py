@@ -15,7 +15,8 @@ import pytest
 import torch
 import yaml
 
-from repbench import cluster, pipeline_config
+from repbench.pipeline import cluster
+from repbench.pipeline import config as pipeline_config
 
 try:
     from test_pipeline import _fresh_clone, _snakemake

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import yaml
 
-from repbench import data, pipeline_config
+from repbench import data
+from repbench.pipeline import config as pipeline_config
 from repbench.data.sizes import lr_sizes
 from repbench.errors import RepbenchError
-from repbench.images import write_image
-from repbench.patches import PatchSampler
+from repbench.scoring.images import write_image
+from repbench.training.patches import PatchSampler
 from repbench.training.patch_fit import largest_patch
 
 REPO = Path(__file__).resolve().parent.parent

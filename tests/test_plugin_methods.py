@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from repbench import pipeline_config
+from repbench.pipeline import config as pipeline_config
 
 try:
     from test_pipeline import _fresh_clone, _snakemake

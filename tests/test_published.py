@@ -145,7 +145,7 @@ def test_the_architecture_names_itself() -> None:
 
 
 def test_the_published_experiment_plans_one_run_per_model(tmp_path: Path) -> None:
-    from repbench import pipeline_config
+    from repbench.pipeline import config as pipeline_config
 
     repo = Path(__file__).resolve().parents[1]
     preset = pipeline_config.load_preset({"preset": "smoke"}, repo)

@@ -27,7 +27,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from repbench import pipeline_config, targets
+from repbench.pipeline import config as pipeline_config
+from repbench.pipeline import targets
 from repbench.cli import build_parser
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,7 +10,8 @@ import torch
 
 import methods
 from methods import registry
-from repbench import pipeline_config, report
+from repbench import report
+from repbench.pipeline import config as pipeline_config
 from repbench.cli import main
 
 REPO = Path(__file__).resolve().parents[1]

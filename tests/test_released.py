@@ -16,9 +16,9 @@ from torch import nn
 import methods
 from methods.released import key_map, rename_keys, unwrap_state_dict
 from repbench.published.convert import Architecture, load_into
-from repbench.images import read_image
-from repbench.imresize import imresize
-from repbench.metrics import psnr_rgb
+from repbench.scoring.images import read_image
+from repbench.scoring.imresize import imresize
+from repbench.scoring.metrics import psnr_rgb
 
 # (file, method, size, options, re-parameterized?, published params, published #conv)
 RELEASED = {

@@ -18,9 +18,10 @@ import pytest
 import torch
 
 import methods
-from repbench import cli, data, runlock
+from repbench import cli, data
+from repbench.training import runlock
 from repbench.errors import RepbenchError
-from repbench.images import write_image
+from repbench.scoring.images import write_image
 from repbench.training.config import resolve_config
 from repbench.training.loop import train
 

@@ -798,7 +798,7 @@ def test_cli_help_lists_the_targets_the_report_writes(runs_root: Path, tmp_path:
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     """The targets `repbench report --help` lists are the ones the report accepts, and asked for all of them
     it writes each one's files (the names the workflow expects) and nothing else."""
-    from repbench.targets import target_files
+    from repbench.pipeline.targets import target_files
 
     with pytest.raises(SystemExit) as done:
         main(["report", "--help"])

@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from repbench import pipeline_config, report
+from repbench import report
+from repbench.pipeline import config as pipeline_config
 from repbench.cli import main
 from repbench.report import checks, tables
 

@@ -10,7 +10,7 @@ import pytest
 
 from repbench import report
 from repbench.report.mdescape import md_code, md_inline, md_text, span
-from repbench.targets import TABLES
+from repbench.pipeline.targets import TABLES
 from test_report import _eval, _write, write_runs
 
 SCRIPT = "<script>alert(1)</script>"

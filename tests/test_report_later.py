@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from repbench import pipeline_config, report
+from repbench import report
+from repbench.pipeline import config as pipeline_config
 from repbench.report.tables import render_later
 from repbench.report.tables.later import PLAIN_FORM, fmt_flops
 

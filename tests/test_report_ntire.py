@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from repbench import pipeline_config, report
+from repbench import report
+from repbench.pipeline import config as pipeline_config
 from repbench.report import ntire
 from repbench.cli import main
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from repbench import pipeline_config, report
+from repbench import report
+from repbench.pipeline import config as pipeline_config
 from repbench.report.sweep import render_sweep
 from repbench.report.sweep import data as sweep_data
 

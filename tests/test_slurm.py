@@ -21,7 +21,7 @@ import pytest
 import torch
 import yaml
 
-from repbench import pipeline_config
+from repbench.pipeline import config as pipeline_config
 
 try:
     from test_pipeline import REPO, _fresh_clone, _snakemake

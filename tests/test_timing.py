@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from methods import registry
-from repbench import pipeline_config, timing_groups
+from repbench.pipeline import config as pipeline_config
+from repbench.pipeline import timing_groups
 from repbench.measure.models import architecture_signature, build_pair
 from repbench.measure.processes import combine
 from repbench.measure.throughput import ThroughputRecord

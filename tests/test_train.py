@@ -19,7 +19,7 @@ import torch
 import methods
 from repbench import cli, provenance
 from repbench.errors import RepbenchError
-from repbench.patches import PatchSampler, batch_loader, to_model_input
+from repbench.training.patches import PatchSampler, batch_loader, to_model_input
 from repbench.training.schedules import build_schedule
 from repbench.training.config import freeze_start, parse_set, resolve_config
 from repbench.training.loop import train
@@ -142,7 +142,7 @@ def test_patches_are_aligned_augmented_and_deterministic():
     assert not torch.equal(sampler.batch(6)[0], lr)
     # Y for RGB (BT.601 / 255) and raw intensity for gray.
     y = to_model_input(hr, 1)[0] * 255
-    from repbench.metrics import to_y
+    from repbench.scoring.metrics import to_y
 
     assert np.abs(y - to_y(hr)).max() < 1e-3
     gray = hr[:, :, :1]
@@ -311,7 +311,7 @@ def test_short_training_beats_bicubic(tmp_path):
     otherwise the embedded skimage-train -> skimage-test split, with a margin of 0.5 dB.
     """
     from repbench import data
-    from repbench.evaluate import evaluate
+    from repbench.scoring.evaluate import evaluate
 
     real = all((_shared_datasets() / name / "HR").is_dir() for name in ("T91", "Set5")) and data.available("T91")
     train_data, val_data, margin = ("T91", "Set5", 1.0) if real else ("skimage-train", "skimage-test", 0.5)

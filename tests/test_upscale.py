@@ -8,10 +8,10 @@ import torch
 import methods
 from methods.blocks import init_layer_
 from repbench import cli
-from repbench.images import read_image, write_image
-from repbench.imresize import imresize, modcrop
-from repbench.metrics import psnr_y, rgb_to_ycbcr, ycbcr_to_rgb
-from repbench.upscale import load_model, receptive_radius, run_tiled, upscale_image
+from repbench.scoring.images import read_image, write_image
+from repbench.scoring.imresize import imresize, modcrop
+from repbench.scoring.metrics import psnr_y, rgb_to_ycbcr, ycbcr_to_rgb
+from repbench.inference.upscale import load_model, receptive_radius, run_tiled, upscale_image
 
 
 def _nearest_model(path, scale, colors):

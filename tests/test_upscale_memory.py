@@ -15,10 +15,10 @@ import torch
 import methods
 from methods.blocks import init_layer_
 from repbench import cli
-from repbench import upscale as upscale_mod
-from repbench.evaluate import floor_upscale
-from repbench.images import read_image, write_image
-from repbench.upscale import load_model, needed_memory, upscale_image
+from repbench.inference import upscale as upscale_mod
+from repbench.scoring.evaluate import floor_upscale
+from repbench.scoring.images import read_image, write_image
+from repbench.inference.upscale import load_model, needed_memory, upscale_image
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_CLI = "import sys; from repbench import cli; sys.exit(cli.main(sys.argv[1:]))"

@@ -17,9 +17,9 @@ from repbench.bn.paste import paste_experiment, sr_outputs
 from repbench.bn.scores import artifact_scores
 from repbench.bn.stats import PROFILE_TITLE, bn_stat_profile, plot_bn_profile
 from repbench.data import Pair, make_pair
-from repbench.images import read_image, write_image
-from repbench.imresize import imresize
-from repbench.metrics import to_y
+from repbench.scoring.images import read_image, write_image
+from repbench.scoring.imresize import imresize
+from repbench.scoring.metrics import to_y
 
 DEFAULT_PASTE_DATASET = "skimage-test"
 

@@ -10,8 +10,8 @@ from torch import nn
 
 from repbench.device import model_device
 from repbench.errors import RepbenchError
-from repbench.imresize import imresize
-from repbench.metrics import LUMA_WEIGHTS, rgb_to_ycbcr, round_u8, to_y, ycbcr_to_rgb
+from repbench.scoring.imresize import imresize
+from repbench.scoring.metrics import LUMA_WEIGHTS, rgb_to_ycbcr, round_u8, to_y, ycbcr_to_rgb
 
 BN_MODELS_HINT = (
     "the BN diagnostics need a model with BatchNorm layers, e.g. `edsr` trained with options.bn=true, "
@@ -130,7 +130,7 @@ def predict(model: Any, lr: np.ndarray) -> np.ndarray:
 def sr_images(out: np.ndarray, lr: np.ndarray, hr_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 HxWxC image to look at, float64 Y plane that is scored) from a model output.
 
-    Mirrors repbench.evaluate: a Y model's rounded Y is scored and, for RGB images, shown
+    Mirrors repbench.scoring.evaluate: a Y model's rounded Y is scored and, for RGB images, shown
     with bicubic-upscaled CbCr; an RGB model's rounded RGB is scored on its Y (a gray
     image on its BT.601 luma).
     """

@@ -11,9 +11,9 @@ import numpy as np
 from repbench.errors import RepbenchError
 from repbench.bn.layers import image_statistics, predict, sr_images
 from repbench.bn.panels import figure_panels, heat_scale
-from repbench.images import write_image
-from repbench.imresize import imresize
-from repbench.metrics import to_y
+from repbench.scoring.images import write_image
+from repbench.scoring.imresize import imresize
+from repbench.scoring.metrics import to_y
 
 # ----------------------------------------------------------------------------- Figure 4: crop and paste
 

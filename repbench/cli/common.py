@@ -36,7 +36,7 @@ def model_help(*, prefer: str = "deployed", floors: bool = False, extra: str = "
 
 def add_model_option(parser: Any, *, prefer: str = "deployed", floors: bool = False, required: bool = False,
                      extra: str = "") -> None:
-    """--model PATH on a parser or an argument group (see repbench/modelfile.py for what a folder stands for)."""
+    """--model PATH on a parser or an argument group (see repbench/inference/modelfile.py for what a folder stands for)."""
     parser.add_argument("--model", metavar="PATH", required=required,
                         help=model_help(prefer=prefer, floors=floors, extra=extra))
 

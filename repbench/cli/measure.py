@@ -55,7 +55,7 @@ def _pair(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _peaks(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from repbench.peaks import DevicePeak, load_yaml
+    from repbench.measure.peaks import DevicePeak, load_yaml
 
     extra = tuple(load_yaml(args.devices)) if args.devices else ()
     given = (args.peak_tflops, args.bandwidth_gbs)
@@ -115,7 +115,7 @@ def measure_model(args: argparse.Namespace) -> int:
         )
         result.throughput = _time_nets(args, pair, cfg)
         if args.onnx:
-            from repbench.onnx_throughput import onnx_throughput
+            from repbench.measure.onnx_throughput import onnx_throughput
 
             providers = [p.strip() for p in args.onnx_providers.split(",") if p.strip()] if args.onnx_providers else None
             net = "merged" if pair.merged else "training-time"
@@ -348,4 +348,4 @@ def _add_throughput_options(p: argparse.ArgumentParser) -> None:
     th.add_argument("--threads", type=int, help="CPU threads (torch.set_num_threads)")
     th.add_argument("--peak-tflops", type=float, help="device peak, TFLOP/s, for the roofline (with --bandwidth-gbs)")
     th.add_argument("--bandwidth-gbs", type=float, help="device memory bandwidth, GB/s, for the roofline")
-    th.add_argument("--devices", metavar="YAML", help="extra device peaks (see repbench.peaks.load_yaml)")
+    th.add_argument("--devices", metavar="YAML", help="extra device peaks (see repbench.measure.peaks.load_yaml)")

@@ -8,7 +8,7 @@ from repbench.errors import RepbenchError
 
 
 def merge(args: argparse.Namespace) -> int:
-    from repbench.deploy import merge_model
+    from repbench.inference.deploy import merge_model
 
     # `repbench merge RUN` was the old form; it still works, as the same thing as --model RUN.
     if args.model and args.run_dir:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from repbench.targets import TARGETS
+from repbench.pipeline.targets import TARGETS
 
 
 def report(args: argparse.Namespace) -> int:

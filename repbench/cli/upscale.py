@@ -7,7 +7,7 @@ from repbench.cli.common import add_device_option, add_model_option
 
 
 def upscale(args: argparse.Namespace) -> int:
-    from repbench.upscale import upscale_files
+    from repbench.inference.upscale import upscale_files
 
     upscale_files(args.model, args.input, args.output, tile=args.tile, overlap=args.overlap, device=args.device,
                   scale=args.scale)

@@ -15,8 +15,8 @@ from repbench.data.download import archive_path
 from repbench.data.registry import SCALES, Dataset, Pair, cache_root, get_dataset, load_registry, locked, override_env_var
 from repbench.data.sources import Resolved, hr_images, resolve, source_fingerprint
 from repbench.errors import RepbenchError
-from repbench.images import list_images, read_image, write_image
-from repbench.imresize import imresize, modcrop
+from repbench.scoring.images import list_images, read_image, write_image
+from repbench.scoring.imresize import imresize, modcrop
 
 
 def _scale_dir(name: str, scale: int) -> Path:

@@ -18,7 +18,7 @@ from repbench.data.cache import read_manifest
 from repbench.data.registry import Dataset, get_dataset
 from repbench.data.sources import Resolved, embedded_folder, resolve, source_fingerprint
 from repbench.errors import RepbenchError
-from repbench.images import list_images
+from repbench.scoring.images import list_images
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import numpy as np
 from repbench.data.download import extract
 from repbench.data.registry import CACHE_FORMAT, Dataset, Source, datasets_root, override_env_var
 from repbench.errors import RepbenchError
-from repbench.images import list_images, read_image
+from repbench.scoring.images import list_images, read_image
 
 
 def _local_folder(source: Source) -> Path:

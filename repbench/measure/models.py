@@ -8,7 +8,7 @@ from torch import nn
 
 import methods
 from repbench.errors import RepbenchError
-from repbench.modelfile import TRAINING_FIRST, model_path
+from repbench.inference.modelfile import TRAINING_FIRST, model_path
 
 OUTPUT_HEIGHT, OUTPUT_WIDTH = 720, 1280  # the paper's output size: 720p
 
@@ -70,7 +70,7 @@ def load_pair(path: str) -> ModelPair:
     training-time net is rebuilt from build_args with fresh weights: counts and speed do not depend on them.
 
     A run folder stands for its final.pt (the training-time weights, as the pipeline measures them),
-    else its deployed.pt (repbench.modelfile)."""
+    else its deployed.pt (repbench.inference.modelfile)."""
     path = str(model_path(path, TRAINING_FIRST))
     try:
         model = methods.load(path)

@@ -20,7 +20,7 @@ challenges count (their networks are x4 RGB):
   and matmul), the 2022 "#Acts"; `activations_conv_outputs` is the 2022 script's own definition
   (output elements of the Conv2d / ConvTranspose2d module calls), equal to it for conv-only nets.
 * `convs`: nn.Conv* modules of the deployed network (repbench.measure.conv_layers).
-* `latency` (optional): repbench.latency's per-image fp32 timing over a dataset's LR images.
+* `latency` (optional): repbench.measure.latency's per-image fp32 timing over a dataset's LR images.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 import methods
-from repbench.latency import LatencyRecord
+from repbench.measure.latency import LatencyRecord
 from repbench.measure.counts import conv_layers, fvcore_macs
 
 NTIRE_LR_HW = (256, 256)  # both challenges count FLOPs and activations for one 256x256 LR input
@@ -166,9 +166,9 @@ def _notes(c: NtireCounts, build_args: dict[str, Any]) -> list[str]:
 
 def ntire_latency_of(model: nn.Module, colors: int, scale: int, dataset: str, images: int | None, device: Any,
                      net: str, warmup: int) -> LatencyRecord:
-    """Per-image fp32 latency (repbench.latency) over the LR images of a registered dataset."""
+    """Per-image fp32 latency (repbench.measure.latency) over the LR images of a registered dataset."""
     from repbench import data
-    from repbench.latency import lr_inputs, ntire_latency
+    from repbench.measure.latency import lr_inputs, ntire_latency
 
     pairs = data.load_pairs(dataset, scale)
     if images is not None:

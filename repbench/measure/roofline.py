@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from repbench.peaks import DevicePeak
+from repbench.measure.peaks import DevicePeak
 
 ROOFLINE_NOTE = (
     "bound = min(peak, intensity x bandwidth); intensity = 2 x conv MACs / bytes, bytes = per convolution "

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from repbench.device import device_name, resolve_device
-from repbench.peaks import DevicePeak, lookup
+from repbench.measure.peaks import DevicePeak, lookup
 from repbench.errors import RepbenchError
 from repbench.measure.models import ModelPair, pair_nets
 from repbench.measure.roofline import Roofline, conv_traffic, roofline

@@ -22,12 +22,12 @@ from torch import nn
 import methods
 from methods import registry as method_registry
 from repbench import atomic, provenance
-from repbench.deploy import deployable
+from repbench.inference.deploy import deployable
 from repbench.errors import RepbenchError
 from repbench.published.convert import MERGE_TOLERANCE, Architecture, load_into, merge_error, read_state_dict
 from repbench.published.files import fetch, sha256_of
 from repbench.published.registry import PublishedModel, get
-from repbench.targets import PUBLISHED_TABLE
+from repbench.pipeline.targets import PUBLISHED_TABLE
 
 
 def import_registered(name: str, offline: bool = False, progress: bool = True) -> tuple[nn.Module, dict[str, Any]]:

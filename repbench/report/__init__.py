@@ -92,7 +92,7 @@ from repbench.report.values import (
     relevant_options,
     write_atomic,
 )
-from repbench.targets import (DEFAULT_TARGETS, FIGURE_FORMATS, FIGURE_STEMS, FIGURES, LATER_TABLE, NTIRE_TABLES,
+from repbench.pipeline.targets import (DEFAULT_TARGETS, FIGURE_FORMATS, FIGURE_STEMS, FIGURES, LATER_TABLE, NTIRE_TABLES,
                               PUBLISHED_TABLE, SWEEPS, TARGETS, target_files)
 
 __all__ = [

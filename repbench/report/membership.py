@@ -10,7 +10,7 @@ from methods import registry
 from repbench.errors import RepbenchError
 from repbench.report.values import default_options, REFERENCE_METHODS, _is_blank, _num, relevant_options
 
-from repbench.targets import EXPERIMENTS, PAPER_TABLES  # EXPERIMENTS: the NTIRE tables, later and the sweeps too
+from repbench.pipeline.targets import EXPERIMENTS, PAPER_TABLES  # EXPERIMENTS: the NTIRE tables, later and the sweeps too
 
 
 TABLES: tuple[str, ...] = PAPER_TABLES

@@ -28,7 +28,7 @@ from repbench.report.values import (
 )
 
 from repbench.report.measure_fields import measure_fields
-from repbench.pipeline_config import PLAN_FILE
+from repbench.pipeline.config import PLAN_FILE
 from repbench.report.membership import declared_experiments, option_value, bn_strategy, planned_tables, tables_of
 from repbench.report.mdescape import span
 

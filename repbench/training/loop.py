@@ -24,13 +24,15 @@ from torch import nn
 from tqdm import tqdm
 
 import methods
-from repbench import atomic, runlock, runstate
-from repbench.deploy import deployable
+from repbench import atomic
+from repbench.training import runlock
+from repbench.training import runstate
+from repbench.inference.deploy import deployable
 from repbench.device import device_name, model_device, resolve_device, steady_allocator
 from repbench.errors import RepbenchError
-from repbench.evaluate import evaluate
-from repbench.patches import PatchSampler, batch_loader
-from repbench.stopsignals import StopFlag
+from repbench.scoring.evaluate import evaluate
+from repbench.training.patches import PatchSampler, batch_loader
+from repbench.training.stopsignals import StopFlag
 from repbench.training import runfolder
 from repbench.training.config import HOLDOUT, RENAMED_FIELDS, RUNTIME_FIELDS, TrainConfig, config_dict, freeze_start, holdout_count
 from repbench.training.datasets import load_pairs, split_holdout
@@ -119,7 +121,7 @@ def train(
     stop_after: checkpoint and stop once this many iterations are done, as Ctrl-C does
     (status "interrupted"; rerun to continue). loss_hook(iteration, loss) -> loss lets
     tests inject a bad loss. on_config_change: what to do when the folder holds work of
-    another config, "refuse" or "supersede" (see repbench/runstate.py). The folder is
+    another config, "refuse" or "supersede" (see repbench/training/runstate.py). The folder is
     locked for the whole call: a second trainer on it fails at once.
     """
     run_dir = Path(run_dir)

@@ -1,6 +1,6 @@
 """Checks of a pipeline plan that need the training images: each run's patch against their sizes.
 
-The patch sampler (repbench.patches.PatchSampler) draws an LR patch p x p from the training images
+The patch sampler (repbench.training.patches.PatchSampler) draws an LR patch p x p from the training images
 whose LR is at least p x p and skips the others; it fails only when no image is that large, and it
 fails before any training step, but only once the job has started and written its run folder. The
 plan knows the images' sizes cheaply (repbench.data.sizes), so such a patch fails `snakemake -n`

@@ -29,9 +29,10 @@ import torch
 import yaml
 
 import methods
-from repbench import atomic, provenance, runstate
+from repbench import atomic, provenance
+from repbench.training import runstate
 from repbench.errors import RepbenchError
-from repbench.runlock import LOCK_NAME
+from repbench.training.runlock import LOCK_NAME
 from repbench.training.config import TrainConfig
 
 METRICS_COLUMNS = ("iteration", "loss", "lr", "seconds", "val_psnr", "event")

@@ -3,7 +3,10 @@ import re
 import sys
 from pathlib import Path
 
-from repbench import cluster, pipeline_config, targets, timing_groups
+from repbench.pipeline import cluster
+from repbench.pipeline import config as pipeline_config
+from repbench.pipeline import targets
+from repbench.pipeline import timing_groups
 
 PRESET = pipeline_config.load_preset(config, Path(workflow.basedir))
 pipeline_config.validate_preset(PRESET, Path(workflow.basedir))  # the schema, names filled in from the registry

@@ -19,7 +19,7 @@ from repbench.report.leaderboard.groups import ALL_GROUPS_CONVENTION, default_gr
 from repbench.report.values import (
     REFERENCE_METHODS, _int, _is_blank, _method_rank, channel_name, ordered_datasets,
 )
-from repbench.targets import LEADERBOARD, target_files
+from repbench.pipeline.targets import LEADERBOARD, target_files
 
 
 def page_rows(ctx: ReportContext, frame: pd.DataFrame, columns: list[Column], datasets: list[str],

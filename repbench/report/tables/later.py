@@ -24,7 +24,7 @@ from repbench.report.seeds import SPREAD_WORDS, spread
 from repbench.report.tables.floors import floor_hint, floor_rows
 from repbench.report.tables.table3 import FORM_WORDS, train_form
 from repbench.report.values import MISSING, as_float, dataset_label, method_rank, relevant_options, size_rank
-from repbench.targets import LATER_TABLE
+from repbench.pipeline.targets import LATER_TABLE
 
 LATER_METHODS = ("dbb", "orepa", "conv3xc")
 BASELINES = ("plain", "ecbsr", "repsr")  # Table 2's runs, shown beside them

@@ -64,13 +64,13 @@ def timing_threads(global_resources: Mapping[str, Any], fallback: int) -> int:
 
 def gpu_launcher(gpu_jobs: int, slots: int) -> str:
     """What a GPU rule puts before its command: nothing for CPU presets or one GPU; with N > 1 GPUs,
-    `repbench.gpuslot`, which gives each concurrent job a different one (CUDA_VISIBLE_DEVICES).
+    `repbench.pipeline.gpuslot`, which gives each concurrent job a different one (CUDA_VISIBLE_DEVICES).
 
     It goes into the shell text, never into a rule's params: both profiles rerun a job on changed
     inputs or params only (`rerun-triggers: [mtime, params]`), so changing N retrains nothing."""
     if gpu_jobs < 1 or slots < 2:
         return ""
-    return f"{shlex.quote(sys.executable)} -m repbench.gpuslot --slots {slots} -- "
+    return f"{shlex.quote(sys.executable)} -m repbench.pipeline.gpuslot --slots {slots} -- "
 
 
 # ---------------------------------------------------------------- stopping and resuming a local run

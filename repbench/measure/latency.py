@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from repbench.device import device_name, resolve_device
-from repbench.metrics import to_y
+from repbench.scoring.metrics import to_y
 
 LABEL = "NTIRE ESR protocol: fp32, batch 1, one image at a time at its own size, mean over images"
 

@@ -10,8 +10,8 @@ from torch import nn
 
 import methods
 from repbench.errors import RepbenchError
-from repbench.modelfile import DEPLOYED_FIRST, RUN_FILES, model_path
-from repbench.onnx_export import OPSET, check_onnx, export_onnx
+from repbench.inference.modelfile import DEPLOYED_FIRST, RUN_FILES, model_path
+from repbench.inference.onnx_export import OPSET, check_onnx, export_onnx
 from repbench.outputs import check_output_file
 
 ONNX_TOLERANCE = 1e-4  # max |onnxruntime - PyTorch| accepted for deployed.onnx

@@ -23,7 +23,7 @@ import torch
 from repbench.device import resolve_device
 from repbench.errors import RepbenchError
 from repbench.measure import throughput, timing
-from repbench.onnx_export import export_onnx
+from repbench.inference.onnx_export import export_onnx
 
 # Short names used in the records' mode ("onnxruntime-cpu") and on the command line.
 PROVIDERS = {

@@ -23,7 +23,7 @@ import torch
 import yaml
 
 from repbench.errors import RepbenchError
-from repbench.runlock import LOCK_NAME
+from repbench.training.runlock import LOCK_NAME
 
 ON_CONFIG_CHANGE = ("refuse", "supersede")
 SUPERSEDED = "superseded"

@@ -65,7 +65,7 @@ def load_yaml(path: str | Path) -> list[DevicePeak]:
     path = Path(path)
     entries = read_yaml(path, "device table")
     if not isinstance(entries, list):
-        raise RepbenchError(f"device table {path} must be a YAML list of devices (see repbench.peaks.load_yaml)")
+        raise RepbenchError(f"device table {path} must be a YAML list of devices (see repbench.measure.peaks.load_yaml)")
     return [_entry(e, path, i) for i, e in enumerate(entries)]
 
 

@@ -35,10 +35,10 @@ from torch import nn
 import methods
 from repbench.device import model_device, resolve_device
 from repbench.errors import RepbenchError
-from repbench.images import image_shape, list_images, read_image, write_image, write_png_bands
-from repbench.imresize import _contributions, _round_uint8  # the exact weights and rounding imresize uses
-from repbench.metrics import rgb_to_ycbcr, ycbcr_to_rgb
-from repbench.modelfile import DEPLOYED_FIRST, is_floor, model_path
+from repbench.scoring.images import image_shape, list_images, read_image, write_image, write_png_bands
+from repbench.scoring.imresize import _contributions, _round_uint8  # the exact weights and rounding imresize uses
+from repbench.scoring.metrics import rgb_to_ycbcr, ycbcr_to_rgb
+from repbench.inference.modelfile import DEPLOYED_FIRST, is_floor, model_path
 
 DEFAULT_TILE = 512  # LR pixels per tile side; 0 = whole image at once
 Box = tuple[int, int, int, int]  # a tile: y0, y1, x0, x1 in input pixels
@@ -55,7 +55,7 @@ _LOSSY = (".jpg", ".jpeg", ".webp")  # no useful upper bound on their size short
 
 def load_model(spec: str | os.PathLike) -> Any:
     """'bicubic' or 'nearest' as they are; else the model a file or a run folder names (its deployed.pt,
-    else final.pt; see repbench.modelfile), merged when possible and in eval mode."""
+    else final.pt; see repbench.inference.modelfile), merged when possible and in eval mode."""
     if is_floor(spec):
         return str(spec)
     path = model_path(spec, DEPLOYED_FIRST, floors=True)
@@ -132,7 +132,7 @@ def _sr_tile(model: Any, planes: Planes, box: Box, size: tuple[int, int], pad: i
 
 
 def _resize_pass(img: np.ndarray, axis: int, weights: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """repbench.imresize's 1-D pass with given contributions: the same products, summed in the same order."""
+    """repbench.scoring.imresize's 1-D pass with given contributions: the same products, summed in the same order."""
     moved = np.moveaxis(img, axis, 0)
     extra = (1,) * (moved.ndim - 1)
     out = np.zeros((weights.shape[0],) + moved.shape[1:], dtype=np.float64)
@@ -192,7 +192,7 @@ def _model_renderer(model: Any, img: np.ndarray, overlap: int | None, device: An
 
 def _renderer(model: Any, img: np.ndarray, overlap: int | None, device: Any, scale: int | None) -> tuple[Render, int]:
     """(tile -> uint8 output, output channels) for a model or a floor; the floors are tiled versions of
-    repbench.evaluate.floor_upscale, pixel for pixel."""
+    repbench.scoring.evaluate.floor_upscale, pixel for pixel."""
     if not is_floor(model):
         return _model_renderer(model, img, overlap, device or model_device(model))
     if not scale:

@@ -1,4 +1,4 @@
-"""Give each GPU job of one machine its own GPU: `python -m repbench.gpuslot --slots N -- COMMAND ...`.
+"""Give each GPU job of one machine its own GPU: `python -m repbench.pipeline.gpuslot --slots N -- COMMAND ...`.
 
 With `snakemake --resources gpu=N` (N > 1) Snakemake runs up to N GPU jobs at once, but every one of
 them asks for `cuda`, which is the first visible GPU: all N would share device 0 and the others would
@@ -62,7 +62,7 @@ def acquire(candidates: Sequence[str], folder: Path, poll: float = POLL_SECONDS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m repbench.gpuslot", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m repbench.pipeline.gpuslot", description=__doc__.splitlines()[0])
     parser.add_argument("--slots", type=int, required=True, help="GPUs on this machine for this pipeline (--resources gpu=N)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command to run on one GPU")
     args = parser.parse_args(argv)
@@ -75,11 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         device, fd = acquire(candidates, lock_dir(env))
         os.set_inheritable(fd, True)  # the lock lives as long as the command, not this launcher
         env["CUDA_VISIBLE_DEVICES"] = device
-        print(f"repbench.gpuslot: running on GPU {device} (CUDA_VISIBLE_DEVICES={device})", file=sys.stderr, flush=True)
+        print(f"repbench.pipeline.gpuslot: running on GPU {device} (CUDA_VISIBLE_DEVICES={device})", file=sys.stderr, flush=True)
     try:
         os.execvpe(command[0], command, env)
     except OSError as err:  # not found or not executable: say which, as a shell would
-        print(f"repbench.gpuslot: cannot run {command[0]!r}: {err.strerror}", file=sys.stderr)
+        print(f"repbench.pipeline.gpuslot: cannot run {command[0]!r}: {err.strerror}", file=sys.stderr)
     return 127
 
 

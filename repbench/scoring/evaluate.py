@@ -1,6 +1,6 @@
 """`evaluate()`: PSNR/SSIM of a model (or bicubic) on HR/LR pairs.
 
-How a prediction is turned into the numbers (see repbench.metrics for the metrics):
+How a prediction is turned into the numbers (see repbench.scoring.metrics for the metrics):
 
 * bicubic: MATLAB-bicubic upscaling of the uint8 LR (rounded after each pass).
 * nearest: nearest-neighbour upscaling of the same LR (each LR pixel repeated scale x scale times);
@@ -32,9 +32,9 @@ from repbench import atomic
 from repbench.data import Pair
 from repbench.device import resolve_device
 from repbench.errors import RepbenchError
-from repbench.imresize import imresize
-from repbench.modelfile import DEPLOYED_FIRST, is_floor, model_path
-from repbench.metrics import (
+from repbench.scoring.imresize import imresize
+from repbench.inference.modelfile import DEPLOYED_FIRST, is_floor, model_path
+from repbench.scoring.metrics import (
     LUMA_WEIGHTS,
     SSIM_WINDOW,
     psnr_plane,
@@ -146,7 +146,7 @@ def _upsample(kind: str, pair: Pair) -> np.ndarray:
 
 
 def load_model(spec: str | os.PathLike) -> nn.Module | str:
-    """'bicubic' or 'nearest' as they are, else the model a file or a run folder names (repbench.modelfile)."""
+    """'bicubic' or 'nearest' as they are, else the model a file or a run folder names (repbench.inference.modelfile)."""
     if is_floor(spec):
         return str(spec)
     path = model_path(spec, DEPLOYED_FIRST, floors=True)

@@ -24,7 +24,7 @@ from methods import registry
 from repbench.atomic import write_json
 from repbench.errors import RepbenchError
 from repbench.training.patch_fit import patch_problems
-from repbench.targets import EXPERIMENTS, PUBLISHED_TABLE, TABLES
+from repbench.pipeline.targets import EXPERIMENTS, PUBLISHED_TABLE, TABLES
 from repbench.training.config import TrainConfig, config_dict, config_json, resolve_config
 
 __all__ = ["EXPERIMENTS", "PLAN_FILE", "TABLES", "Plan", "RunSpec", "available_presets", "data_warning",
@@ -354,7 +354,7 @@ def train_priority(spec: RunSpec) -> int:
 
 def preset_schema(basedir: Path) -> dict[str, Any]:
     """workflow/schemas/preset.schema.yaml with the names it checks filled in from their one source:
-    the experiments from repbench.targets, the methods and size formats from the method registry."""
+    the experiments from repbench.pipeline.targets, the methods and size formats from the method registry."""
     schema = yaml.safe_load((Path(basedir) / "workflow" / "schemas" / "preset.schema.yaml").read_text())
     experiments = schema["properties"]["experiments"]
     experiments["propertyNames"] = {"enum": list(EXPERIMENTS)}
