@@ -15,6 +15,7 @@ from repbench import report
 from repbench.report import figures
 from repbench.report.plotting import METHOD_COLORS
 from repbench.report.values import model_label
+from runfolders import write_file
 
 PRESET = "crowded"
 DEVICE = "CPU test (2 threads)"
@@ -30,22 +31,17 @@ X2_RGB = {"edsr-R1C4-x2-rgb-a": (80.0, 35.2), "edsr-M4C16-x2-rgb-b": (95.0, 34.9
 FLOORS = {"bicubic-x4": (28.43, 27.90), "nearest-x4": (26.21, 25.70), "bicubic-x2": (33.66, 33.10)}
 
 
-def _write(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj))
-
-
 def _run(root: Path, name: str, speed: float, psnr: float) -> None:
     method, size, scale = name.split("-")[0], name.split("-")[1], int(name.split("-")[2][1])
     colors = 3 if "rgb" in name else 1
     run = root / name
-    _write(run / "train.json", {"method": method, "size": size, "scale": scale, "colors": colors, "options": {},
+    write_file(run / "train.json", {"method": method, "size": size, "scale": scale, "colors": colors, "options": {},
                                 "iterations": 20, "train_seconds": 2.0, "device": DEVICE, "seed": 0,
                                 "val_data": "holdout:10", "train_data": "DIV2K-train", "status": "complete"})
-    _write(run / "measure.json", {"params_deployed": 1000, "macs": 10**6, "throughput": [
+    write_file(run / "measure.json", {"params_deployed": 1000, "macs": 10**6, "throughput": [
         {"net": "merged", "mode": "eager", "device_name": DEVICE, "dtype": "float32", "batch": 4,
          "lr_height": 180, "lr_width": 320, "images_per_s": speed}]})
-    _write(run / "eval" / f"Set5-x{scale}.json", {"dataset": "Set5", "scale": scale, "n_images": 5, "psnr_y": psnr,
+    write_file(run / "eval" / f"Set5-x{scale}.json", {"dataset": "Set5", "scale": scale, "n_images": 5, "psnr_y": psnr,
                                                   "ssim_y": 0.9, "psnr_rgb": psnr if colors == 3 else psnr - 0.5})
     curve = {0: 20.0, 10: psnr - 0.05, 20: psnr - 0.02}  # converged: nothing for `repbench check` to flag
     rows = ["iteration,loss,lr,seconds,val_psnr,event"] + [
@@ -58,7 +54,7 @@ def write_crowded_runs(root: Path) -> Path:
         _run(root, name, speed, psnr)
     for name, (y, rgb) in FLOORS.items():
         scale = int(name[-1])
-        _write(root / name / "eval" / f"Set5-x{scale}.json",
+        write_file(root / name / "eval" / f"Set5-x{scale}.json",
                {"dataset": "Set5", "scale": scale, "n_images": 5, "psnr_y": y, "ssim_y": 0.8, "psnr_rgb": rgb})
     return root
 
@@ -162,10 +158,10 @@ def test_fig1_never_uses_one_marker_for_two_sizes(tmp_path: Path) -> None:
             runs[name] = (method, size)
     _run(root, "plain-M4C8-x4-nosize", 950.0, 28.5)  # a run whose train.json records no size
     record = json.loads((root / "plain-M4C8-x4-nosize" / "train.json").read_text())
-    _write(root / "plain-M4C8-x4-nosize" / "train.json", {**record, "size": None})
+    write_file(root / "plain-M4C8-x4-nosize" / "train.json", {**record, "size": None})
     runs["plain-M4C8-x4-nosize"] = ("plain", "not recorded")
     for name, (y, rgb) in FLOORS.items():
-        _write(root / name / "eval" / "Set5-x4.json", {"dataset": "Set5", "scale": 4, "psnr_y": y, "psnr_rgb": rgb})
+        write_file(root / name / "eval" / "Set5-x4.json", {"dataset": "Set5", "scale": 4, "psnr_y": y, "psnr_rgb": rgb})
     fig = figures.figure_tradeoff(report.build_context(root, PRESET))
     assert [ax.get_title().splitlines()[0] for ax in fig.axes] == ["x4, Y channel", "x4, RGB"]
     seen = _encoding(fig, runs)

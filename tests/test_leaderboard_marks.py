@@ -14,12 +14,13 @@ from repbench import report
 from repbench.report.leaderboard import Group, default_group, leaderboard_columns, leaderboard_frame, row_groups
 from repbench.report.leaderboard.frame import CSV_FRONT
 from repbench.report.leaderboard.groups import budget_note
+from runfolders import eval_record, write_file
 
 try:
-    from test_report import PRESET, _eval, _measure, _write, write_runs
+    from test_report import PRESET, measure_record, write_runs
     from test_report_published import NAME, write_published_run
 except ImportError:  # tests collected as a package
-    from tests.test_report import PRESET, _eval, _measure, _write, write_runs
+    from tests.test_report import PRESET, measure_record, write_runs
     from tests.test_report_published import NAME, write_published_run
 
 # Budgets of the x4 Y runs: three different ones, so the group's front spans 400-800 iterations.
@@ -36,14 +37,14 @@ def add_run(root: Path, name: str, method: str, size: str, scale: int, colors: i
     spec = dict(method=method, size=size, scale=scale, colors=colors, params=(5_000, 5_000, 5_000), macs=100_000_000,
                 n_conv=6, ips=ips, unmerged=None, spi=0.01, layout="nested")
     run = root / name
-    _write(run / "train.json", {
+    write_file(run / "train.json", {
         "method": method, "size": size, "scale": scale, "colors": colors, "options": {}, "iterations": iterations,
         "train_seconds": iterations * 0.01, "sec_per_iter": 0.01, "device": "cpu", "seed": seed, "status": "complete",
     })
     (run / "deployed.pt").write_bytes(b"")
-    _write(run / "measure.json", _measure(spec))
+    write_file(run / "measure.json", measure_record(spec))
     for dataset, psnr in scores.items():
-        _write(run / "eval" / f"{dataset}-x{scale}.json", _eval(dataset, scale, psnr, 0.85, rgb_offset))
+        write_file(run / "eval" / f"{dataset}-x{scale}.json", eval_record(dataset, scale, psnr, 0.85, rgb_offset))
     (run / "metrics.csv").write_text("iteration,loss,lr,seconds,val_psnr,event\n0,0.2,0.0004,0.0,24.0,val\n"
                                      f"{iterations},0.1,0.0004,1.0,24.0,val\n")
     return run
@@ -55,7 +56,7 @@ def write_marked_runs(root: Path) -> Path:
     write_runs(root)
     for name, iterations in BUDGETS.items():
         train = json.loads((root / name / "train.json").read_text())
-        _write(root / name / "train.json", {**train, "iterations": iterations})
+        write_file(root / name / "train.json", {**train, "iterations": iterations})
     # ties RepSR-M4C16 (31.1034567) to the last digit: both are marked
     add_run(root, "plain-M4C16-x4", "plain", "M4C16", 4, 1, {"Set5": 31.1034567, "Urban100": 24.5}, iterations=800)
     # the paper's M4C8 rows (30.52, 30.50) are higher, and RepSR's seed 0 is: neither counts, the mean does

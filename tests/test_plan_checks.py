@@ -1,5 +1,5 @@
 """What the plan refuses before any job runs: preset names and tags that are not one plain folder name,
-and training patches that no training image holds (repbench.training.patch_fit, repbench.data.sizes)."""
+training patches that no training image holds, and training-config fields no run can use (repbench.training.patch_fit, repbench.data.sizes)."""
 from __future__ import annotations
 
 import subprocess
@@ -154,3 +154,40 @@ def test_on_fallback_data_the_unfit_runs_are_named_in_the_warning(tmp_path: Path
     preset["data"] = {"train": ["T91", "BSD200"], "test": ["Set5"], "val": "holdout:2"}
     with pytest.raises(ValueError, match=r"run imdn-clb-B7-x4-rgb-twostage: patch_size_stage2 160 .* fits is 100x100"):
         pipeline_config.plan(preset)
+
+
+# ----------------------------------------------------------------------------- training-config fields
+
+
+@pytest.mark.parametrize("train, words", [
+    ({"cycles": 0}, "cycles must be >= 1"),
+    ({"milestones": [0.6, 0.4]}, "milestones must be increasing fractions of the run in (0, 1)"),
+])
+def test_a_bad_training_field_fails_the_dry_run(tmp_path: Path, train: dict, words: str) -> None:
+    config = tmp_path / "bad-field.yaml"
+    config.write_text(yaml.safe_dump({"preset": "smoke", "train": train}))
+    result = _snakemake("--configfile", str(config))
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out[-2000:]
+    assert words in out and "bad training config from the preset's train sections" in out
+
+
+@pytest.mark.parametrize("train, words", [
+    ({"milestones": [0.2, 0.2]}, "milestones must be increasing"),
+    ({"milestones": [0.5, 1.0]}, "milestones must be increasing"),
+    ({"milestones": ["half"]}, "config field 'milestones' must be a list of numbers"),
+    ({"gamma": 0}, "gamma must be in (0, 1]"),
+    ({"gamma": 2}, "gamma must be in (0, 1]"),
+    ({"lr": 1e-3, "lr_min": 1e-3}, "lr_min must be in [0, lr)"),
+    ({"lr_min": -1e-5}, "lr_min must be in [0, lr)"),
+    ({"seed": -1}, "seed must be >= 0"),
+    ({"workers": -2}, "workers must be >= -1"),
+    ({"patch_size_stage2": 8, "stage2_start": 10_000}, "stage2_start must be >= 0 and, with two stages, below iterations"),
+])
+def test_each_field_rule_fails_the_plan(train: dict, words: str) -> None:
+    preset = _smoke()
+    preset["train"] = {**preset.get("train", {}), **train}
+    with pytest.raises(ValueError, match="bad training config") as err:
+        pipeline_config.plan(preset)
+    assert words in str(err.value)
+

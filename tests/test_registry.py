@@ -1,9 +1,8 @@
 """Adding a method is one file (tests/toy_method.py) and one registry line; everything else follows."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 import torch
@@ -13,6 +12,7 @@ from methods import registry
 from repbench import report
 from repbench.pipeline import config as pipeline_config
 from repbench.cli import main
+from runfolders import write_file
 
 REPO = Path(__file__).resolve().parents[1]
 TOY = registry.MethodInfo("toy", "toy_method", "Toy", "M{m}C{c}", True, {"with_1x1": True}, closed_form="mxcy")
@@ -23,11 +23,6 @@ def toy() -> Iterator[registry.MethodInfo]:
     registry.register(TOY)  # the one registry line a new method adds to methods/registry.py
     yield TOY
     registry.unregister(TOY.name)
-
-
-def _write(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj))
 
 
 def test_registry_is_torch_free_and_complete() -> None:
@@ -76,10 +71,10 @@ def test_toy_method_passes_preset_validation(toy: registry.MethodInfo) -> None:
 
 def test_toy_method_appears_in_a_rendered_table(toy: registry.MethodInfo, tmp_path: Path) -> None:
     root = tmp_path / "runs" / "test"
-    _write(root / "toy-M1C4-x4" / "train.json", {"method": "toy", "size": "M1C4", "scale": 4, "colors": 1,
+    write_file(root / "toy-M1C4-x4" / "train.json", {"method": "toy", "size": "M1C4", "scale": 4, "colors": 1,
                                                  "options": {}, "iterations": 10, "status": "complete"})
     for name, psnr in (("toy-M1C4-x4", 29.5), ("bicubic-x4", 28.43), ("nearest-x4", 26.2)):
-        _write(root / name / "eval" / "Set5-x4.json",
+        write_file(root / name / "eval" / "Set5-x4.json",
                {"dataset": "Set5", "scale": 4, "n_images": 1, "psnr_y": psnr, "ssim_y": 0.8, "psnr_rgb": psnr - 0.3})
     report.build_report(root, tmp_path / "out", only=["table2"])
     table = (tmp_path / "out" / "table2.md").read_text()

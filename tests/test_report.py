@@ -15,10 +15,7 @@ from repbench.report import bn, figures, references, tables, values
 from repbench.cli import main
 from repbench.errors import RepbenchError
 
-try:
-    from test_report_check import add_run
-except ImportError:  # collected as a package
-    from tests.test_report_check import add_run
+from runfolders import add_run, add_seeds, eval_record, write_file, write_floors
 
 PRESET = "testpreset"
 DEVICE = "CPU x86_64 (2 threads)"
@@ -76,17 +73,7 @@ PROVENANCE: dict[str, tuple[str, str]] = {
 }
 
 
-def _write(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=2))
-
-
-def _eval(dataset: str, scale: int, psnr: float, ssim: float, rgb_offset: float = -0.3) -> dict[str, Any]:
-    return {"dataset": dataset, "scale": scale, "n_images": 3, "psnr_y": psnr, "ssim_y": ssim,
-            "psnr_rgb": psnr + rgb_offset, "per_image": [{"name": "a", "psnr_y": psnr}]}
-
-
-def _measure(spec: dict[str, Any]) -> dict[str, Any]:
+def measure_record(spec: dict[str, Any]) -> dict[str, Any]:
     """Either layout: `repbench measure`'s nested one, or a flat one with the short names."""
     deployed, paper, train = spec["params"]
     records = [{"net": "merged" if spec["unmerged"] is not None or spec["method"] != "edsr" else "training-time",
@@ -122,12 +109,12 @@ def bn_profile(n_layers: int, population: float) -> list[dict[str, Any]]:
 def write_bn_diagnostics(run: Path, scale: int, score: float, db: float, psnr_pop: float, psnr_img: float,
                          dataset: str = "Set5") -> None:
     """RUN/bn/ as `repbench bn-diagnose RUN --dataset SET --scale S --out RUN/bn` leaves it."""
-    _write(run / "bn" / "bn_diagnose.json", {
+    write_file(run / "bn" / "bn_diagnose.json", {
         "model": {"method": "edsr", "size": "R1C4", "scale": scale, "colors": 3, "options": {"bn": True}},
         "bn_profile": {"baby": bn_profile(3, 2.0 + score)},
         "dataset_scores": str(run / "bn" / f"artifact_scores_{dataset}_x{scale}.json"),
     })
-    _write(run / "bn" / f"artifact_scores_{dataset}_x{scale}.json", {
+    write_file(run / "bn" / f"artifact_scores_{dataset}_x{scale}.json", {
         "scale": scale, "n_images": 2, "mean_psnr_population": psnr_pop, "mean_psnr_image_stats": psnr_img,
         "mean_artifact_score": score, "mean_abs_artifact_score": abs(score), "min_artifact_score": score,
         "mean_artifact_db": db, "definition": "artifact_score = PSNR(population) - PSNR(image statistics)",
@@ -142,7 +129,7 @@ def write_runs(root: Path, bn_diagnostics: bool = True) -> Path:
     unfinished run (skipped)."""
     for name, spec in RUNS.items():
         run = root / name
-        _write(run / "train.json", {
+        write_file(run / "train.json", {
             "method": spec["method"], "size": spec["size"], "scale": spec["scale"], "colors": spec["colors"],
             "options": spec["options"], "iterations": 20, "train_seconds": 20 * spec["spi"] * 3,
             "sec_per_iter": spec["spi"] * 3, "device": DEVICE, "torch": "2.x", "seed": 0,
@@ -150,10 +137,10 @@ def write_runs(root: Path, bn_diagnostics: bool = True) -> Path:
             **(dict(zip(("finished_at", "git_commit"), PROVENANCE[name])) if name in PROVENANCE else {}),
         })
         (run / "deployed.pt").write_bytes(b"")
-        _write(run / "measure.json", _measure(spec))
+        write_file(run / "measure.json", measure_record(spec))
         for dataset, (psnr, ssim) in spec["scores"].items():
-            _write(run / "eval" / f"{dataset}-x{spec['scale']}.json",
-                   _eval(dataset, spec["scale"], psnr, ssim, spec.get("rgb_offset", -0.3)))
+            write_file(run / "eval" / f"{dataset}-x{spec['scale']}.json",
+                   eval_record(dataset, spec["scale"], psnr, ssim, spec.get("rgb_offset", -0.3)))
         lines = ["iteration,loss,lr,seconds,val_psnr,event"]
         for it in range(0, 21, 2):
             val = f"{FLAT_CURVE[it]:.3f}" if it in FLAT_CURVE else ""
@@ -161,11 +148,8 @@ def write_runs(root: Path, bn_diagnostics: bool = True) -> Path:
         (run / "metrics.csv").write_text("\n".join(lines) + "\n")
         if bn_diagnostics and "bn" in spec:
             write_bn_diagnostics(run, spec["scale"], *spec["bn"])
-    for dataset, (psnr, ssim) in BICUBIC.items():
-        _write(root / "bicubic-x4" / "eval" / f"{dataset}-x4.json", _eval(dataset, 4, psnr, ssim))
-    for dataset, (psnr, ssim) in NEAREST.items():
-        _write(root / "nearest-x4" / "eval" / f"{dataset}-x4.json", _eval(dataset, 4, psnr, ssim))
-    _write(root / "sesr-M5C16-x4" / "train.json", {"method": "sesr", "size": "M5C16", "scale": 4, "colors": 1,
+    write_floors(root, {"bicubic": BICUBIC, "nearest": NEAREST})
+    write_file(root / "sesr-M5C16-x4" / "train.json", {"method": "sesr", "size": "M5C16", "scale": 4, "colors": 1,
                                                   "status": "running"})
     (root / "notes").mkdir()  # a stray folder without run files is ignored
     return root
@@ -181,7 +165,7 @@ def ctx(runs_root: Path) -> report.ReportContext:
     return report.build_context(runs_root, PRESET)
 
 
-def _md_row(text: str, first_cell: str) -> list[str]:
+def md_row(text: str, first_cell: str) -> list[str]:
     """The cells of the Markdown table row whose first cell is `first_cell`."""
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -191,7 +175,7 @@ def _md_row(text: str, first_cell: str) -> list[str]:
 
 
 def _md_header(text: str, first_cell: str) -> list[str]:
-    return _md_row(text, first_cell)
+    return md_row(text, first_cell)
 
 
 # --------------------------------------------------------------------------- collection
@@ -241,25 +225,25 @@ def test_table2_numbers_paper_and_deltas(ctx: report.ReportContext) -> None:
     assert text.startswith("# Table 2")
     assert f"**Preset: `{PRESET}`.** This file shows the `{PRESET}` preset" in text.splitlines()[2]
     header = _md_header(text, "Model")
-    row = dict(zip(header, _md_row(text, "RepSR-M4C16")))
+    row = dict(zip(header, md_row(text, "RepSR-M4C16")))
     assert row["Params (deployed, true)"] == "11,840"
     assert row["Params (paper conv.)"] == "11.9K"
     assert row["MACs (1280x720)"] == "0.68G"
     assert row["#Conv"] == "6"
     assert row["Paper: Params / FLOPs / #Conv"] == "11.90K / 0.69G / 6"
     assert row["Set5 PSNR / SSIM"] == "**31.10** / 0.8830"  # the best of M4C16 (vs ECBSR's 30.95): bold
-    assert dict(zip(header, _md_row(text, "ECBSR-M4C16")))["Set5 PSNR / SSIM"] == "30.95 / 0.8790"
-    assert dict(zip(header, _md_row(text, "Plain-M4C8")))["Set5 PSNR / SSIM"] == "30.40 / 0.8650"  # alone in its size
+    assert dict(zip(header, md_row(text, "ECBSR-M4C16")))["Set5 PSNR / SSIM"] == "30.95 / 0.8790"
+    assert dict(zip(header, md_row(text, "Plain-M4C8")))["Set5 PSNR / SSIM"] == "30.40 / 0.8650"  # alone in its size
     assert row["Set5 paper"] == "31.02 / 0.8817"
     assert row["Set5 Δ"] == "+0.08 / +0.0013"  # 31.1034567 - 31.02, 0.88301 - 0.8817
     assert row["Urban100 Δ"] == "-0.12 / -0.0034"  # 24.7012345 - 24.82, 0.74003 - 0.7434
-    bicubic = dict(zip(header, _md_row(text, "Bicubic")))
+    bicubic = dict(zip(header, md_row(text, "Bicubic")))
     assert bicubic["Set5 Δ"] == "+0.00 / +0.0000" and bicubic["Set5 paper"] == "28.43 / 0.8113"
     assert bicubic["Set5 PSNR / SSIM"] == "28.43 / 0.8113"  # a floor is never the best
     assert "Set5 Δ" in header and "B100 Δ" not in header and "B100 paper" not in header
     # a set we did not evaluate: the paper's numbers only, in a table of their own below ours
     paper_only = text.split("## Paper-only test sets")[1].split("## Paper rows")[0]
-    only = dict(zip(_md_header(paper_only, "Model"), _md_row(paper_only, "RepSR-M4C16")))
+    only = dict(zip(_md_header(paper_only, "Model"), md_row(paper_only, "RepSR-M4C16")))
     assert only["B100 paper"] == "27.10 / 0.7293" and only["DIV2K-valid paper"] == "29.66 / 0.8207"
     assert "Set5 paper" not in only and "Plain-M4C8" not in paper_only  # no paper row for Plain: nothing to show
     # rows in the paper's regime order, bicubic first; only the preset's x4 Y runs
@@ -269,7 +253,7 @@ def test_table2_numbers_paper_and_deltas(ctx: report.ReportContext) -> None:
     assert "RepSR-M1C4" not in text
     # paper rows we have no run for are listed apart, with the paper's numbers
     assert "## Paper rows without a matching run" in text
-    srcnn = _md_row(text, "A1")
+    srcnn = md_row(text, "A1")
     assert "SRCNN (Dong et al., 2014)" in srcnn and "30.48 / 0.8628" in srcnn
     assert "sesr-M5C16-x4" in text  # the skipped run is named in the notes
 
@@ -291,31 +275,18 @@ def test_table2_shows_our_measured_columns_first_then_the_papers_group(ctx: repo
             if line.startswith("| ") and "Model" not in line] == ["Bicubic", "ECBSR-M4C16", "RepSR-M4C16"]
 
 
-def write_floors(root: Path) -> None:
-    """The x4 bicubic and nearest floors of RUNS' test sets."""
-    for method, scores in (("bicubic", BICUBIC), ("nearest", NEAREST)):
-        for dataset, (psnr, ssim) in scores.items():
-            _write(root / f"{method}-x4" / "eval" / f"{dataset}-x4.json", _eval(dataset, 4, psnr, ssim))
-
-
-def _seeded(root: Path, method: str, size: str, macs: int, set5: list[float]) -> None:
-    """One x4 Y run per seed (seed 0 keeps the plain id), scoring `set5` on Set5."""
-    for k, value in enumerate(set5):
-        add_run(root, f"{method}-{size}-x4" + (f"-seed{k}" if k else ""), method, size, macs, {"Set5": value}, seed=k)
-
-
 def test_table2_bolds_the_best_of_each_size_marks_ties_and_says_so(tmp_path: Path) -> None:
     root = tmp_path / "runs" / "marks"
-    write_floors(root)
-    _seeded(root, "ecbsr", "M4C16", 680_000_000, [30.00, 30.10, 30.20])  # 30.10 +- 0.10: the best of M4C16
-    _seeded(root, "repsr", "M4C16", 680_000_000, [30.05, 30.08, 30.14])  # 30.09 +- 0.05: within the spread
-    _seeded(root, "plain", "M4C16", 680_000_000, [29.00, 29.02, 29.04])  # 29.02 +- 0.02: clearly below
+    write_floors(root, {"bicubic": BICUBIC, "nearest": NEAREST})
+    add_seeds(root, "ecbsr", "M4C16", 680_000_000, [30.00, 30.10, 30.20])  # 30.10 +- 0.10: the best of M4C16
+    add_seeds(root, "repsr", "M4C16", 680_000_000, [30.05, 30.08, 30.14])  # 30.09 +- 0.05: within the spread
+    add_seeds(root, "plain", "M4C16", 680_000_000, [29.00, 29.02, 29.04])  # 29.02 +- 0.02: clearly below
     add_run(root, "repsr-M4C8-x4", "repsr", "M4C8", 200_000_000, {"Set5": 29.504, "Urban100": 24.0})
     add_run(root, "ecbsr-M4C8-x4", "ecbsr", "M4C8", 200_000_000, {"Set5": 29.496, "Urban100": 24.1})  # prints 29.50 too
     add_run(root, "sesr-M5C16-x4", "sesr", "M5C16", 1_000_000_000, {"Set5": 31.0})  # alone in its size
     text = tables.render_table2(report.build_context(root))
     header = _md_header(text, "Model")
-    cell = lambda model, col="Set5 PSNR / SSIM": dict(zip(header, _md_row(text, model)))[col]  # noqa: E731
+    cell = lambda model, col="Set5 PSNR / SSIM": dict(zip(header, md_row(text, model)))[col]  # noqa: E731
     assert cell("ECBSR-M4C16") == "**30.10** ± 0.10 (n=3) / 0.8500"
     assert cell("RepSR-M4C16") == "30.09 ± 0.05 (n=3, ≈ best) / 0.8500"  # the tie beside n, not between PSNR and SSIM
     assert cell("Plain-M4C16") == "29.02 ± 0.02 (n=3) / 0.8500"
@@ -384,21 +355,21 @@ def test_distinct_labels_falls_back_to_the_run_folder() -> None:
 def test_table1_and_table6_use_the_papers_rows_and_channel(ctx: report.ReportContext) -> None:
     t1 = tables.render_ablation(ctx, tables.ABLATIONS["table1"])
     assert f"Preset: `{PRESET}`" in t1
-    proposed = dict(zip(_md_header(t1, "Row"), _md_row(t1, "Proposed")))
+    proposed = dict(zip(_md_header(t1, "Row"), md_row(t1, "Proposed")))
     assert proposed["Run"] == "`edsr-R1C4-x2-rgb-frozenbn`"
     assert proposed["Set5 ours"] == "36.50" and proposed["Set5 paper"] == "38.25 (Set5, channel not stated)"
     assert proposed["Set5 Δ"] == "no Δ (paper's channel not stated)"  # ours is Y; the paper's Table 1 names no channel
-    assert dict(zip(_md_header(t1, "Row"), _md_row(t1, "w/o BN")))["Run"] == "no run"
+    assert dict(zip(_md_header(t1, "Row"), md_row(t1, "w/o BN")))["Run"] == "no run"
 
     t6 = tables.render_ablation(ctx, tables.ABLATIONS["table6"])
     assert "PSNR on RGB" in t6
-    w1 = dict(zip(_md_header(t6, "Row"), _md_row(t6, "width multiplier 1")))
+    w1 = dict(zip(_md_header(t6, "Row"), md_row(t6, "width multiplier 1")))
     assert w1["Set5 ours"] == "28.70"  # psnr_rgb = 29.10 - 0.4, since the paper's Table 6 is RGB
     assert w1["Set5 Δ"] == "-1.57" and w1["Urban100 paper"] == "24.71"
     # the floors in the table's own channel: bicubic's RGB PSNR (28.43 Y - 0.3), not its Y PSNR
-    floor = dict(zip(_md_header(t6, "Row"), _md_row(t6, "Bicubic (floor)")))
+    floor = dict(zip(_md_header(t6, "Row"), md_row(t6, "Bicubic (floor)")))
     assert floor["Set5 ours"] == "28.13" and floor["Run"] == "`bicubic-x4`" and floor["Set5 paper"] == "–"
-    assert dict(zip(_md_header(t6, "Row"), _md_row(t6, "Nearest (floor)")))["Set5 ours"] == "25.91"
+    assert dict(zip(_md_header(t6, "Row"), md_row(t6, "Nearest (floor)")))["Set5 ours"] == "25.91"
     assert w1["Iters"] == "20" and "no bicubic floor at x2" in t1  # Table 1 is x2: its floor is missing, and said so
 
 
@@ -435,7 +406,7 @@ def test_bn_diagnostics_problems_are_named_not_fatal(runs_root: Path) -> None:
     assert set(by_name["edsr-R1C4-x2-rgb-frozenbn"].bn_scores) == {"set5"}  # the x4 scores describe another model
     assert any("artifact_scores_Set14_x4.json scores x4, not the run's x2" in n for n in ctx.runs.notes)
     t1 = tables.render_ablation(ctx, tables.ABLATIONS["table1"])
-    assert dict(zip(_md_header(t1, "Row"), _md_row(t1, "w/ BN")))["Set5 artifact score"] == "–"
+    assert dict(zip(_md_header(t1, "Row"), md_row(t1, "w/ BN")))["Set5 artifact score"] == "–"
     assert "no BN artifact scores yet" in t1 and "`edsr-R1C4-x2-rgb-bn`" in t1.split("no BN artifact scores yet")[1]
 
 
@@ -443,12 +414,12 @@ def test_table1_shows_the_artifact_score_of_each_bn_run(ctx: report.ReportContex
     t1 = tables.render_ablation(ctx, tables.ABLATIONS["table1"])
     header = _md_header(t1, "Row")
     assert header[-2:] == ["Set5 artifact score", "Set5 artifact_db"]  # the scored test set is named
-    never = dict(zip(header, _md_row(t1, "w/ BN")))
+    never = dict(zip(header, md_row(t1, "w/ BN")))
     assert never["Run"] == "`edsr-R1C4-x2-rgb-bn`"
     assert never["Set5 artifact score"] == "-0.421" and never["Set5 artifact_db"] == "0.470"
-    frozen = dict(zip(header, _md_row(t1, "Proposed")))
+    frozen = dict(zip(header, md_row(t1, "Proposed")))
     assert frozen["Set5 artifact score"] == "+0.311" and frozen["Set5 artifact_db"] == "0.000"
-    assert dict(zip(header, _md_row(t1, "w/o BN")))["Set5 artifact score"] == "–"  # no run
+    assert dict(zip(header, md_row(t1, "w/o BN")))["Set5 artifact score"] == "–"  # no run
     assert "*Artifact score*" in t1 and "repbench bn-diagnose" in t1
     assert "no BN artifact scores yet" not in t1
 
@@ -462,9 +433,9 @@ def test_table1_without_bn_diagnostics_says_how_to_get_them(tmp_path: Path) -> N
     write_bn_diagnostics(root / "edsr-R1C4-x2-rgb-bn", 2, -0.5, 0.5, 36.0, 36.5)
     t1 = tables.render_ablation(report.build_context(root, PRESET), tables.ABLATIONS["table1"])
     header = _md_header(t1, "Row")
-    assert dict(zip(header, _md_row(t1, "w/o BN")))["Set5 artifact score"] == "no BN"
-    assert dict(zip(header, _md_row(t1, "w/ BN")))["Set5 artifact score"] == "-0.500"
-    assert dict(zip(header, _md_row(t1, "Proposed")))["Set5 artifact_db"] == "–"
+    assert dict(zip(header, md_row(t1, "w/o BN")))["Set5 artifact score"] == "no BN"
+    assert dict(zip(header, md_row(t1, "w/ BN")))["Set5 artifact score"] == "-0.500"
+    assert dict(zip(header, md_row(t1, "Proposed")))["Set5 artifact_db"] == "–"
     note = next(line for line in t1.splitlines() if "no BN artifact scores yet" in line)
     assert "`edsr-R1C4-x2-rgb-frozenbn`" in note and "edsr-R1C4-x2-rgb-bn`" not in note
     assert "repbench bn-diagnose RUN --dataset SET --out RUN/bn" in note
@@ -498,7 +469,7 @@ def test_table1_says_in_words_when_no_bn_artifact_is_measured(tmp_path: Path) ->
     for k, psnr in ((1, 36.40), (2, 36.60)):
         seed = root / f"edsr-R1C4-x2-rgb-frozenbn-seed{k}"
         shutil.copytree(root / "edsr-R1C4-x2-rgb-frozenbn", seed)
-        _write(seed / "eval" / "Set5-x2.json", _eval("Set5", 2, psnr, 0.95))
+        write_file(seed / "eval" / "Set5-x2.json", eval_record("Set5", 2, psnr, 0.95))
     t1 = tables.render_ablation(report.build_context(root, PRESET), tables.ABLATIONS["table1"])
     verdict = _under_table(t1)
     assert verdict.startswith("At this budget no BN artifact is measured: with BN (never frozen) `edsr-R1C4-x2-rgb-bn` "
@@ -521,7 +492,7 @@ def test_empty_tables_still_render_with_reference_numbers(ctx: report.ReportCont
 def _set_train_data(root: Path, train_data: str) -> None:
     for path in root.glob("*/train.json"):
         record = json.loads(path.read_text())
-        _write(path, {**record, "train_data": train_data})
+        write_file(path, {**record, "train_data": train_data})
 
 
 @pytest.mark.parametrize("train_data", ["T91,BSD200", "skimage-train"])
@@ -541,7 +512,7 @@ def test_every_table_header_names_the_data_and_warns_on_the_fallback(runs_root: 
 def test_every_target_renders_from_a_bicubic_baseline_alone(tmp_path: Path) -> None:
     root = tmp_path / "runs" / "cpu"
     for dataset, (psnr, ssim) in BICUBIC.items():
-        _write(root / "bicubic-x4" / "eval" / f"{dataset}-x4.json", _eval(dataset, 4, psnr, ssim))
+        write_file(root / "bicubic-x4" / "eval" / f"{dataset}-x4.json", eval_record(dataset, 4, psnr, ssim))
     written = report.build_report(root, tmp_path / "out")
     assert len(written) == 13
     t2 = (tmp_path / "out" / "table2.md").read_text()
@@ -719,7 +690,7 @@ def test_fig5_draws_one_profile_per_bn_run(ctx: report.ReportContext, monkeypatc
 def test_fig5_absent_without_a_diagnosed_bn_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "runs" / "cpu"
     for dataset, (psnr, ssim) in BICUBIC.items():
-        _write(root / "bicubic-x4" / "eval" / f"{dataset}-x4.json", _eval(dataset, 4, psnr, ssim))
+        write_file(root / "bicubic-x4" / "eval" / f"{dataset}-x4.json", eval_record(dataset, 4, psnr, ssim))
     # by default: skipped with a message, the other targets still render
     written = report.build_report(root, tmp_path / "out")
     assert not list((tmp_path / "out").glob("fig5*")) and len(written) == 13

@@ -10,7 +10,6 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -19,39 +18,15 @@ from repbench import report
 from repbench.pipeline import config as pipeline_config
 from repbench.cli import main
 from repbench.report import checks, tables
+from runfolders import add_run, add_seeds, write_floors
 
 REPO = Path(__file__).resolve().parent.parent
 BICUBIC = {"Set5": 28.43, "Urban100": 23.14}
 NEAREST = {"Set5": 26.21, "Urban100": 21.70}
-FLAT = [(0, 20.0), (500, 27.80), (1000, 27.99), (1500, 28.00)]  # converged: +0.01 dB in the last interval
-
-
-def _write(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj))
 
 
 def _floors(root: Path, scale: int = 4) -> None:
-    for method, scores in (("bicubic", BICUBIC), ("nearest", NEAREST)):
-        for dataset, psnr in scores.items():
-            _write(root / f"{method}-x{scale}" / "eval" / f"{dataset}-x{scale}.json",
-                   {"dataset": dataset, "scale": scale, "psnr_y": psnr, "ssim_y": 0.8, "psnr_rgb": psnr - 0.5, "n_images": 5})
-
-
-def add_run(root: Path, name: str, method: str, size: str, macs: int, psnr: dict[str, float],
-            curve: list[tuple[int, float]] = FLAT, seed: int = 0, colors: int = 1, **train: Any) -> Path:
-    """A finished run folder as train / measure / eval leave it (Y runs score psnr_y, RGB runs psnr_rgb)."""
-    run = root / name
-    _write(run / "train.json", {"method": method, "size": size, "scale": 4, "colors": colors, "options": {},
-                                "status": "complete", "seed": seed, "val_data": "Set5", "device": "cpu",
-                                "iterations": 1500, "train_seconds": 300.0, "sec_per_iter": 0.2, **train})
-    _write(run / "measure.json", {"counts": {"deployed_params": macs // 1000, "macs": macs, "convs": 6}})
-    for dataset, value in psnr.items():
-        _write(run / "eval" / f"{dataset}-x4.json", {"dataset": dataset, "scale": 4, "psnr_y": value, "ssim_y": 0.85,
-                                                      "psnr_rgb": value - 0.4, "n_images": 5})
-    rows = ["iteration,loss,lr,seconds,val_psnr,event"] + [f"{it},0.05,0.0001,{it / 10},{v},val" for it, v in curve]
-    (run / "metrics.csv").write_text("\n".join(rows) + "\n")
-    return run
+    write_floors(root, {"bicubic": BICUBIC, "nearest": NEAREST}, scale, rgb_offset=-0.5, n_images=5, per_image=False)
 
 
 def _check(root: Path) -> subprocess.CompletedProcess:
@@ -113,22 +88,15 @@ def test_each_finding_names_the_run_and_why(tmp_path: Path, capsys: pytest.Captu
     assert "below bicubic" in csv.loc["plain-M4C8-x4", "undertrained_reasons"]
 
 
-def _seeded(root: Path, method: str, size: str, macs: int, set5: list[float], **extra: object) -> None:
-    """One x4 Y run per seed of `method` at `size` (seed 0 keeps the plain id), scoring `set5` on Set5."""
-    for k, value in enumerate(set5):
-        suffix = f"-seed{k}" if k else ""
-        add_run(root, f"{method}-{size}-x4{suffix}", method, size, macs, {"Set5": value}, seed=k, **extra)
-
-
 def test_seed_spread_decides_size_inversions(tmp_path: Path) -> None:
     root = tmp_path / "runs" / "seeds"
     _floors(root)
-    _seeded(root, "repsr", "M4C8", 200_000_000, [30.00, 30.10, 29.90])
-    _seeded(root, "repsr", "M4C16", 680_000_000, [29.95, 30.15, 29.90])
+    add_seeds(root, "repsr", "M4C8", 200_000_000, [30.00, 30.10, 29.90])
+    add_seeds(root, "repsr", "M4C16", 680_000_000, [29.95, 30.15, 29.90])
     # means 30.000 vs 30.000 - 0.0167: lower, but well within the seeds' spread (0.1 + 0.125)
     assert _check(root).returncode == 0
     # the larger network consistently lower: 29.65 +- 0.05 vs 30.00 +- 0.10, a gap beyond the spread
-    _seeded(root, "repsr", "M4C16", 680_000_000, [29.60, 29.70, 29.65])
+    add_seeds(root, "repsr", "M4C16", 680_000_000, [29.60, 29.70, 29.65])
     result = _check(root)
     assert result.returncode == 1
     assert "repsr-M4C16-x4: larger than `repsr-M4C8-x4`" in result.stdout
@@ -188,8 +156,8 @@ def test_nearest_is_a_floor_below_bicubic(tmp_path: Path) -> None:
 def test_seed_runs_fold_into_mean_spread_and_ties(tmp_path: Path) -> None:
     root = tmp_path / "runs" / "seeds"
     _floors(root)
-    _seeded(root, "ecbsr", "M4C16", 680_000_000, [30.00, 30.10, 30.20])
-    _seeded(root, "repsr", "M4C16", 680_000_000, [30.05, 30.08, 30.14], sec_per_iter=None,
+    add_seeds(root, "ecbsr", "M4C16", 680_000_000, [30.00, 30.10, 30.20])
+    add_seeds(root, "repsr", "M4C16", 680_000_000, [30.05, 30.08, 30.14], sec_per_iter=None,
             budget={"iterations": 1500, "lr_pixels": 1500 * 16 * 48 * 48, "train_seconds": 150.0})
     add_run(root, "plain-M4C16-x4", "plain", "M4C16", 680_000_000, {"Set5": 29.0})
     ctx = report.build_context(root)
@@ -244,8 +212,8 @@ def test_a_single_seed_run_counts_the_folders_typical_seed_spread(tmp_path: Path
     root = tmp_path / "runs" / "typical"
     _floors(root)
     # seeded groups elsewhere in the folder: Set5 stds 0.05 and 0.05 -> typical 0.05 per single-seed side
-    _seeded(root, "plain", "M4C8", 200_000_000, [29.00, 29.05, 29.10])
-    _seeded(root, "plain", "M4C16", 680_000_000, [29.50, 29.55, 29.60])
+    add_seeds(root, "plain", "M4C8", 200_000_000, [29.00, 29.05, 29.10])
+    add_seeds(root, "plain", "M4C16", 680_000_000, [29.50, 29.55, 29.60])
     add_run(root, "sesr-M5C16-x4", "sesr", "M5C16", 1_000_000_000, {"Set5": 29.42})
     add_run(root, "sesr-M11C16-x4", "sesr", "M11C16", 1_800_000_000, {"Set5": 29.40})  # 0.02 lower: noise
     add_run(root, "sesr-M11C32-x4", "sesr", "M11C32", 6_600_000_000, {"Set5": 29.25})  # 0.17 lower: beyond 0.10

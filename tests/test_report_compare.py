@@ -14,7 +14,7 @@ from repbench.report.references import Figure
 
 from test_report import PRESET as REPSR_PRESET
 from test_report import write_runs
-from test_report_ntire import _row, write_paper_like, write_run
+from test_report_ntire import table_row, write_paper_like, write_run
 
 
 def _set_train(root: Path, **fields: object) -> None:
@@ -88,7 +88,7 @@ def test_ntire_tables_give_no_delta_against_the_paper_on_another_test_set(tmp_pa
     ctx = report.build_context(root)
     for table, label in (("ntire_table2", "IMDN Baseline"), ("ntire_table3", "8"), ("ntire_table5", "Stage 1")):
         text = ntire.render(ctx, table)
-        row = _row(text, label)
+        row = table_row(text, label)
         assert row["PSNR"] != "–" and row["PSNR paper"].endswith(" (DIV2K-valid RGB)"), table
         assert row["Δ PSNR"] == "no Δ (other test set)", table
         deltas = _column(text, "Δ PSNR")
@@ -98,12 +98,12 @@ def test_ntire_tables_give_no_delta_against_the_paper_on_another_test_set(tmp_pa
 def test_ntire_table_gives_no_delta_against_a_paper_figure_in_another_channel(tmp_path: Path) -> None:
     runs = write_paper_like(tmp_path / "runs" / "p")
     same = ntire.render_table3(report.build_context(runs, "p"))
-    assert _row(same, "7")["Δ PSNR"] == "-0.07" and _row(same, "7")["PSNR paper"] == "28.97"  # same data: Δ printed
+    assert table_row(same, "7")["Δ PSNR"] == "-0.07" and table_row(same, "7")["PSNR paper"] == "28.97"  # same data: Δ printed
     folder = _references_with(tmp_path, "ntire2022", "table3", metric="PSNR (Y)")
     other = ntire.render_table3(report.build_context(runs, "p", references_dir=folder))
-    b7 = _row(other, "7")
+    b7 = table_row(other, "7")
     assert b7["PSNR"] == "28.90" and b7["PSNR paper"] == "28.97 (DIV2K-valid Y)" and b7["Δ PSNR"] == "no Δ (other channel)"
-    assert _row(other, "7")["Δ Params"] == "+0.0000"  # a count has no test set: still compared
+    assert table_row(other, "7")["Δ Params"] == "+0.0000"  # a count has no test set: still compared
 
 
 def test_repsr_table2_gives_no_delta_against_a_paper_figure_at_another_scale(tmp_path: Path) -> None:
@@ -123,7 +123,7 @@ def test_a_run_off_the_tables_budget_gets_no_delta(tmp_path: Path) -> None:
     write_run(root, "imdn-B6-x4-rgb-i1200", "imdn", 6, 28.95, iterations=1200)  # declares nothing: shows up here
     _set_train(root, batch_size=16)
     text = ntire.render_table3(report.build_context(root))
-    b8, b6 = _row(text, "8"), _row(text, "6")
+    b8, b6 = table_row(text, "8"), table_row(text, "6")
     assert b8["Iters"] == "400" and b8["LR Mpx"] == "26.2" and b8["Δ PSNR"] == "-0.08"  # 400 x 16 x 64²
     assert b6["Iters"] == "1,200" and b6["LR Mpx"] == "78.6" and b6["PSNR paper"] == "28.93"
     assert b6["Δ PSNR"] == "no Δ (trained 1,200 it., this table's experiment 400)"

@@ -11,7 +11,8 @@ import pytest
 from repbench import report
 from repbench.report.mdescape import md_code, md_inline, md_text, span
 from repbench.pipeline.targets import TABLES
-from test_report import _eval, _write, write_runs
+from runfolders import eval_record, write_file
+from test_report import write_runs
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
@@ -28,9 +29,9 @@ def _train(method: str, size: str, scale: int, colors: int, **extra: object) -> 
 
 def _run(root: Path, folder: str, train: dict[str, object], psnr: float, sets: tuple[str, ...] = ("Set5",)) -> None:
     run = root / folder
-    _write(run / "train.json", train)
+    write_file(run / "train.json", train)
     for dataset in sets:
-        _write(run / "eval" / f"{dataset}-x{train['scale']}.json", _eval(dataset, int(train["scale"]), psnr, 0.8))
+        write_file(run / "eval" / f"{dataset}-x{train['scale']}.json", eval_record(dataset, int(train["scale"]), psnr, 0.8))
 
 
 def hostile_runs(root: Path) -> Path:

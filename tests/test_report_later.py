@@ -2,7 +2,6 @@
 (synthetic run folders; nothing is trained), and the cpu preset's `later` experiment, which reuses Table 2's runs."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,22 +10,11 @@ from repbench.pipeline import config as pipeline_config
 from repbench.report.tables import render_later
 from repbench.report.tables.later import PLAIN_FORM, fmt_flops
 
-try:
-    from test_report_check import add_run
-except ImportError:  # collected as a package
-    from tests.test_report_check import add_run
+from runfolders import add_run, write_floors
 
 REPO = Path(__file__).resolve().parent.parent
 FLOORS = {"bicubic": {"Set5": 28.43, "Set14": 26.00}, "nearest": {"Set5": 26.21, "Set14": 24.49}}
 M4C8_MACS = 208_742_400
-
-
-def write_floors(root: Path) -> None:
-    for method, scores in FLOORS.items():
-        for dataset, psnr in scores.items():
-            path = root / f"{method}-x4" / "eval" / f"{dataset}-x4.json"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"dataset": dataset, "scale": 4, "psnr_y": psnr, "ssim_y": 0.8, "n_images": 5}))
 
 
 def budget(iterations: int, seconds: float, flops: float | None) -> dict[str, Any]:
@@ -37,7 +25,7 @@ def budget(iterations: int, seconds: float, flops: float | None) -> dict[str, An
 def later_folder(root: Path) -> Path:
     """Table 2's plain (3 seeds), RepVGG, collapsed ECBSR and RepSR at M4C8; DBB, OREPA and Conv3XC beside them,
     DBB at M10C16 too; a hand-trained, tagged DBB named by no experiment; the plan file of a preset."""
-    write_floors(root)
+    write_floors(root, FLOORS)
     for k, score in enumerate((29.00, 29.04, 29.08)):
         add_run(root, "plain-M4C8-x4" + (f"-seed{k}" if k else ""), "plain", "M4C8", M4C8_MACS,
                 {"Set5": score, "Set14": 26.70}, seed=k, **budget(400, 20.0 + k, 2.6e11))
@@ -117,7 +105,7 @@ def test_later_is_a_target_named_on_its_own(tmp_path: Path) -> None:
 
 def test_an_empty_later_table_says_how_to_fill_it(tmp_path: Path) -> None:
     root = tmp_path / "runs" / "cpu"
-    write_floors(root)
+    write_floors(root, FLOORS)
     text = render_later(report.build_context(root))
     assert "No run of this preset fills this table yet" in text and "results/later.md" in text
 

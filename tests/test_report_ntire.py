@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from repbench import report
 from repbench.pipeline import config as pipeline_config
 from repbench.report import ntire
 from repbench.cli import main
+from runfolders import write_file
 
 PRESET = "ntirepreset"
 LR_H, LR_W = 180, 320  # measure.json's LR size at x4 (a 1280x720 output)
@@ -27,11 +26,6 @@ def imdn_macs(b: int, h: int = LR_H, w: int = LR_W) -> int:
     return (66_240 + 103_168 * b) * h * w
 
 
-def _write(path: Path, obj: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=2) if path.suffix == ".json" else yaml.safe_dump(obj))
-
-
 def write_run(root: Path, folder: str, method: str, b: int, psnr: float, *, patch: int = 64, patch2: int = 0,
               stage2_start: int = 0, iterations: int = 100, spi1: float = 0.1, spi2: float = 0.5,
               infer: tuple[float, ...] | None = (0.05, 0.07), datasets: tuple[str, ...] = ("DIV2K-valid",),
@@ -45,11 +39,11 @@ def write_run(root: Path, folder: str, method: str, b: int, psnr: float, *, patc
              "patch_size": patch, "train_seconds": total, "sec_per_iter": total / iterations, "status": "complete"}
     if experiments is not None:
         train["experiments"] = experiments
-    _write(run / "train.json", train)
-    _write(run / "config.yaml", {"method": method, "size": f"B{b}", "scale": 4, "colors": 3, "options": {},
+    write_file(run / "train.json", train)
+    write_file(run / "config.yaml", {"method": method, "size": f"B{b}", "scale": 4, "colors": 3, "options": {},
                                  "train_data": "DIV2K-train,Flickr2K", "iterations": iterations, "patch_size": patch,
                                  "patch_size_stage2": patch2, "stage2_start": stage2_start})
-    _write(run / "measure.json", {
+    write_file(run / "measure.json", {
         "model": {"method": method, "size": f"B{b}", "scale": 4, "colors": 3},
         "counts": {"deployed_params": imdn_params(b), "training_params": imdn_params(b), "macs": imdn_macs(b),
                    "lr_height": LR_H, "lr_width": LR_W, "convs": 3 + 5 * b},
@@ -58,7 +52,7 @@ def write_run(root: Path, folder: str, method: str, b: int, psnr: float, *, patc
     for i, dataset in enumerate(datasets):
         per_image = [{"name": f"08{n:02d}", "psnr_rgb": psnr} | ({"infer_seconds": t} if infer else {})
                      for n, t in enumerate(infer or (0.0, 0.0))]
-        _write(run / "eval" / f"{dataset}-x4.json", {
+        write_file(run / "eval" / f"{dataset}-x4.json", {
             "dataset": dataset, "scale": 4, "border": 4, "colors": 3, "n_images": 2, "psnr_y": psnr + 1,
             "ssim_y": 0.8, "psnr_rgb": psnr - i, "seconds": 0.3, "per_image": per_image,
         })
@@ -105,7 +99,7 @@ def _rows(text: str, first: str) -> list[dict[str, str]]:
     return out
 
 
-def _row(text: str, first: str) -> dict[str, str]:
+def table_row(text: str, first: str) -> dict[str, str]:
     return _rows(text, first)[0]
 
 
@@ -153,24 +147,24 @@ def test_table2_component_ladder_beside_the_paper(ctx: report.ReportContext) -> 
     text = ntire.render_table2(ctx)
     assert text.startswith("# NTIRE 2022 Table 2")
     assert f"**Preset: `{PRESET}`.**" in text and "**DIV2K-valid**" in text and "border 4" in text
-    base = _row(text, "IMDN Baseline")
+    base = table_row(text, "IMDN Baseline")
     assert base["Run"] == "`imdn-B8-x4-rgb`" and base["B"] == "8" and base["LR patches"] == "64"
     assert base["Iters"] == "100" and base["LR Mpx"] == "–"  # every run trains this table's 100; no batch recorded
     assert base["PSNR"] == "29.05" and base["PSNR paper"] == "29.13" and base["Δ PSNR"] == "-0.08"
     assert base["Params (M)"] == "0.8939" and base["Params paper"] == "0.8939" and base["Δ Params"] == "+0.0000"
     assert base["FLOPs 256² (G)"] == "58.43" and base["FLOPs paper"] == "58.53"
     assert base["Runtime (ms, forward)"] == "60.00" and base["Runtime paper (ms)"] == "49.42"
-    pruned = _row(text, "+ Network Pruning")
+    pruned = table_row(text, "+ Network Pruning")
     assert pruned["Step"] == "-0.15" and pruned["Step paper"] == "-0.16"  # 28.9012 - 29.0512; 28.97 - 29.13
     assert pruned["Params (M)"] == "0.7905" and pruned["FLOPs 256² (G)"] == "51.67" and pruned["FLOPs paper"] == "51.76"
     assert pruned["Runtime vs baseline"] == "+0.0%" and pruned["Paper vs baseline"] == "-1.1%"
-    clb = _row(text, "++ Collapsible Linear Blocks")
+    clb = table_row(text, "++ Collapsible Linear Blocks")
     assert clb["Run"] == "`clb-one-stage`" and clb["Step"] == "+0.05" and clb["Step paper"] == "+0.03"
-    two = _row(text, "+++ Two-Stage Training")
+    two = table_row(text, "+++ Two-Stage Training")
     assert two["Run"] == "`clb-two-stage-a`"  # the 160-pixel second stage, not the 256 one
     assert two["LR patches"] == "64 → 160 from it. 80"
     assert two["PSNR"] == "29.01" and two["Δ PSNR"] == "-0.04" and two["Step"] == "+0.06" and two["Step paper"] == "+0.05"
-    target = _row(text, "Target (challenge constraints)")
+    target = table_row(text, "Target (challenge constraints)")
     assert target["PSNR paper"] == "≥ 29.00" and target["Params paper"] == "≤ 0.8939" and target["Runtime paper (ms)"] == "≤ 49.42"
     assert "`clb-two-stage-b`" in text.split("Notes:")[1]  # named as the other two-stage run
 
@@ -178,11 +172,11 @@ def test_table2_component_ladder_beside_the_paper(ctx: report.ReportContext) -> 
 def test_table3_block_sweep(ctx: report.ReportContext) -> None:
     text = ntire.render_table3(ctx)
     assert text.startswith("# NTIRE 2022 Table 3") and f"Preset: `{PRESET}`" in text
-    b8, b7 = _row(text, "8"), _row(text, "7")
+    b8, b7 = table_row(text, "8"), table_row(text, "7")
     assert b8["Params"] == "893,936" and b8["Params (M)"] == "0.8939" and b8["Params paper (M)"] == "0.8939"
     assert b7["Params"] == "790,496" and b7["PSNR"] == "28.90" and b7["PSNR paper"] == "28.97" and b7["Δ PSNR"] == "-0.07"
-    assert _row(text, "4")["Params"] == "480,176" and _row(text, "4")["Δ Params"] == "+0.0000"
-    b5 = _row(text, "5")
+    assert table_row(text, "4")["Params"] == "480,176" and table_row(text, "4")["Δ Params"] == "+0.0000"
+    b5 = table_row(text, "5")
     assert b5["Run"] == "no run" and b5["PSNR paper"] == "28.91" and b5["Params paper (M)"] == "0.5836"
     assert [r["B"] for r in _rows(text, "Target")] == ["Target"]
     assert "`clb-" not in text  # IMDN-CLB and two-stage runs are not part of the sweep
@@ -191,7 +185,7 @@ def test_table3_block_sweep(ctx: report.ReportContext) -> None:
 def test_table5_second_stage_patch_sizes(ctx: report.ReportContext) -> None:
     text = ntire.render_table5(ctx)
     assert text.startswith("# NTIRE 2022 Table 5") and f"Preset: `{PRESET}`" in text
-    stage1 = _row(text, "Stage 1")
+    stage1 = table_row(text, "Stage 1")
     assert stage1["Run"] == "`clb-one-stage`" and stage1["s/iter (whole run)"] == "0.1000"
     assert stage1["Epoch time paper (s)"] == "63" and stage1["GPU memory paper (MB)"] == "3,358"
     s160, s256 = _rows(text, "Stage 2")
@@ -214,16 +208,16 @@ def test_scaled_down_preset_fills_rows_by_role(tmp_path: Path) -> None:
     ctx = report.build_context(root)
     t2 = ntire.render_table2(ctx)
     assert "Preset: `smallpreset`" in t2
-    assert _row(t2, "IMDN Baseline")["Run"] == "`imdn-B2-x4-rgb`" and _row(t2, "IMDN Baseline")["B"] == "2 (paper 8)"
-    assert _row(t2, "+ Network Pruning")["Run"] == "`imdn-B1-x4-rgb`"
-    assert _row(t2, "+++ Two-Stage Training")["Run"] == "`imdn-clb-B1-x4-rgb-twostage`"
+    assert table_row(t2, "IMDN Baseline")["Run"] == "`imdn-B2-x4-rgb`" and table_row(t2, "IMDN Baseline")["B"] == "2 (paper 8)"
+    assert table_row(t2, "+ Network Pruning")["Run"] == "`imdn-B1-x4-rgb`"
+    assert table_row(t2, "+++ Two-Stage Training")["Run"] == "`imdn-clb-B1-x4-rgb-twostage`"
     assert "stage2p64" not in t2
     t5 = ntire.render_table5(ctx)
     s160, s256 = _rows(t5, "Stage 2")  # 40 plays the paper's 160, 64 its 256
     assert s160["Run"] == "`imdn-clb-B1-x4-rgb-twostage`" and s160["LR patches"] == "16 → 40 from it. 80"
     assert s256["Run"] == "`imdn-clb-B1-x4-rgb-stage2p64`"
     t3 = ntire.render_table3(ctx)
-    assert _row(t3, "2")["Run"] == "`imdn-B2-x4-rgb` (not in the paper)" and _row(t3, "8")["Run"] == "no run"
+    assert table_row(t3, "2")["Run"] == "`imdn-B2-x4-rgb` (not in the paper)" and table_row(t3, "8")["Run"] == "no run"
 
 
 def test_dataset_choice_and_runtime_label_follow_the_eval_records(tmp_path: Path) -> None:
@@ -232,19 +226,19 @@ def test_dataset_choice_and_runtime_label_follow_the_eval_records(tmp_path: Path
     write_run(root, "imdn-B7-x4-rgb", "imdn", 7, 28.9, infer=None, datasets=("skimage-test", "DIV2K-valid"))
     text = ntire.render_table2(report.build_context(root))
     assert "**DIV2K-valid**" in text  # preferred although skimage-test comes first
-    assert _row(text, "IMDN Baseline")["PSNR"] == "28.00"  # the DIV2K-valid record (29.0 - 1 in this fixture)
+    assert table_row(text, "IMDN Baseline")["PSNR"] == "28.00"  # the DIV2K-valid record (29.0 - 1 in this fixture)
     mixed = "Runtime (ms; * = eval wall / image)"
-    assert _row(text, "IMDN Baseline")[mixed] == "60.00" and _row(text, "+ Network Pruning")[mixed] == "150.00*"
+    assert table_row(text, "IMDN Baseline")[mixed] == "60.00" and table_row(text, "+ Network Pruning")[mixed] == "150.00*"
 
     other = tmp_path / "runs" / "q"
     write_run(other, "imdn-B8-x4-rgb", "imdn", 8, 29.0, infer=None, datasets=("skimage-test",))
     text = ntire.render_table2(report.build_context(other))
-    assert "**skimage-test**" in text and _row(text, "IMDN Baseline")["Runtime (ms, eval wall / image)"] == "150.00"
+    assert "**skimage-test**" in text and table_row(text, "IMDN Baseline")["Runtime (ms, eval wall / image)"] == "150.00"
 
 
 def test_tables_render_the_paper_rows_without_runs(tmp_path: Path) -> None:
     root = tmp_path / "runs" / "empty"
-    _write(root / "bicubic-x4" / "eval" / "Set5-x4.json",
+    write_file(root / "bicubic-x4" / "eval" / "Set5-x4.json",
            {"dataset": "Set5", "scale": 4, "n_images": 1, "psnr_y": 28.4, "ssim_y": 0.81, "psnr_rgb": 27.0})
     ctx = report.build_context(root)
     for table, paper_numbers in (("ntire_table2", ("29.13", "0.8939", "49.42", "≥ 29.00")),
@@ -273,7 +267,7 @@ def test_cli_renders_exactly_the_named_ntire_tables(tmp_path: Path, capsys: pyte
 def test_floors_and_under_trained_marks_in_every_ntire_table(tmp_path: Path) -> None:
     root = write_paper_like(tmp_path / "runs" / PRESET)
     for method, psnr in (("bicubic", 26.70), ("nearest", 25.10)):
-        _write(root / f"{method}-x4" / "eval" / "DIV2K-valid-x4.json",
+        write_file(root / f"{method}-x4" / "eval" / "DIV2K-valid-x4.json",
                {"dataset": "DIV2K-valid", "scale": 4, "psnr_y": psnr + 1.5, "ssim_y": 0.7, "psnr_rgb": psnr, "n_images": 2})
     write_run(root, "imdn-B5-x4-rgb", "imdn", 5, 26.5)  # below bicubic's RGB PSNR: under-trained
     ctx = report.build_context(root, PRESET)
@@ -313,20 +307,20 @@ def test_the_presets_plan_keeps_each_run_in_its_own_table(tmp_path: Path, capsys
     inferred = ntire.render_table5(report.build_context(root))
     assert "`imdn-clb-B1-x4-rgb`" in inferred  # the 400-step run takes the stage-1 row it does not belong to
     # ... but two budgets tie and none is named for the table: no run is compared with the paper
-    assert _row(inferred, "Stage 1")["Δ PSNR"] == "no Δ (no single budget in this table)"
+    assert table_row(inferred, "Stage 1")["Δ PSNR"] == "no Δ (no single budget in this table)"
 
     plan = {"ntire_table2": ["imdn-clb-B1-x4-rgb", "imdn-clb-B1-x4-rgb-twostage"],
             "ntire_table5": ["imdn-clb-B1-x4-rgb-i600", "imdn-clb-B1-x4-rgb-twostage_i600"]}
     pipeline_config.write_plan(root / pipeline_config.PLAN_FILE, "budgets", plan)
     ctx = report.build_context(root)
     t5 = ntire.render_table5(ctx)
-    assert _row(t5, "Stage 1")["Run"] == "`imdn-clb-B1-x4-rgb-i600`"
-    assert _row(t5, "Stage 1")["Iters"] == "600" and _row(t5, "Stage 1")["Δ PSNR"] == "-2.00"  # 27.0 - 29.00, its budget
-    assert _row(t5, "Stage 2")["Run"] == "`imdn-clb-B1-x4-rgb-twostage_i600`"
-    assert _row(t5, "Stage 2")["vs stage 1"] == "+0.10"  # 27.1 - 27.0: same budget on both sides
+    assert table_row(t5, "Stage 1")["Run"] == "`imdn-clb-B1-x4-rgb-i600`"
+    assert table_row(t5, "Stage 1")["Iters"] == "600" and table_row(t5, "Stage 1")["Δ PSNR"] == "-2.00"  # 27.0 - 29.00, its budget
+    assert table_row(t5, "Stage 2")["Run"] == "`imdn-clb-B1-x4-rgb-twostage_i600`"
+    assert table_row(t5, "Stage 2")["vs stage 1"] == "+0.10"  # 27.1 - 27.0: same budget on both sides
     assert "`imdn-clb-B1-x4-rgb`" not in t5 and "-twostage`" not in t5
     t2 = ntire.render_table2(ctx)
-    assert _row(t2, "+++ Two-Stage Training")["Run"] == "`imdn-clb-B1-x4-rgb-twostage`" and "i600" not in t2
+    assert table_row(t2, "+++ Two-Stage Training")["Run"] == "`imdn-clb-B1-x4-rgb-twostage`" and "i600" not in t2
 
     (root / pipeline_config.PLAN_FILE).write_text('{"experiments": {"ntire_table9": []}}')
     out = tmp_path / "results"

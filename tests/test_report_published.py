@@ -16,9 +16,11 @@ from repbench.report.front import tradeoff_panels
 from repbench.report.leaderboard import leaderboard_frame
 
 try:
-    from test_report import PRESET, _eval, _md_row, _write, write_runs
+    from test_report import PRESET, md_row, write_runs
 except ImportError:  # tests collected as a package
-    from tests.test_report import PRESET, _eval, _md_row, _write, write_runs
+    from tests.test_report import PRESET, md_row, write_runs
+
+from runfolders import eval_record, write_file
 
 NAME = "imdn-ntire2022"
 
@@ -28,7 +30,7 @@ def write_published_run(root: Path, name: str = NAME, evals: dict[str, tuple[flo
     """A run folder of an imported released model: dataset -> (RGB PSNR, border) for its eval files."""
     entry = get(name)
     run = root / name
-    _write(run / "train.json", {
+    write_file(run / "train.json", {
         "method": entry.method, "size": entry.size, "scale": entry.scale, "colors": entry.colors,
         "options": entry.options, "status": "complete", "imported": True, "experiments": ["published"],
         "source": {"file": entry.file, "sha256": entry.sha256, "url": entry.url}, "released_form": entry.form,
@@ -37,7 +39,7 @@ def write_published_run(root: Path, name: str = NAME, evals: dict[str, tuple[flo
                       "citation": entry.citation, "training": entry.training, "figures": entry.published},
     })
     (run / "deployed.pt").write_bytes(b"")
-    _write(run / "measure.json", {
+    write_file(run / "measure.json", {
         "model": {"method": entry.method, "size": entry.size, "scale": entry.scale, "colors": entry.colors},
         "counts": {"deployed_params": 893_936, "training_params": 893_936, "macs": 50_000_000_000, "convs": 43},
         "ntire": {"params": 893_936, "flops_fvcore": 58_430_849_024, "flops_ntire2022": 58_531_512_320,
@@ -47,8 +49,8 @@ def write_published_run(root: Path, name: str = NAME, evals: dict[str, tuple[flo
                         "images_per_s": images_per_s, "label": "CPU float32"}],
     })
     for dataset, (psnr_rgb, border) in (evals or {"Set5": (30.33, 4)}).items():
-        record = _eval(dataset, entry.scale, psnr_rgb + 1.9, 0.89, rgb_offset=-1.9)
-        _write(run / "eval" / f"{dataset}-x{entry.scale}.json", {**record, "border": border})
+        record = eval_record(dataset, entry.scale, psnr_rgb + 1.9, 0.89, rgb_offset=-1.9)
+        write_file(run / "eval" / f"{dataset}-x{entry.scale}.json", {**record, "border": border})
     return run
 
 
@@ -61,8 +63,8 @@ def runs_root(tmp_path: Path) -> Path:
 
 def test_the_table_sets_our_counts_beside_the_published_ones_with_differences(runs_root: Path) -> None:
     text = report.render_published(report.build_context(runs_root, PRESET))
-    row = _md_row(text, "IMDN baseline (NTIRE 2022) (`imdn-ntire2022`)")
-    header = _md_row(text, "Model")
+    row = md_row(text, "IMDN baseline (NTIRE 2022) (`imdn-ntire2022`)")
+    header = md_row(text, "Model")
     cells = dict(zip(header, row))
     assert cells["Params"] == "893,936" and cells["Params paper (Δ)"] == "893,936 (+0)"
     # The paper counted with the NTIRE 2022 counter: the Δ is against ours of that kind, not fvcore's 58.43.
@@ -79,13 +81,13 @@ def test_the_table_sets_our_counts_beside_the_published_ones_with_differences(ru
 def test_a_psnr_difference_needs_the_same_dataset_convention_and_border(tmp_path: Path) -> None:
     same = write_runs(tmp_path / "a" / PRESET)
     write_published_run(same, evals={"Set5": (30.33, 4), "DIV2K-valid": (29.03, 4)})
-    cells = dict(zip(*(lambda t: (_md_row(t, "Model"), _md_row(t, "IMDN baseline (NTIRE 2022) (`imdn-ntire2022`)")))(
+    cells = dict(zip(*(lambda t: (md_row(t, "Model"), md_row(t, "IMDN baseline (NTIRE 2022) (`imdn-ntire2022`)")))(
         report.render_published(report.build_context(same, PRESET)))))
     assert cells["Δ PSNR (same data)"] == "-0.10"
     other_border = write_runs(tmp_path / "b" / PRESET)
     write_published_run(other_border, evals={"DIV2K-valid": (29.03, 2)})
     text = report.render_published(report.build_context(other_border, PRESET))
-    assert dict(zip(_md_row(text, "Model"), _md_row(text, "IMDN baseline (NTIRE 2022) (`imdn-ntire2022`)")))[
+    assert dict(zip(md_row(text, "Model"), md_row(text, "IMDN baseline (NTIRE 2022) (`imdn-ntire2022`)")))[
         "Δ PSNR (same data)"] == "no same-data figure"
 
 

@@ -11,13 +11,12 @@ from repbench import report
 from repbench.pipeline import config as pipeline_config
 from repbench.report.sweep import render_sweep
 from repbench.report.sweep import data as sweep_data
+from runfolders import add_run, write_floors
 
 try:
-    from test_report_check import add_run
-    from test_report_later import budget, write_floors
+    from test_report_later import FLOORS, budget
 except ImportError:  # collected as a package
-    from tests.test_report_check import add_run
-    from tests.test_report_later import budget, write_floors
+    from tests.test_report_later import FLOORS, budget
 
 REPO = Path(__file__).resolve().parent.parent
 MACS = 681_984_000
@@ -32,7 +31,7 @@ FLOPS = {"plain": 4e9, "dbb": 1e10, "orepa": 4.2e9}  # per iteration
 
 
 def sweep_folder(root: Path, flops: bool = True, plan: bool = True) -> Path:
-    write_floors(root)
+    write_floors(root, FLOORS)
     ids = []
     for method, budgets in SCORES.items():
         for iterations, scores in budgets.items():
@@ -144,7 +143,7 @@ def test_sweep_target_writes_table_and_figure(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not set(report.check_targets(None)) & {"sweep", "sweep_m10c32"}  # only when named
     empty = tmp_path / "runs" / "cpu"
-    write_floors(empty)
+    write_floors(empty, FLOORS)
     report.build_report(empty, tmp_path / "empty", only=["sweep_m10c32"])
     assert "No run of this preset is in the `sweep_m10c32` experiment yet" in (tmp_path / "empty" / "sweep_m10c32.md").read_text()
 

@@ -89,6 +89,30 @@ def test_config_errors_are_actionable(layer, message):
         resolve_config(layer)
 
 
+
+def test_one_layering_rule_for_configs_and_presets():
+    from repbench.training.config import layered
+
+    base = {"lr": 1e-3, "options": {"expand": 2}, "milestones": [0.5], "data": {"train": ["T91"], "val": "holdout:10"}}
+    over = {"lr": 2e-3, "options": {"branches": 3}, "milestones": [0.2, 0.4], "data": {"val": "holdout:2"}}
+    assert layered(base, over) == {"lr": 2e-3, "options": {"expand": 2, "branches": 3}, "milestones": [0.2, 0.4],
+                                   "data": {"train": ["T91"], "val": "holdout:2"}}
+    assert base["options"] == {"expand": 2}  # the layers are left as they were
+    assert layered(base, {"options": None})["options"] is None  # a non-mapping replaces a mapping
+
+
+def test_field_facts_live_on_the_dataclass():
+    from repbench.report.leaderboard.detail import CONFIG_KEYS
+    from repbench.training import config as T
+
+    assert T.RUNTIME_FIELDS == {"device", "workers", "threads", "log_every", "val_every", "checkpoint_every",
+                                "snapshot_every", "progress"}
+    assert set(T.pipeline_set()) == {"method", "size", "scale", "colors", "options", "train_data", "val_data",
+                                     "device", "threads", "progress"}
+    assert CONFIG_KEYS[: len(T.fields_where("shown"))] == T.fields_where("shown")
+    assert {"iterations", "seed", "train_data"} <= set(T.fields_where("shown"))
+    assert not set(T.RUNTIME_FIELDS) & {"lr", "iterations", "seed", "method"}  # what is computed never varies
+
 def test_freeze_start():
     assert freeze_start(tiny(iterations=1000, frozen_bn_fraction=0.05)) == 950
     assert freeze_start(tiny(iterations=12, frozen_bn_fraction=0.25)) == 9

@@ -161,33 +161,24 @@ def paste_experiment(
     """
     src_lr, dst_lr = _match_channels(np.asarray(source.lr), np.asarray(target.lr))
     src_hr, dst_hr = _match_channels(np.asarray(source.hr), np.asarray(target.hr))
-    patch_source = "given" if patch is not None else "flattest window (lowest Y variance) of the source"
     paste = _paste(source, target, (src_lr, src_hr), (dst_lr, dst_hr), patch or flattest_patch(src_lr), scale)
     s, w, h = paste.scale, paste.w, paste.h
 
     src = sr_outputs(model, src_lr, src_hr.shape[:2])
     dst = sr_outputs(model, dst_lr, dst_hr.shape[:2])
-    pop_m, pop_m_y = sr_images(predict(model, paste.merged_lr), paste.merged_lr, paste.merged_hr.shape[:2])
-    ref_m_y = dst["own_y"].copy()
-    ref_m_y[paste.box_dst()] = src["own_y"][paste.box_src()]
-    art_src = np.abs(src["pop_y"] - src["own_y"])
-    art_m = np.abs(pop_m_y - ref_m_y)
-    err_m = np.abs(pop_m_y - _luma(paste.merged_hr))
+    pop_m, art_src, art_m, err_m = _merged_maps(model, paste, src, dst)
 
     margin = max(1, min(w, h) // 8) * s
     inside, outside = _regions(paste, art_m.shape, margin)
     core = (slice(margin, h * s - margin), slice(margin, w * s - margin))
     src_inside, m_inside = art_src[paste.box_src()][core], art_m[paste.box_dst()][core]
-    corr = None
-    if src_inside.size > 1 and src_inside.std() > 0 and m_inside.std() > 0:
-        corr = float(np.corrcoef(src_inside.ravel(), m_inside.ravel())[0, 1])
     inside_mean, outside_mean = _mean_or_none(art_m[inside]), _mean_or_none(art_m[outside])
     result: dict[str, Any] = {
         "source": source.name,
         "target": target.name,
         "scale": s,
         "patch_lr": {"x": paste.x, "y": paste.y, "w": w, "h": h},
-        "patch_source": patch_source,
+        "patch_source": "given" if patch is not None else "flattest window (lowest Y variance) of the source",
         "pasted_at_lr": {"x": paste.dx, "y": paste.dy, "w": w, "h": h},
         "margin_hr_pixels": margin,
         "artifact_inside": inside_mean,
@@ -195,7 +186,7 @@ def paste_experiment(
         "artifact_inside_over_outside": (inside_mean / outside_mean) if inside_mean is not None and outside_mean else None,
         "artifact_source_patch": _mean_or_none(src_inside),
         "artifact_target_region_before": _mean_or_none(np.abs(dst["pop_y"] - dst["own_y"])[paste.box_dst()][core]),
-        "artifact_pattern_correlation": corr,
+        "artifact_pattern_correlation": _correlation(src_inside, m_inside),
         "error_vs_hr_inside": _mean_or_none(err_m[inside]),
         "error_vs_hr_outside": _mean_or_none(err_m[outside]),
         "artifact_definition": "mean |Y(population-stats output) - Y(own-stats reference)| on 0..255, see paste_experiment",
@@ -204,6 +195,24 @@ def paste_experiment(
         result["files"] = _paste_figure(Path(out_dir), paste, pop_m, art_src, art_m, (source.name, target.name),
                                         (inside_mean, outside_mean))
     return result
+
+
+def _merged_maps(model: Any, paste: Paste, src: dict[str, np.ndarray],
+                 dst: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The merged image's population-stats output, the source's artifact map, the merged image's
+    artifact map (against the pasted own-stats references) and its error against the pasted HR."""
+    pop_m, pop_m_y = sr_images(predict(model, paste.merged_lr), paste.merged_lr, paste.merged_hr.shape[:2])
+    ref_m_y = dst["own_y"].copy()
+    ref_m_y[paste.box_dst()] = src["own_y"][paste.box_src()]
+    art_src = np.abs(src["pop_y"] - src["own_y"])
+    return pop_m, art_src, np.abs(pop_m_y - ref_m_y), np.abs(pop_m_y - _luma(paste.merged_hr))
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Pearson correlation of two maps; None where either is constant or has one pixel."""
+    if a.size > 1 and a.std() > 0 and b.std() > 0:
+        return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+    return None
 
 
 def _paste_figure(out_dir: Path, paste: Paste, pop_m: np.ndarray, art_src: np.ndarray, art_m: np.ndarray,

@@ -18,6 +18,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+from typing import Any
 from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
@@ -64,21 +65,8 @@ def download(
         return _download_unlocked(url, dest, sha256, md5, size, progress, timeout)
 
 
-def _download_unlocked(
-    url: str, dest: Path, sha256: str | None, md5: str | None, size: int | None, progress: bool, timeout: float
-) -> Path:
-
-    if dest.is_file():
-        ok, algo, actual = _verify(dest, sha256, md5)
-        if ok:
-            return dest
-        raise RepbenchError(
-            f"{dest} exists but its {algo} is {actual}, not {sha256 or md5}; delete it and run again to re-download"
-        )
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    offset = part.stat().st_size if part.is_file() else 0
-
+def _open(url: str, dest: Path, offset: int, timeout: float) -> Any:
+    """The HTTP response for `url` from byte `offset` on; None when the partial file is already whole."""
     headers = {"User-Agent": "repbench"}
     if offset:
         headers["Range"] = f"bytes={offset}-"
@@ -95,31 +83,54 @@ def _download_unlocked(
             f"cannot download {url} ({getattr(err, 'reason', err)}); check the network, or fetch the file "
             f"yourself and put it at {dest}"
         ) from err
+    return response
 
-    if response is not None:
-        with response:
-            resumed = offset > 0 and response.status == 206
-            if offset and not resumed:
-                offset = 0  # the server ignored Range: start over
-            length = response.headers.get("Content-Length")
-            total = offset + int(length) if length else size
-            try:
-                with open(part, "ab" if resumed else "wb") as fh, tqdm(
-                    total=total, initial=offset, unit="B", unit_scale=True, desc=dest.name, disable=not progress
-                ) as bar:
-                    for chunk in iter(lambda: response.read(CHUNK), b""):
-                        fh.write(chunk)
-                        bar.update(len(chunk))
-            except (OSError, urllib.error.URLError, http.client.HTTPException) as err:
-                raise RepbenchError(
-                    f"download of {url} was interrupted after {part.stat().st_size} bytes ({err}); "
-                    "run the same command again to resume"
-                ) from err
-        got = part.stat().st_size
-        if length and got < offset + int(length):
+
+def _receive(response: Any, url: str, dest: Path, part: Path, offset: int, size: int | None, progress: bool) -> None:
+    """Append the response's bytes to `part` (or start it over where the server ignored Range)."""
+    with response:
+        resumed = offset > 0 and response.status == 206
+        if offset and not resumed:
+            offset = 0  # the server ignored Range: start over
+        length = response.headers.get("Content-Length")
+        total = offset + int(length) if length else size
+        try:
+            with open(part, "ab" if resumed else "wb") as fh, tqdm(
+                total=total, initial=offset, unit="B", unit_scale=True, desc=dest.name, disable=not progress
+            ) as bar:
+                for chunk in iter(lambda: response.read(CHUNK), b""):
+                    fh.write(chunk)
+                    bar.update(len(chunk))
+        except (OSError, urllib.error.URLError, http.client.HTTPException) as err:
             raise RepbenchError(
-                f"download of {url} stopped after {got} of {offset + int(length)} bytes; run the same command again to resume"
-            )
+                f"download of {url} was interrupted after {part.stat().st_size} bytes ({err}); "
+                "run the same command again to resume"
+            ) from err
+    got = part.stat().st_size
+    if length and got < offset + int(length):
+        raise RepbenchError(
+            f"download of {url} stopped after {got} of {offset + int(length)} bytes; run the same command again to resume"
+        )
+
+
+def _download_unlocked(
+    url: str, dest: Path, sha256: str | None, md5: str | None, size: int | None, progress: bool, timeout: float
+) -> Path:
+
+    if dest.is_file():
+        ok, algo, actual = _verify(dest, sha256, md5)
+        if ok:
+            return dest
+        raise RepbenchError(
+            f"{dest} exists but its {algo} is {actual}, not {sha256 or md5}; delete it and run again to re-download"
+        )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    offset = part.stat().st_size if part.is_file() else 0
+
+    response = _open(url, dest, offset, timeout)
+    if response is not None:
+        _receive(response, url, dest, part, offset, size, progress)
 
     ok, algo, actual = _verify(part, sha256, md5)
     if not ok:

@@ -36,7 +36,7 @@ import methods
 from repbench.device import model_device, resolve_device
 from repbench.errors import RepbenchError
 from repbench.scoring.images import image_shape, list_images, read_image, write_image, write_png_bands
-from repbench.scoring.imresize import _contributions, _round_uint8  # the exact weights and rounding imresize uses
+from repbench.scoring.imresize import contributions, round_uint8  # the exact weights and rounding imresize uses
 from repbench.scoring.metrics import rgb_to_ycbcr, ycbcr_to_rgb
 from repbench.inference.modelfile import DEPLOYED_FIRST, is_floor, model_path
 
@@ -148,8 +148,8 @@ class _Bicubic:
 
     def __init__(self, h: int, w: int, scale: int) -> None:
         self.scale = scale
-        self.rows = _contributions(h, h * scale, float(scale), "symmetric")
-        self.cols = _contributions(w, w * scale, float(scale), "symmetric")
+        self.rows = contributions(h, h * scale, float(scale), "symmetric")
+        self.cols = contributions(w, w * scale, float(scale), "symmetric")
 
     def tile(self, read: Callable[[slice, slice], np.ndarray], box: Box, rounded: bool) -> np.ndarray:
         """`rounded`: uint8 in and out, rounded after each pass as imresize does for uint8; else float64."""
@@ -160,9 +160,9 @@ class _Bicubic:
         out = _resize_pass(read(slice(r0, int(ir.max()) + 1), slice(c0, int(ic.max()) + 1)).astype(np.float64),
                            0, wr, ir - r0)  # rows first: imresize's order when both scales are equal
         if rounded:
-            out = _round_uint8(out).astype(np.float64)
+            out = round_uint8(out).astype(np.float64)
         out = _resize_pass(out, 1, wc, ic - c0)
-        return _round_uint8(out) if rounded else out
+        return round_uint8(out) if rounded else out
 
 
 def _model_renderer(model: Any, img: np.ndarray, overlap: int | None, device: Any) -> tuple[Render, int]:

@@ -51,6 +51,22 @@ def default_providers(device_type: str) -> list[str]:
     return ["cpu"] if "cpu" in have else []
 
 
+def _checked_providers(providers: Sequence[str] | None, device: torch.device) -> list[str]:
+    """The providers to time (default: the device's), each known, built into onnxruntime and runnable here."""
+    have = available_providers()
+    chosen = list(providers) if providers else default_providers(device.type)
+    for p in chosen:
+        if p not in PROVIDERS:
+            raise RepbenchError(f"unknown ONNX Runtime provider {p!r}; valid: {', '.join(PROVIDERS)}")
+        if p not in have:
+            raise RepbenchError(
+                f"this onnxruntime build has no {PROVIDERS[p]}; available here: {', '.join(have) or 'none'}"
+            )
+        if p != "cpu" and device.type != "cuda":
+            raise RepbenchError(f"provider {p!r} runs on a GPU; use --device cuda (or auto on a GPU machine)")
+    return chosen
+
+
 def onnx_throughput(
     model: Any,
     cfg: Any,
@@ -70,17 +86,7 @@ def onnx_throughput(
         raise RepbenchError("onnxruntime is not installed; install it (pip install onnxruntime) to time ONNX Runtime") from None
     device = resolve_device(cfg.device)
     dtype = timing.parse_dtype(cfg.dtype) if cfg.dtype else (torch.float16 if device.type == "cuda" else torch.float32)
-    have = available_providers()
-    chosen = list(providers) if providers else default_providers(device.type)
-    for p in chosen:
-        if p not in PROVIDERS:
-            raise RepbenchError(f"unknown ONNX Runtime provider {p!r}; valid: {', '.join(PROVIDERS)}")
-        if p not in have:
-            raise RepbenchError(
-                f"this onnxruntime build has no {PROVIDERS[p]}; available here: {', '.join(have) or 'none'}"
-            )
-        if p != "cpu" and device.type != "cuda":
-            raise RepbenchError(f"provider {p!r} runs on a GPU; use --device cuda (or auto on a GPU machine)")
+    chosen = _checked_providers(providers, device)
     for name in ("batch", "lr_height", "lr_width", "repeats"):
         if getattr(cfg, name) < 1:
             raise RepbenchError(f"{name} must be >= 1, got {getattr(cfg, name)}")

@@ -25,7 +25,7 @@ from repbench.atomic import write_json
 from repbench.errors import RepbenchError
 from repbench.training.patch_fit import patch_problems
 from repbench.pipeline.targets import EXPERIMENTS, PUBLISHED_TABLE, TABLES
-from repbench.training.config import TrainConfig, config_dict, config_json, resolve_config
+from repbench.training.config import TrainConfig, config_dict, config_json, layered, pipeline_set, resolve_config
 
 __all__ = ["EXPERIMENTS", "PLAN_FILE", "TABLES", "Plan", "RunSpec", "available_presets", "data_warning",
            "load_preset", "measure_cli_args", "plan", "preset_schema", "train_cli_args", "validate_preset", "write_plan"]
@@ -100,12 +100,7 @@ def load_preset(config: dict[str, Any], basedir: Path) -> dict[str, Any]:
     preset = yaml.safe_load(path.read_text())
     if preset.get("preset") != name:
         raise ValueError(f"{path} must say `preset: {name}` (it names the runs folder)")
-    for key, value in config.items():
-        if isinstance(value, dict) and isinstance(preset.get(key), dict):
-            preset[key] = {**preset[key], **value}
-        else:
-            preset[key] = value
-    return preset
+    return layered(preset, config)
 
 
 def _resolve_data(data: dict[str, Any]) -> tuple[list[str], list[str], str]:
@@ -273,8 +268,8 @@ def _entry_runs(preset: dict[str, Any], out: Plan, exp_name: str, exp: dict[str,
         except ValueError as err:
             raise ValueError(f"experiment {exp_name}, method {method}: {err}") from None
         check_train_keys(entry.get("train", {}), f"experiments.{exp_name}.runs[{method} {size}].train")
-        layered = {**preset.get("train", {}), **preset.get("size_train", {}).get(size, {}), **exp.get("train", {}),
-                   **entry.get("train", {})}
+        train = layered(preset.get("train", {}), preset.get("size_train", {}).get(size, {}), exp.get("train", {}),
+                        entry.get("train", {}))
         tag = entry.get("tag", _tag(options))
         if "tag" in entry and entry["tag"] != "":
             check_name(tag, f"experiments.{exp_name}.runs[{method} {size}].tag")
@@ -283,7 +278,7 @@ def _entry_runs(preset: dict[str, Any], out: Plan, exp_name: str, exp: dict[str,
                       "train_data": ",".join(out.train_data), "val_data": out.val_data,
                       "device": preset["device"], "progress": False}
         for seed in range(n_seeds(preset, exp, entry, exp_name)):
-            rid, seeded = seed_run(base_rid, layered, seed)
+            rid, seeded = seed_run(base_rid, train, seed)
             config = run_config(rid, run_fields, seeded)
             specs.append(RunSpec(rid, method, size, scale, colors, options, config, (exp_name,), seed))
     return specs
@@ -302,25 +297,17 @@ def _add_run(out: Plan, spec: RunSpec) -> None:
         out.experiments[exp_name].append(spec.run_id)
 
 
-# Training-config fields the pipeline sets itself (from the run entry or the preset), never from a `train` section.
-_PIPELINE_FIELDS = {
-    "method": "the run entry", "size": "the run entry's sizes", "scale": "the experiment or run entry",
-    "colors": "the experiment or run entry", "options": "the run entry", "train_data": "the data section",
-    "val_data": "the data section", "device": "the preset's device", "threads": "the preset's threads",
-    "progress": "the pipeline (off: plain progress lines instead of a bar)",
-}
-
-
 def check_train_keys(section: Any, where: str) -> None:
     """A `train` section names training-config fields only (repbench/training/config.py TrainConfig),
     checked when the plan is built so that a typo fails `snakemake -n` instead of a training job."""
     if not isinstance(section, dict):
         raise ValueError(f"{where} must be a mapping of training-config fields, e.g. {{iterations: 2000}}")
     fields = [f.name for f in dataclasses.fields(TrainConfig)]
-    valid = [f for f in fields if f not in _PIPELINE_FIELDS]
+    set_by = pipeline_set()
+    valid = [f for f in fields if f not in set_by]
     for key in section:
-        if key in _PIPELINE_FIELDS:
-            raise ValueError(f"{where}: {key!r} is set by {_PIPELINE_FIELDS[key]}, not by a train section")
+        if key in set_by:
+            raise ValueError(f"{where}: {key!r} is set by {set_by[key]}, not by a train section")
         if key not in fields:
             close = difflib.get_close_matches(str(key), valid, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""

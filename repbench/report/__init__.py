@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import partial
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from repbench.errors import RepbenchError
 from repbench.report import ntire
@@ -38,8 +39,7 @@ from repbench.report import checks, seeds
 from repbench.report.bn import BnRun, bn_runs, fig5_absence, fig5_profiles
 from repbench.report.context import ReportContext, build_context
 from repbench.report.figures import (
-    _matplotlib,
-    _save_figure,
+    save_figure,
     figure_bn,
     figure_curves,
     figure_svg_text,
@@ -56,9 +56,10 @@ from repbench.report.leaderboard import (
     leaderboard_frame,
     render_leaderboard,
 )
-from repbench.report.markdown import fmt_delta, fmt_duration, fmt_float, fmt_g, fmt_int, fmt_k
+from repbench.report.numbers import fmt_delta, fmt_duration, fmt_float, fmt_g, fmt_int, fmt_k
 from repbench.report.references import REFERENCES_DIR, Reference, load_reference
 from repbench.report.measure_fields import measure_fields
+from repbench.report.plotting import matplotlib_pyplot
 from repbench.report.membership import TABLES, bn_strategy, large_methods, tables_of
 from repbench.report.runs import (
     EVAL_COLUMNS,
@@ -130,24 +131,10 @@ def build_report(runs_root: str | os.PathLike, out_dir: str | os.PathLike, prese
     if "fig5" in targets and only and not fig5_profiles(bn_list):
         # Named explicitly (the workflow's rule figure_bn): a figure that cannot be drawn is an error.
         raise RepbenchError(fig5_absence(ctx, bn_list))
-    for table in TABLES:
-        if table not in targets:
-            continue
-        if table == "table2":
-            text = render_table2(ctx)
-        elif table == "table3":
-            text = render_table3(ctx)
-        else:
-            text = render_ablation(ctx, ABLATIONS[table])
-        written.append(write_atomic(out / target_files(table)[0], text))
-    if PUBLISHED_TABLE in targets:
-        written.append(write_atomic(out / target_files(PUBLISHED_TABLE)[0], render_published(ctx)))
-    written += _later_and_sweeps(ctx, targets, out)
-    if any(t in targets for t in NTIRE_TABLES):
-        data = ntire.collect(ctx)
-        for table in NTIRE_TABLES:
-            if table in targets:
-                written.append(write_atomic(out / target_files(table)[0], ntire.render(ctx, table, data)))
+    renderers = markdown_renderers()
+    for table in (t for t in renderers if t in targets):
+        written.append(write_atomic(out / target_files(table)[0], renderers[table](ctx)))
+    written += _sweeps(ctx, targets, out)
     fig5 = figure_bn(bn_list) if bn_list else {}
     if "fig5" in targets:
         if fig5:
@@ -155,10 +142,10 @@ def build_report(runs_root: str | os.PathLike, out_dir: str | os.PathLike, prese
         else:
             print(f"repbench report: fig5 skipped: {fig5_absence(ctx, bn_list)}", file=sys.stderr)
     if "fig1" in targets or "leaderboard" in targets:
-        plt = _matplotlib()
+        plt = matplotlib_pyplot()
         fig = figure_tradeoff(ctx)
         if "fig1" in targets:
-            written += _save_figure(fig, out / FIGURE_STEMS["fig1"])
+            written += save_figure(fig, out / FIGURE_STEMS["fig1"])
         svg = figure_svg_text(fig)
         plt.close(fig)
         if "leaderboard" in targets:
@@ -167,24 +154,48 @@ def build_report(runs_root: str | os.PathLike, out_dir: str | os.PathLike, prese
             written.append(write_atomic(out / html_name, page))
             written.append(write_atomic(out / csv_name, csv_text))
     if "fig6" in targets:
-        plt = _matplotlib()
+        plt = matplotlib_pyplot()
         fig = figure_curves(ctx)
-        written += _save_figure(fig, out / FIGURE_STEMS["fig6"])
+        written += save_figure(fig, out / FIGURE_STEMS["fig6"])
         plt.close(fig)
     return written
 
 
-def _later_and_sweeps(ctx: ReportContext, targets: list[str], out: Path) -> list[Path]:
-    """The later re-parameterizations' table and each budget sweep's table and figure, when named."""
-    from repbench.report.sweep import render_sweep
+def markdown_renderers() -> dict[str, Callable[[ReportContext], str]]:
+    """Every Markdown table target -> its renderer, in the order they are written. The NTIRE tables
+    share one collection of their runs, made once per report context."""
     from repbench.report.tables import render_later
 
+    collected: dict[int, Any] = {}
+
+    def ntire_data(ctx: ReportContext) -> Any:
+        if id(ctx) not in collected:
+            collected[id(ctx)] = ntire.collect(ctx)
+        return collected[id(ctx)]
+
+    return {
+        "table1": partial(render_ablation, spec=ABLATIONS["table1"]),
+        "table2": render_table2,
+        "table3": render_table3,
+        **{name: partial(render_ablation, spec=spec) for name, spec in ABLATIONS.items() if name != "table1"},
+        PUBLISHED_TABLE: render_published,
+        LATER_TABLE: render_later,
+        **{name: partial(_ntire_table, name=name, data=ntire_data) for name in NTIRE_TABLES},
+    }
+
+
+def _ntire_table(ctx: ReportContext, name: str, data: Callable[[ReportContext], Any]) -> str:
+    return ntire.render(ctx, name, data(ctx))
+
+
+def _sweeps(ctx: ReportContext, targets: list[str], out: Path) -> list[Path]:
+    """Each budget sweep's table and figure, when named."""
+    from repbench.report.sweep import render_sweep
+
     written = []
-    if LATER_TABLE in targets:
-        written.append(write_atomic(out / target_files(LATER_TABLE)[0], render_later(ctx)))
     for sweep in (s for s in SWEEPS if s in targets):
         text, fig = render_sweep(ctx, sweep)
         written.append(write_atomic(out / target_files(sweep)[0], text))
-        written += _save_figure(fig, out / sweep)
-        _matplotlib().close(fig)
+        written += save_figure(fig, out / sweep)
+        matplotlib_pyplot().close(fig)
     return written

@@ -4,7 +4,7 @@ A budget is the iterations, the batch, the LR patch side of each training stage,
 (iterations x batch x LR patch², stage by stage; train.json `budget.lr_pixels`) and the training data.
 The papers' figures are from their text (RepSR section 5.1; the NTIRE 2022 IMDN paper section 4.1 and
 section 3.2), with what a paper leaves unstated said so, never filled in. Every table header
-(markdown._header) states the paper's budget beside the one of the runs it shows, and what the gap means
+(markdown.header) states the paper's budget beside the one of the runs it shows, and what the gap means
 for the Δ columns.
 """
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Hashable, Iterable, Sequence
 
 from repbench.report.checks import DEFINITION, MARK
-from repbench.report.markdown import fmt_float, fmt_int
+from repbench.report.numbers import fmt_float, fmt_int
 from repbench.report.seeds import SPREAD_WORDS, separable, spread
 from repbench.report.values import MISSING, REFERENCE_METHODS, relevant_options
 from repbench.report.mdescape import span

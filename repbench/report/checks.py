@@ -31,7 +31,7 @@ import pandas as pd
 
 from repbench.report.runs import Run, frame_datasets
 from repbench.report.seeds import base_id, spread
-from repbench.report.values import REFERENCE_METHODS, _int, _num, dataset_label, is_published, relevant_options
+from repbench.report.values import REFERENCE_METHODS, as_int, as_float, dataset_label, is_published, relevant_options
 from repbench.report.mdescape import span
 
 STEEP_MIN_DB = 0.05  # dB gained over the last validation interval
@@ -79,7 +79,7 @@ class CheckResult:
 
 def channel_metric(colors: Any) -> tuple[str, str]:
     """(column prefix, words): RGB runs are scored on RGB PSNR, everything else on the Y channel."""
-    return ("psnr_rgb", "RGB") if _int(colors) == 3 else ("psnr_y", "Y")
+    return ("psnr_rgb", "RGB") if as_int(colors) == 3 else ("psnr_y", "Y")
 
 
 def _trained(frame: pd.DataFrame) -> pd.DataFrame:
@@ -95,21 +95,21 @@ def check_floors(per_run: pd.DataFrame) -> tuple[list[Finding], list[str]]:
         floor_rows = floors[floors["scale"] == r.get("scale")]
         below, missing = [], []
         for d in datasets:
-            mine = _num(r.get(f"{metric}_{d}"))
+            mine = as_float(r.get(f"{metric}_{d}"))
             if mine is None:
                 continue
             scored = floor_rows[f"{metric}_{d}"].dropna()
-            floor = _num(scored.iloc[0]) if len(scored) else None
+            floor = as_float(scored.iloc[0]) if len(scored) else None
             if floor is None:
                 missing.append(dataset_label(d))
             elif mine < floor:
                 below.append(f"{dataset_label(d)} {mine:.2f} < {floor:.2f} dB")
         if below:
-            findings.append(Finding("below_floor", r["run"], f"{words} PSNR below bicubic x{_int(r.get('scale'))}: " + ", ".join(below)))
+            findings.append(Finding("below_floor", r["run"], f"{words} PSNR below bicubic x{as_int(r.get('scale'))}: " + ", ".join(below)))
         if missing:
-            unchecked.append(f"{span(r['run'])}: no bicubic-x{_int(r.get('scale'))} {words} PSNR on {', '.join(missing)} "
-                             f"(`repbench eval --model bicubic --scale {_int(r.get('scale'))} --dataset SET --out "
-                             f"RUNS/bicubic-x{_int(r.get('scale'))}/eval/SET-x{_int(r.get('scale'))}.json`)")
+            unchecked.append(f"{span(r['run'])}: no bicubic-x{as_int(r.get('scale'))} {words} PSNR on {', '.join(missing)} "
+                             f"(`repbench eval --model bicubic --scale {as_int(r.get('scale'))} --dataset SET --out "
+                             f"RUNS/bicubic-x{as_int(r.get('scale'))}/eval/SET-x{as_int(r.get('scale'))}.json`)")
     return findings, unchecked
 
 
@@ -118,10 +118,10 @@ def _base_tag(tag: Any) -> str:
 
 
 def _cost(r: dict[str, Any]) -> tuple[float | None, str]:
-    macs = _num(r.get("macs"))
+    macs = as_float(r.get("macs"))
     if macs is not None:
         return macs, "MACs"
-    return _num(r.get("params_deployed")), "params"
+    return as_float(r.get("params_deployed")), "params"
 
 
 def typical_spreads(groups: pd.DataFrame) -> dict[tuple[int | None, int | None, str], float]:
@@ -134,7 +134,7 @@ def typical_spreads(groups: pd.DataFrame) -> dict[tuple[int | None, int | None, 
         for column in [c for c in r if isinstance(c, str) and c.startswith(("psnr_y_", "psnr_rgb_"))]:
             _, std, n = spread(r, column)
             if n >= 2 and std is not None:
-                stds.setdefault((_int(r.get("scale")), _int(r.get("colors")), column), []).append(std)
+                stds.setdefault((as_int(r.get("scale")), as_int(r.get("colors")), column), []).append(std)
     return {k: (sum(s * s for s in v) / len(v)) ** 0.5 for k, v in stds.items()}
 
 
@@ -145,7 +145,7 @@ def check_inversions(groups: pd.DataFrame) -> tuple[list[Finding], list[str]]:
     typical = typical_spreads(groups)
     families: dict[tuple, list[dict[str, Any]]] = {}
     for r in _trained(groups).to_dict("records"):
-        key = (r["method"], _int(r.get("scale")), _int(r.get("colors")),
+        key = (r["method"], as_int(r.get("scale")), as_int(r.get("colors")),
                json.dumps(relevant_options(r["method"], r.get("options_dict")), sort_keys=True, default=str),
                _base_tag(r.get("tag")))
         families.setdefault(key, []).append(r)
@@ -169,7 +169,7 @@ def check_inversions(groups: pd.DataFrame) -> tuple[list[Finding], list[str]]:
                     ml, sl, nl = spread(large, column)
                     if ms is None or ml is None or ml >= ms:
                         continue
-                    usual = typical.get((_int(large.get("scale")), _int(large.get("colors")), column))
+                    usual = typical.get((as_int(large.get("scale")), as_int(large.get("colors")), column))
                     allowed = sum(s if n > 1 and s is not None else (usual or 0.0) for s, n in ((ss, ns), (sl, nl)))
                     if ms - ml > allowed:
                         seeds = f" (n={nl} vs {ns}, spread {allowed:.2f})" if max(nl, ns) > 1 or usual else ""

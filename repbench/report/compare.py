@@ -76,7 +76,7 @@ def why_no_delta(ours: Figure, paper: Figure, budget: Budget | None = None) -> s
 def paper_delta(mine: Any, theirs: Any, ours: Figure, paper: Figure, digits: int = 2,
                 budget: Budget | None = None) -> str:
     """`ours − paper` as a cell (`+0.08`), or `no Δ (why)` when the rule refuses it; MISSING without both."""
-    from repbench.report.markdown import fmt_delta  # not at the top: markdown's header imports RULE_WORDS from here
+    from repbench.report.numbers import fmt_delta  # not at the top: markdown's header imports RULE_WORDS from here
 
     a, b = as_float(mine), as_float(theirs)
     if a is None or b is None:

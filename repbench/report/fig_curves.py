@@ -22,7 +22,7 @@ from repbench.report.plotting import (
 )
 from repbench.report.runs import Run, members
 from repbench.report.seeds import base_id, seed_of
-from repbench.report.values import _method_rank, _num, dataset_key, dataset_label, model_label
+from repbench.report.values import method_rank, as_float, dataset_key, dataset_label, model_label
 from repbench.training.config import HOLDOUT
 
 
@@ -82,7 +82,7 @@ def _draw_run(ax_loss: Any, ax_psnr: Any, run: Run, flagged: list[str], style: t
                                ms=4, mec=color, mfc="none" if flagged else color)
         last = float(val["val_psnr"].iloc[-1])
         hover(line, _run_title(run, flagged, f"validation PSNR-Y on {val_name}, last {last:.2f} dB"))
-    frozen = _num(run.train.get("bn_frozen_at"))
+    frozen = as_float(run.train.get("bn_frozen_at"))
     if frozen is not None:
         for ax in (ax_loss, ax_psnr):
             hover(ax.axvline(frozen, color=color, ls=":", lw=1), f"{run.name}: BN frozen at iteration {frozen:.0f}")
@@ -92,10 +92,10 @@ def _draw_run(ax_loss: Any, ax_psnr: Any, run: Run, flagged: list[str], style: t
 def _legend(fig: Any, runs: list[Run], styles: dict[str, tuple[str, Any]], marks: dict[str, list[str]]) -> None:
     from matplotlib.lines import Line2D
 
-    methods = sorted({r.method for r in runs}, key=_method_rank)
+    methods = sorted({r.method for r in runs}, key=method_rank)
     sizes = {s: v for s, v in styles.items() if s in {str(r.size) for r in runs}}
     handles = legend_handles(methods, sizes, lines=True)
-    if any(_num(r.train.get("bn_frozen_at")) is not None for r in runs):
+    if any(as_float(r.train.get("bn_frozen_at")) is not None for r in runs):
         handles.append(Line2D([], [], color="0.3", ls=":", lw=1, label="BN frozen (vertical, run's colour)"))
     if any(base_id(r.name) in marks for r in runs):
         handles.append(Line2D([], [], ls="", marker="o", mfc="none", mec="0.3", label=HOLLOW_WORDS))

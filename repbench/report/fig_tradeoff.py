@@ -24,7 +24,7 @@ from repbench.report.plotting import (
     FLOOR_STYLES, FRONT_STYLE, HOLLOW_WORDS, legend_handles, matplotlib_pyplot, method_color, off_scale, off_scale_marker,
     plain_log_ticks, size_key, size_styles,
 )
-from repbench.report.values import REFERENCE_METHODS, _int, _method_rank, method_label, model_label
+from repbench.report.values import REFERENCE_METHODS, as_int, method_rank, method_label, model_label
 
 
 def _setting(rows: pd.DataFrame) -> str:
@@ -33,16 +33,16 @@ def _setting(rows: pd.DataFrame) -> str:
     for r in rows.to_dict("records"):
         words = str(r.get("throughput_device") or "unknown device")
         if r.get("throughput_dtype"):
-            words += f", {r['throughput_dtype']}, batch {_int(r.get('throughput_batch'))}"
-        if _int(r.get("throughput_lr_width")) and _int(r.get("throughput_lr_height")):
-            words += f", {_int(r['throughput_lr_width'])}x{_int(r['throughput_lr_height'])} LR input"
+            words += f", {r['throughput_dtype']}, batch {as_int(r.get('throughput_batch'))}"
+        if as_int(r.get("throughput_lr_width")) and as_int(r.get("throughput_lr_height")):
+            words += f", {as_int(r['throughput_lr_width'])}x{as_int(r['throughput_lr_height'])} LR input"
         out.append(words)
     return "; ".join(dict.fromkeys(out))
 
 
 def _spread_words(rows: pd.DataFrame) -> str:
     """Over what the throughput spread was measured: fresh processes (how many), or one process's repeats."""
-    counts = sorted({_int(n) or 1 for n in rows.get("throughput_processes", pd.Series(dtype=float)).dropna()})
+    counts = sorted({as_int(n) or 1 for n in rows.get("throughput_processes", pd.Series(dtype=float)).dropna()})
     if not counts or counts == [1]:
         return " over one process's repeats"
     return f" between {'/'.join(map(str, counts))} timing processes"
@@ -78,7 +78,7 @@ def _row_label(r: dict[str, Any]) -> str:
 
 def _point_title(r: dict[str, Any], panel: Panel, reasons: list[str], on_front: bool) -> str:
     psnr, speed = float(r[panel.column]), float(r["throughput"])
-    seeds = _int(r.get("n_seeds")) or 1
+    seeds = as_int(r.get("n_seeds")) or 1
     text = (f"{r['run']}: {_row_label(r)}, {panel.title}; "
             f"{panel.ylabel.replace(' (dB)', '')} {psnr:.2f} dB"
             + (f" (mean of {seeds} seeds)" if seeds > 1 else "")
@@ -95,7 +95,7 @@ def _point_title(r: dict[str, Any], panel: Panel, reasons: list[str], on_front: 
 
 def _draw_panel(ax: Any, panel: Panel, marks: dict[str, list[str]], styles: dict[str, tuple[str, Any]]) -> pd.DataFrame:
     """Floors, points and the front of one panel; returns the front (labelled once the layout is final)."""
-    for method, (value, run) in sorted(panel.floors.items(), key=lambda kv: _method_rank(kv[0])):
+    for method, (value, run) in sorted(panel.floors.items(), key=lambda kv: method_rank(kv[0])):
         line = ax.axhline(value, zorder=1, **FLOOR_STYLES.get(method, FLOOR_STYLES["nearest"]))
         hover(line, f"{run}: {method_label(method)} x{panel.scale}, {panel.ylabel.replace(' (dB)', '')} {value:.2f} dB")
         line.set_label(f"{method_label(method)} x{panel.scale} floor")
@@ -153,7 +153,7 @@ def _pin_off_scale(ax: Any, panel: Panel, marks: dict[str, list[str]]) -> None:
 
 
 def _floor_words(panel: Panel) -> str:
-    words = [f"{method_label(m)} {v:.2f} dB" for m, (v, _) in sorted(panel.floors.items(), key=lambda kv: _method_rank(kv[0]))]
+    words = [f"{method_label(m)} {v:.2f} dB" for m, (v, _) in sorted(panel.floors.items(), key=lambda kv: method_rank(kv[0]))]
     if "bicubic" not in panel.floors:
         words.append(f"no bicubic-x{panel.scale} {panel.channel} floor yet")
     return "floors: " + ", ".join(words)
@@ -164,7 +164,7 @@ def _legend(fig: Any, panels: list[Panel], marks: dict[str, list[str]], styles: 
     from matplotlib.lines import Line2D
 
     rows = pd.concat([p.rows for p in panels])
-    methods = sorted(rows["method"].unique(), key=_method_rank)
+    methods = sorted(rows["method"].unique(), key=method_rank)
     shown = {size_key(size) for size in rows["size"]}
     sizes = {s: v for s, v in styles.items() if s in shown}
     handles = legend_handles(methods, sizes, lines=False)

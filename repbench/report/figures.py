@@ -26,10 +26,6 @@ __all__ = ["figure_bn", "figure_curves", "figure_svg_text", "figure_tradeoff", "
 _SVG_META = {"Date": None, "Creator": None}  # no timestamp, no matplotlib version: reruns give identical files
 
 
-def _matplotlib() -> Any:
-    return matplotlib_pyplot()
-
-
 def figure_bytes(fig: Any) -> dict[str, bytes]:
     """{".png": ..., ".svg": ...} of a figure, the SVG with its hover titles."""
     png, svg = io.BytesIO(), io.StringIO()
@@ -38,7 +34,7 @@ def figure_bytes(fig: Any) -> dict[str, bytes]:
     return {".png": png.getvalue(), ".svg": add_titles(svg.getvalue(), fig).encode("utf-8")}
 
 
-def _save_figure(fig: Any, stem: Path) -> list[Path]:
+def save_figure(fig: Any, stem: Path) -> list[Path]:
     files = figure_bytes(fig)
     return [write_atomic(stem.with_suffix(ext), files[ext]) for ext in (".png", ".svg")]
 

@@ -18,7 +18,7 @@ import pandas as pd
 from repbench.report.plotting import channel_words
 from repbench.report.runs import frame_datasets
 from repbench.report.tables.floors import floor_rows
-from repbench.report.values import REFERENCE_METHODS, _int, _num, dataset_label, is_published
+from repbench.report.values import REFERENCE_METHODS, as_int, as_float, dataset_label, is_published
 
 PARETO_DEFINITION = (
     "on the Pareto front of its scale and channels group (the panel of Figure 1): scored in the group's "
@@ -54,7 +54,7 @@ def psnr_range(row: dict | pd.Series, column: str) -> tuple[float, float]:
     """A row's score +- its seed standard deviation (the tables' '≈' rule: two means are apart only when they
     differ by more than the two deviations together); the score itself for one seed."""
     value = float(row[column])
-    std = _num(row.get(f"std_{column}"))
+    std = as_float(row.get(f"std_{column}"))
     return (value - std, value + std) if std else (value, value)
 
 
@@ -62,7 +62,7 @@ def speed_range(row: dict | pd.Series) -> tuple[float, float]:
     """A run's throughput spread (images/s): between timing processes, or of one process's repeats;
     the figure itself where no spread was recorded."""
     value = float(row["throughput"])
-    lo, hi = _num(row.get("throughput_min")), _num(row.get("throughput_max"))
+    lo, hi = as_float(row.get("throughput_min")), as_float(row.get("throughput_max"))
     return (lo if lo is not None else value, hi if hi is not None else value)
 
 
@@ -99,7 +99,7 @@ def tradeoff_panels(wide: pd.DataFrame) -> list[Panel]:
     # A released checkpoint (trained by its authors at a full budget) is not on the fronts of runs trained here.
     runs = wide[~wide["method"].isin(REFERENCE_METHODS) & wide["throughput"].notna() & ~is_published(wide)]
     datasets = frame_datasets(wide)
-    keys = list(zip(runs["colors"].map(lambda c: 3 if _int(c) == 3 else 1), runs["scale"].map(_int)))
+    keys = list(zip(runs["colors"].map(lambda c: 3 if as_int(c) == 3 else 1), runs["scale"].map(as_int)))
     keyed = {key: runs[[k == key for k in keys]] for key in sorted(set(keys), key=lambda k: (k[0], k[1] or 0))}
     panels = []
     for (colors, scale), group in keyed.items():
@@ -110,7 +110,7 @@ def tradeoff_panels(wide: pd.DataFrame) -> list[Panel]:
         column = f"{prefix}_{dataset}"
         floors = {}
         for r in floor_rows(wide, scale).to_dict("records"):
-            value = _num(r.get(column))
+            value = as_float(r.get(column))
             if value is not None:
                 floors[r["method"]] = (value, r["run"])
         panels.append(Panel(scale, channel, column, dataset, group[group[column].notna()], floors))

@@ -1,12 +1,11 @@
-"""Markdown rendering: number formatting (raw value -> cell text), tables, headers, notes, fill hints.
+"""Markdown rendering: tables, headers, notes, fill hints (numbers become text in `numbers`).
 
-Every fmt_* helper turns a missing value into MISSING, so a cell never reads "nan" or "None".
-`_md_table`, `_header` and `_footer` pass every cell, column name, header line and note through
+`md_table`, `header` and `footer` pass every cell, column name, header line and note through
 `md_inline` (repbench.report.mdescape): run metadata is free text, and none of it may become markup.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
 import pandas as pd
 
@@ -17,59 +16,9 @@ from repbench.report.mdescape import md_inline, span
 from repbench.report.references import Reference
 from repbench.report.runs import RunSet
 from repbench.report.seeds import base_id
-from repbench.report.values import MISSING, _int, _num
 
 
-def fmt_int(value: Any) -> str:
-    v = _int(value)
-    return f"{v:,}" if v is not None else MISSING
-
-
-def fmt_k(value: Any) -> str:
-    v = _num(value)
-    return f"{v / 1e3:.1f}K" if v is not None else MISSING
-
-
-def fmt_g(value: Any, digits: int = 2) -> str:
-    v = _num(value)
-    return f"{v / 1e9:.{digits}f}G" if v is not None else MISSING
-
-
-def fmt_mpx(pixels: Any) -> str:
-    """A count of pixels in millions (a training budget: LR pixels seen)."""
-    v = _num(pixels)
-    return fmt_float(None if v is None else v / 1e6, 1)
-
-
-def fmt_float(value: Any, digits: int) -> str:
-    v = _num(value)
-    return f"{v:.{digits}f}" if v is not None else MISSING
-
-
-def fmt_delta(value: Any, digits: int) -> str:
-    v = _num(value)
-    if v is None:
-        return MISSING
-    text = f"{v:+.{digits}f}"
-    return text.replace("-0." + "0" * digits, "+0." + "0" * digits)  # no "-0.00"
-
-
-def fmt_duration(seconds: Any) -> str:
-    s = _num(seconds)
-    if s is None:
-        return MISSING
-    if s < 60:
-        return f"{s:.2f} s" if s < 1 else f"{s:.1f} s"
-    hours, rem = divmod(int(round(s)), 3600)
-    return f"{hours}h{rem // 60:02d}m" if hours else f"{rem // 60}m{rem % 60:02d}s"
-
-
-def _delta(ours: Any, paper: Any) -> float | None:
-    a, b = _num(ours), _num(paper)
-    return a - b if a is not None and b is not None else None
-
-
-def _md_table(rows: list[dict[str, str]], right: Iterable[str] = ()) -> str:
+def md_table(rows: list[dict[str, str]], right: Iterable[str] = ()) -> str:
     """Strings in, Markdown out: numbers were formatted already, so tabulate must not re-parse them.
     Every cell and column name goes through md_inline (see the module doc)."""
     if not rows:
@@ -108,7 +57,7 @@ def data_words(runs: RunSet) -> str:
     return text
 
 
-def _header(title: str, preset: str, runs: RunSet, ref: Reference | None, extra: str = "",
+def header(title: str, preset: str, runs: RunSet, ref: Reference | None, extra: str = "",
             shown: Iterable[str] = ()) -> list[str]:
     """Title, preset, data, the paper's caption, the training budgets (the paper's beside those of `shown`,
     the base ids of the runs the table shows; their seed runs count too) and the table's own `extra`."""
@@ -132,13 +81,13 @@ def _header(title: str, preset: str, runs: RunSet, ref: Reference | None, extra:
     return lines + [""]
 
 
-def _footer(notes: Iterable[str]) -> list[str]:
+def footer(notes: Iterable[str]) -> list[str]:
     """The notes under a table, each through md_inline: they name runs and quote their files."""
     notes = [n for n in notes if n]
     return ["", "Notes:", ""] + [f"- {md_inline(n)}" for n in notes] if notes else []
 
 
-def _fill_hint(table: str, what: str) -> str:
+def fill_hint(table: str, what: str) -> str:
     """`table` is the target name (table2, ntire_table3, ...), which is also the file's stem."""
     return (
         f"No run of this preset fills this table yet: it needs {what}. Run the workflow "
@@ -147,8 +96,3 @@ def _fill_hint(table: str, what: str) -> str:
     )
 
 
-# The table helpers under public names, for modules that may not import private ones.
-header = _header
-footer = _footer
-md_table = _md_table
-fill_hint = _fill_hint

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from methods import registry
 from repbench.errors import RepbenchError
-from repbench.report.values import default_options, REFERENCE_METHODS, _is_blank, _num, relevant_options
+from repbench.report.values import default_options, REFERENCE_METHODS, is_blank, as_float, relevant_options
 
 from repbench.pipeline.targets import EXPERIMENTS, PAPER_TABLES  # EXPERIMENTS: the NTIRE tables, later and the sweeps too
 
@@ -32,9 +32,9 @@ def bn_strategy(row: dict[str, Any]) -> str:
         return "no_bn"
     options = row.get("options_dict") or {}
     frozen = (
-        not _is_blank(row.get("bn_frozen_at"))
-        or (_num(options.get("frozen_bn_fraction")) or 0) > 0
-        or (_num(row.get("frozen_bn_fraction")) or 0) > 0
+        not is_blank(row.get("bn_frozen_at"))
+        or (as_float(options.get("frozen_bn_fraction")) or 0) > 0
+        or (as_float(row.get("frozen_bn_fraction")) or 0) > 0
         or "frozen" in str(row.get("tag") or "")
     )
     return "frozen_bn" if frozen else "bn"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import zlib
 from typing import Any, Iterable, Sequence
 
-from repbench.report.values import _size_rank
+from repbench.report.values import size_rank
 
 # The registered methods, by registry name. Floors are black / grey lines, never a method colour.
 METHOD_COLORS: dict[str, str] = {
@@ -88,7 +88,7 @@ def size_styles(sizes: Iterable[Any]) -> dict[str, tuple[Any, Any]]:
     its own marker (size_marker), the line styles repeat.
 
     Built from every size of the report, not of one figure, so a size keeps its marker across figures."""
-    ordered = sorted({str(s) for s in sizes if s is not None and str(s) not in ("", "nan", "None")}, key=_size_rank)
+    ordered = sorted({str(s) for s in sizes if s is not None and str(s) not in ("", "nan", "None")}, key=size_rank)
     return {s: (size_marker(i), LINESTYLES[i % len(LINESTYLES)]) for i, s in enumerate(ordered)}
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from repbench.errors import RepbenchError
-from repbench.report.values import _num, as_int, dataset_key, dataset_label, ordered_datasets
+from repbench.report.values import as_float, as_int, dataset_key, dataset_label, ordered_datasets
 
 REFERENCES_DIR = Path(__file__).parent.parent / "references"
 CHANNELS = ("Y", "RGB")
@@ -90,7 +90,7 @@ class Reference:
             return None
         for name, value in values.items():
             if dataset_key(name) == dataset:
-                return _num(value)
+                return as_float(value)
         return None
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from repbench.errors import RepbenchError
 from repbench.report.values import (
-    REFERENCE_METHODS, _first, _int, _num, dataset_key, dataset_label, model_label, ordered_datasets,
+    REFERENCE_METHODS, first_of, as_int, as_float, dataset_key, dataset_label, model_label, ordered_datasets,
 )
 
 from repbench.report.measure_fields import measure_fields
@@ -120,8 +120,8 @@ def load_run(folder: Path) -> Run | None:
         path=folder,
         method=method,
         size=train.get("size", parsed.get("size")),
-        scale=_int(train.get("scale", parsed.get("scale"))),
-        colors=_int(train.get("colors")),
+        scale=as_int(train.get("scale", parsed.get("scale"))),
+        colors=as_int(train.get("colors")),
         tag=parsed.get("tag"),
         train=train,
         measure=_read_json(measure_path) if measure_path.is_file() else {},
@@ -133,13 +133,13 @@ def load_run(folder: Path) -> Run | None:
         record.setdefault("dataset", name)
         run.evals[dataset_key(name)] = record
         if run.scale is None:
-            run.scale = _int(record.get("scale"))
+            run.scale = as_int(record.get("scale"))
         if run.colors is None and method not in REFERENCE_METHODS:
-            run.colors = _int(record.get("colors"))
+            run.colors = as_int(record.get("colors"))
     model = run.measure.get("model") if isinstance(run.measure.get("model"), dict) else {}
     run.size = run.size or model.get("size")
-    run.scale = run.scale if run.scale is not None else _int(model.get("scale"))
-    run.colors = run.colors if run.colors is not None else _int(model.get("colors"))
+    run.scale = run.scale if run.scale is not None else as_int(model.get("scale"))
+    run.colors = run.colors if run.colors is not None else as_int(model.get("colors"))
     if run.colors is None and run.tag and "rgb" in run.tag.split("-"):
         run.colors = 3
     return run
@@ -224,7 +224,7 @@ def load_bn_diagnostics(run: Run) -> list[str]:
             notes.append(f"{span(run.name)}: artifact scores skipped: {err}")
             continue
         match = _ARTIFACT_FILE.match(path.stem)
-        scale = _int(record.get("scale", match.group("scale") if match else None))
+        scale = as_int(record.get("scale", match.group("scale") if match else None))
         if run.scale is not None and scale is not None and scale != run.scale:
             notes.append(f"{span(run.name)}: {path.name} scores x{scale}, not the run's x{run.scale}; left out")
             continue
@@ -253,15 +253,15 @@ def budget_fields(train: dict[str, Any]) -> dict[str, Any]:
     `sec_per_iter` is THE training time per iteration of every table (Table 3's ratios included):
     train.json's own `sec_per_iter`, else seconds / iterations of the budget."""
     budget = train.get("budget") if isinstance(train.get("budget"), dict) else {}
-    iterations = _int(_first(budget, "iterations")) or _int(train.get("iterations"))
-    seconds = _num(_first(budget, "train_seconds"))
-    seconds = seconds if seconds is not None else _num(train.get("train_seconds"))
-    spi = _num(train.get("sec_per_iter"))
+    iterations = as_int(first_of(budget, "iterations")) or as_int(train.get("iterations"))
+    seconds = as_float(first_of(budget, "train_seconds"))
+    seconds = seconds if seconds is not None else as_float(train.get("train_seconds"))
+    spi = as_float(train.get("sec_per_iter"))
     if spi is None and seconds is not None and iterations:
         spi = seconds / iterations
     return {"iterations": iterations, "train_seconds": seconds, "sec_per_iter": spi,
-            "lr_pixels": _int(budget.get("lr_pixels")), "val_data": train.get("val_data") or None,
-            "train_flops": _num(budget.get("train_flops"))}  # 2 x 3 x forward MACs (repbench/measure/train_flops.py)
+            "lr_pixels": as_int(budget.get("lr_pixels")), "val_data": train.get("val_data") or None,
+            "train_flops": as_float(budget.get("train_flops"))}  # 2 x 3 x forward MACs (repbench/measure/train_flops.py)
 
 
 def _run_record(run: Run) -> dict[str, Any]:
@@ -284,15 +284,15 @@ def _run_record(run: Run) -> dict[str, Any]:
         "train_device": t.get("device"),
         "seed": t.get("seed"),
         "torch": t.get("torch"),
-        "final_val_psnr": _num(_first(t, "final_val_psnr", "val_psnr")),
-        "bn_frozen_at": _int(t.get("bn_frozen_at")),
-        "frozen_bn_fraction": _num(t.get("frozen_bn_fraction")),
+        "final_val_psnr": as_float(first_of(t, "final_val_psnr", "val_psnr")),
+        "bn_frozen_at": as_int(t.get("bn_frozen_at")),
+        "frozen_bn_fraction": as_float(t.get("frozen_bn_fraction")),
         "declared_experiments": declared_experiments(t) or (list(run.planned) if run.planned else None),
         # a released checkpoint imported by `repbench import` (trained by its authors, not here): its name
         "published_as": (t.get("published") or {}).get("name") if isinstance(t.get("published"), dict) else None,
         # train.json carries the counts too; measure.json (below) wins where both exist
-        "params_deployed": _int(t.get("params_deployed")),
-        "params_train": _int(t.get("params_train")),
+        "params_deployed": as_int(t.get("params_deployed")),
+        "params_train": as_int(t.get("params_train")),
     }
     for key, value in measure_fields(run.measure).items():
         if value is not None or key not in row:
@@ -307,11 +307,11 @@ def _run_record(run: Run) -> dict[str, Any]:
         row[name] = option_value(row, name) if run.method == "repsr" else None
     row["tables"] = ",".join(tables_of(row))
     for key, record in run.bn_scores.items():
-        row[f"artifact_score_{key}"] = _num(record.get("mean_artifact_score"))
-        row[f"artifact_db_{key}"] = _num(record.get("mean_artifact_db"))
-        row[f"psnr_population_{key}"] = _num(record.get("mean_psnr_population"))
-        row[f"psnr_image_stats_{key}"] = _num(record.get("mean_psnr_image_stats"))
-        row[f"artifact_images_{key}"] = _int(record.get("n_images"))
+        row[f"artifact_score_{key}"] = as_float(record.get("mean_artifact_score"))
+        row[f"artifact_db_{key}"] = as_float(record.get("mean_artifact_db"))
+        row[f"psnr_population_{key}"] = as_float(record.get("mean_psnr_population"))
+        row[f"psnr_image_stats_{key}"] = as_float(record.get("mean_psnr_image_stats"))
+        row[f"artifact_images_{key}"] = as_int(record.get("n_images"))
     return row
 
 
@@ -327,11 +327,11 @@ def tidy_frame(runs: RunSet | Sequence[Run]) -> pd.DataFrame:
                 **base,
                 "dataset": key,
                 "dataset_name": record.get("dataset"),
-                "psnr_y": _num(record.get("psnr_y")),
-                "ssim_y": _num(record.get("ssim_y")),
-                "psnr_rgb": _num(record.get("psnr_rgb")),
-                "ssim_rgb": _num(record.get("ssim_rgb")),
-                "n_images": _int(_first(record, "n_images")) or (len(record["per_image"]) if isinstance(record.get("per_image"), list) else None),
+                "psnr_y": as_float(record.get("psnr_y")),
+                "ssim_y": as_float(record.get("ssim_y")),
+                "psnr_rgb": as_float(record.get("psnr_rgb")),
+                "ssim_rgb": as_float(record.get("ssim_rgb")),
+                "n_images": as_int(first_of(record, "n_images")) or (len(record["per_image"]) if isinstance(record.get("per_image"), list) else None),
             })
     frame = pd.DataFrame(rows)
     for column in RUN_COLUMNS + EVAL_COLUMNS:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from repbench.report.values import _num
+from repbench.report.values import as_float
 
 _SEED_SUFFIX = re.compile(r"^(?P<base>.+)-seed(?P<seed>[1-9]\d*)$")
 # Columns averaged over seeds (besides every per-test-set score): the training cost of the run.
@@ -69,7 +69,7 @@ def aggregate(wide: pd.DataFrame) -> pd.DataFrame:
         row["seed_runs"] = ",".join(sorted(names, key=seed_of))
         row["n_seeds"] = len(names)
         for column in columns:
-            stats = _stats([v for v in (_num(x) for x in group[column]) if v is not None])
+            stats = _stats([v for v in (as_float(x) for x in group[column]) if v is not None])
             row[column] = stats["mean"]
             for key in ("std", "min", "max", "n"):
                 row[f"{key}_{column}"] = stats[key]
@@ -81,8 +81,8 @@ def aggregate(wide: pd.DataFrame) -> pd.DataFrame:
 
 def spread(row: dict[str, Any], column: str) -> tuple[float | None, float | None, int]:
     """(mean, sample std or None, n) of a column in an aggregated row."""
-    n = _num(row.get(f"n_{column}"))
-    return _num(row.get(column)), _num(row.get(f"std_{column}")), int(n) if n is not None else (1 if _num(row.get(column)) is not None else 0)
+    n = as_float(row.get(f"n_{column}"))
+    return as_float(row.get(column)), as_float(row.get(f"std_{column}")), int(n) if n is not None else (1 if as_float(row.get(column)) is not None else 0)
 
 
 def separable(a: dict[str, Any], b: dict[str, Any], column: str) -> bool | None:

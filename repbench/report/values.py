@@ -1,6 +1,6 @@
 """Raw values and the names every report module shares.
 
-Number coercion (`_num`, `_int`, `_is_blank`), test-set keys and labels, method labels and order
+Number coercion (`as_float`, `as_int`, `is_blank`), test-set keys and labels, method labels and order
 (from the method registry, methods/registry.py), a model's row label, and the atomic file write
 every output goes through. Nothing here formats a
 number for display: that happens in `markdown` and the renderers.
@@ -70,7 +70,7 @@ def dataset_key(name: str) -> str:
 
 def channel_name(colors: Any) -> str:
     """'Y' for one-channel models, 'RGB' for three-channel ones, '' when unknown."""
-    return CHANNEL_NAMES.get(_int(colors) or 0, "")
+    return CHANNEL_NAMES.get(as_int(colors) or 0, "")
 
 
 def dataset_label(key: str, fallback: str | None = None) -> str:
@@ -83,7 +83,7 @@ def ordered_datasets(keys: Iterable[str]) -> list[str]:
     return [k for k in DATASET_ORDER if k in keys] + sorted(keys - set(DATASET_ORDER))
 
 
-def _num(value: Any) -> float | None:
+def as_float(value: Any) -> float | None:
     """A finite float, or None for missing / NaN / non-numeric values."""
     if value is None or isinstance(value, bool):
         return None
@@ -94,31 +94,34 @@ def _num(value: Any) -> float | None:
     return out if math.isfinite(out) else None
 
 
-def _int(value: Any) -> int | None:
-    out = _num(value)
+def as_int(value: Any) -> int | None:
+    out = as_float(value)
     return int(round(out)) if out is not None else None
 
 
-# The coercions above under public names, for modules that may not import private ones.
-as_float = _num
-as_int = _int
 
 
-def _is_blank(value: Any) -> bool:
+def difference(ours: Any, paper: Any) -> float | None:
+    """`ours - paper` as a float, None unless both read as numbers."""
+    a, b = as_float(ours), as_float(paper)
+    return a - b if a is not None and b is not None else None
+
+
+def is_blank(value: Any) -> bool:
     """None, NaN, pd.NA or an empty string."""
     if isinstance(value, str):
         return value == ""
     return value is None or (not isinstance(value, (list, dict, tuple)) and bool(pd.isna(value)))
 
 
-def _first(mapping: dict[str, Any], *keys: str) -> Any:
+def first_of(mapping: dict[str, Any], *keys: str) -> Any:
     for key in keys:
         if mapping.get(key) is not None:
             return mapping[key]
     return None
 
 
-def _size_rank(size: Any) -> tuple[int, int, str]:
+def size_rank(size: Any) -> tuple[int, int, str]:
     """Mx-Cy sizes in the paper's regime order: by width C, then depth M (B7 for IMDN by blocks)."""
     text = str(size or "")
     match = re.fullmatch(r"[A-Za-z](\d+)C(\d+)", text)
@@ -145,7 +148,7 @@ def method_order() -> tuple[str, ...]:
     return ("nearest", "bicubic") + registry.methods()
 
 
-def _method_rank(method: Any) -> int:
+def method_rank(method: Any) -> int:
     order = method_order()
     return order.index(method) if method in order else len(order)
 
@@ -163,12 +166,9 @@ def model_label(method: str, size: Any, options: dict[str, Any] | None = None) -
     if method == "external":  # a network outside the zoo (methods/external.py): its size is its architecture
         return f"{size} (external, not merged)"
     base = method_label(method)
-    if size and not _is_blank(size):
+    if size and not is_blank(size):
         base = f"{base}-{size}"
     extra = relevant_options(method, options)
     return base + (" (" + ", ".join(f"{k}={v}" for k, v in extra.items()) + ")" if extra else "")
 
 
-# Row orders under public names, for modules that may not import private ones.
-size_rank = _size_rank
-method_rank = _method_rank

@@ -182,12 +182,7 @@ def evaluate(
     run_device: Any = None
     was_training = False
     if not isinstance(model, str):
-        args = getattr(model, "build_args", {}) or {}
-        colors = colors or args.get("colors")
-        if colors not in (1, 3):
-            raise RepbenchError("the model has no build_args; pass colors=1 (Y) or colors=3 (RGB) to evaluate()")
-        if args.get("scale") not in (None, scale):
-            raise RepbenchError(f"the model upscales x{args['scale']} but --scale is {scale}; evaluate it at x{args['scale']}")
+        colors = _model_colors(model, colors, scale)
         run_device = resolve_device(device)
         was_training = model.training
         model.eval().to(run_device)
@@ -207,6 +202,22 @@ def evaluate(
             model.train()
     seconds = time.perf_counter() - start
 
+    return _record(model, dataset, scale, border, colors, per_image, seconds)
+
+
+def _model_colors(model: Any, colors: int | None, scale: int) -> int:
+    """The model's channel count (1: Y, 3: RGB), from its build_args unless given; refuse a wrong scale."""
+    args = getattr(model, "build_args", {}) or {}
+    colors = colors or args.get("colors")
+    if colors not in (1, 3):
+        raise RepbenchError("the model has no build_args; pass colors=1 (Y) or colors=3 (RGB) to evaluate()")
+    if args.get("scale") not in (None, scale):
+        raise RepbenchError(f"the model upscales x{args['scale']} but --scale is {scale}; evaluate it at x{args['scale']}")
+    return int(colors)
+
+
+def _record(model: Any, dataset: str | None, scale: int, border: int, colors: int | None,
+            per_image: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     def mean(key: str) -> float:
         return float(np.mean([r[key] for r in per_image]))
 

@@ -39,7 +39,7 @@ def _cubic(x: np.ndarray) -> np.ndarray:
     return inner + outer
 
 
-def _contributions(in_len: int, out_len: int, scale: float, border: str) -> tuple[np.ndarray, np.ndarray]:
+def contributions(in_len: int, out_len: int, scale: float, border: str) -> tuple[np.ndarray, np.ndarray]:
     """Per output pixel: the input indices (0-based) and the weights that produce it.
 
     Returns (weights, indices), each of shape (out_len, taps).
@@ -77,7 +77,7 @@ def _contributions(in_len: int, out_len: int, scale: float, border: str) -> tupl
 
 def _resize_axis(img: np.ndarray, axis: int, out_len: int, scale: float, border: str) -> np.ndarray:
     """One 1-D pass along `axis` of a float64 array; no rounding here."""
-    weights, idx = _contributions(img.shape[axis], out_len, scale, border)
+    weights, idx = contributions(img.shape[axis], out_len, scale, border)
     moved = np.moveaxis(img, axis, 0)
     extra = (1,) * (moved.ndim - 1)
     out = np.zeros((out_len,) + moved.shape[1:], dtype=np.float64)
@@ -86,7 +86,7 @@ def _resize_axis(img: np.ndarray, axis: int, out_len: int, scale: float, border:
     return np.moveaxis(out, 0, axis)
 
 
-def _round_uint8(img: np.ndarray) -> np.ndarray:
+def round_uint8(img: np.ndarray) -> np.ndarray:
     # MATLAB's double -> uint8 conversion: saturate, then round half away from zero.
     return np.floor(np.clip(img, 0.0, 255.0) + 0.5).astype(np.uint8)
 
@@ -142,7 +142,7 @@ def imresize(
     for step, axis in enumerate(order):
         out = _resize_axis(out, axis, out_shape[axis], scales[axis], border)
         if is_uint8:
-            out = _round_uint8(out)
+            out = round_uint8(out)
             if step == 0:
                 out = out.astype(np.float64)
     if is_uint8:

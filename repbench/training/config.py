@@ -28,24 +28,36 @@ from repbench.yamlfile import read_yaml
 PAPER_ITERATIONS = 1_000_000  # every model of the papers trains for 1000K iterations
 
 
+def _field(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING, runtime: bool = False,
+           set_by: str | None = None, shown: bool = False) -> Any:
+    """A config field with its facts beside it, read by `fields_where` / `pipeline_set`:
+    runtime: may differ when a run is resumed (it changes how, not what, is computed);
+    set_by: the pipeline sets it itself from this part of a preset, never from a `train` section;
+    shown: listed in a run's config panel on the leaderboard."""
+    meta = {"runtime": runtime, "set_by": set_by, "shown": shown}
+    if factory is not dataclasses.MISSING:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
 @dataclass
 class TrainConfig:
     # --- what to train ---
-    method: str = ""  # a registered method (`repbench methods`): plain, repvgg, ecbsr, sesr, repsr, edsr, ...
-    size: str = "M4C16"  # the method's size string: Mx-Cy for the VGG-style nets, e.g. R16C64 for EDSR
-    scale: int = 4  # 2, 3 or 4
-    colors: int = 1  # 1: Y channel (the paper's tiny models, Table 2); 3: RGB (ablations, large models)
-    options: dict = field(default_factory=dict)  # method build options, e.g. {expand: 2, branches: 2} for repsr
-    train_data: str = "skimage-train"  # a dataset name of the data registry; several: "DIV2K-train,Flickr2K"
+    method: str = _field("", set_by="the run entry")  # a registered method (`repbench methods`): plain, repvgg, ecbsr, sesr, repsr, edsr, ...
+    size: str = _field("M4C16", set_by="the run entry's sizes")  # the method's size string: Mx-Cy for the VGG-style nets, e.g. R16C64 for EDSR
+    scale: int = _field(4, set_by="the experiment or run entry")  # 2, 3 or 4
+    colors: int = _field(1, set_by="the experiment or run entry")  # 1: Y channel (the paper's tiny models, Table 2); 3: RGB (ablations, large models)
+    options: dict = _field(factory=dict, set_by="the run entry")  # method build options, e.g. {expand: 2, branches: 2} for repsr
+    train_data: str = _field("skimage-train", set_by="the data section", shown=True)  # a dataset name of the data registry; several: "DIV2K-train,Flickr2K"
     # Validation Y-PSNR during training ("" = none): "holdout:N" keeps N images of the training data out of
     # training and validates on them (evenly spaced by name); a dataset name validates on that set instead.
-    val_data: str = ""
+    val_data: str = _field("", set_by="the data section", shown=True)
 
     # --- the recipe; defaults are the paper's tiny-model recipe (docs/conventions.md, "Training recipe") ---
     profile: str = "tiny"  # tiny, large or short: fills in every recipe field not set explicitly (see RECIPES)
-    iterations: int = PAPER_ITERATIONS  # optimizer steps
-    batch_size: int = 32
-    patch_size: int = 64  # LR patch side in pixels; HR patches are scale x larger (large recipe: 48)
+    iterations: int = _field(PAPER_ITERATIONS, shown=True)  # optimizer steps
+    batch_size: int = _field(32, shown=True)
+    patch_size: int = _field(64, shown=True)  # LR patch side in pixels; HR patches are scale x larger (large recipe: 48)
     patch_size_stage2: int = 0  # two-stage training (IMDN + CLB): LR patch side from stage2_start on; 0 = off
     stage2_start: int = 0  # first iteration of stage 2 (counted from 0)
     lr: float = 4e-4  # Adam learning rate (large recipe: 2e-4)
@@ -68,17 +80,17 @@ class TrainConfig:
     augment: bool = True  # random flips and 90-degree rotations of the patches
 
     # --- how to run it ---
-    seed: int = 0  # model init and patch sampling; same seed + CPU = same weights
-    device: str = "auto"  # auto (cuda if present, else cpu), cpu, cuda, cuda:1, ...
+    seed: int = _field(0, shown=True)  # model init and patch sampling; same seed + CPU = same weights
+    device: str = _field("auto", runtime=True, set_by="the preset's device", shown=True)  # auto (cuda if present, else cpu), cpu, cuda, cuda:1, ...
     amp: bool = True  # fp16 autocast + gradient scaling on CUDA; ignored on CPU
     deterministic: bool = False  # deterministic cuDNN kernels (slower); CPU runs are deterministic anyway
-    workers: int = -1  # patch-sampling processes; -1 = auto: 0 on CPU (sampling is ~1% of a step), 4 on CUDA
-    threads: int = 0  # torch CPU threads; 0 = torch's default
-    log_every: int = 100  # iterations per metrics row (and NaN check)
-    val_every: int = 5000  # iterations between validations; 0 = only at the end
-    checkpoint_every: int = 1000  # iterations between writes of checkpoints/last.pt
-    snapshot_every: int = 0  # also keep checkpoints/iter_<N>.pt every N iterations; 0 = off
-    progress: bool = True  # tqdm progress bar (only shown on a terminal)
+    workers: int = _field(-1, runtime=True)  # patch-sampling processes; -1 = auto: 0 on CPU (sampling is ~1% of a step), 4 on CUDA
+    threads: int = _field(0, runtime=True, set_by="the preset's threads")  # torch CPU threads; 0 = torch's default
+    log_every: int = _field(100, runtime=True)  # iterations per metrics row (and NaN check)
+    val_every: int = _field(5000, runtime=True)  # iterations between validations; 0 = only at the end
+    checkpoint_every: int = _field(1000, runtime=True)  # iterations between writes of checkpoints/last.pt
+    snapshot_every: int = _field(0, runtime=True)  # also keep checkpoints/iter_<N>.pt every N iterations; 0 = off
+    progress: bool = _field(True, runtime=True, set_by="the pipeline (off: plain progress lines instead of a bar)")  # tqdm progress bar (only shown on a terminal)
 
 
 # Recipe profiles sit between the dataclass defaults and the user's layers.
@@ -92,10 +104,17 @@ RECIPES: dict[str, dict[str, Any]] = {
     "short": {"lr": 2e-3, "schedule": "cosine", "cycles": 1, "lr_min": 0.0, "warmup": 0.05, "spike_backoffs": 3},
 }
 
-# Fields that may differ when a run is resumed: they change how, not what, is computed.
-RUNTIME_FIELDS = frozenset(
-    {"device", "workers", "threads", "log_every", "val_every", "checkpoint_every", "snapshot_every", "progress"}
-)
+def fields_where(fact: str) -> tuple[str, ...]:
+    """The config fields, in declaration order, whose `_field` fact (runtime, shown) is true."""
+    return tuple(f.name for f in dataclasses.fields(TrainConfig) if f.metadata.get(fact))
+
+
+def pipeline_set() -> dict[str, str]:
+    """Fields the pipeline sets itself -> the part of a preset they come from."""
+    return {f.name: f.metadata["set_by"] for f in dataclasses.fields(TrainConfig) if f.metadata.get("set_by")}
+
+
+RUNTIME_FIELDS = frozenset(fields_where("runtime"))
 
 # Fields renamed since runs were first written: a stored config is read with the new names, so an
 # old run folder still matches its unchanged config.
@@ -148,7 +167,8 @@ def _coerce(name: str, value: Any, kind: Any) -> Any:
             return dict(value)
     except (TypeError, ValueError):
         pass
-    raise RepbenchError(f"config field {name!r} must be of type {getattr(origin, '__name__', origin)}, got {value!r}")
+    expected = "a list of numbers" if origin is list else f"of type {getattr(origin, '__name__', origin)}"
+    raise RepbenchError(f"config field {name!r} must be {expected}, got {value!r}")
 
 
 def parse_set(items: list[str]) -> dict[str, Any]:
@@ -179,24 +199,32 @@ def load_yaml_config(path: str | os.PathLike) -> dict[str, Any]:
     return data
 
 
+def layered(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """The one way settings combine, here and in the pipeline's presets: later layers win; a mapping laid
+    over a mapping merges key by key (one level: `options`, a preset's `train` or `data` section),
+    anything else is replaced."""
+    out: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            below = out.get(key)
+            out[key] = {**below, **value} if isinstance(value, Mapping) and isinstance(below, Mapping) else value
+    return out
+
+
 def resolve_config(*layers: Mapping[str, Any]) -> TrainConfig:
     """Defaults < recipe profile < each layer in order (e.g. config file, command-line flags, --set).
 
-    `options` layers merge key by key; every other field is replaced. Unknown keys are errors.
+    Layers combine by `layered` (`options` merges key by key). Unknown keys are errors.
     """
     types = _field_types()
-    merged: dict[str, Any] = {}
-    for layer in ({RENAMED_FIELDS.get(k, k): v for k, v in layer.items()} for layer in layers):
+    renamed = [{RENAMED_FIELDS.get(k, k): v for k, v in layer.items()} for layer in layers]
+    for layer in renamed:
         unknown = sorted(set(layer) - set(types))
         if unknown:
             raise RepbenchError(
                 f"unknown config field(s) {', '.join(unknown)}; valid fields: {', '.join(types)}"
             )
-        for key, value in layer.items():
-            if key == "options" and isinstance(value, dict):
-                merged["options"] = {**merged.get("options", {}), **value}
-            else:
-                merged[key] = value
+    merged = layered(*renamed)
     profile = str(merged.get("profile", TrainConfig.profile))
     if profile not in RECIPES:
         raise RepbenchError(f"unknown recipe profile {profile!r}; valid: {', '.join(RECIPES)}")
@@ -232,6 +260,15 @@ def validate(cfg: TrainConfig) -> None:
         (not cfg.val_data.startswith(HOLDOUT) or holdout_count(cfg.val_data) >= 1,
          f"val_data {cfg.val_data!r}: write {HOLDOUT}N with N >= 1 images, e.g. {HOLDOUT}10"),
         (cfg.schedule in SCHEDULE_NAMES, f"schedule must be one of {', '.join(SCHEDULE_NAMES)}"),
+        (_increasing_fractions(cfg.milestones),
+         f"milestones must be increasing fractions of the run in (0, 1), e.g. [0.2, 0.4, 0.6, 0.8]; got {cfg.milestones}"),
+        (0 < cfg.gamma <= 1, f"gamma must be in (0, 1] (the lr factor at each milestone), got {cfg.gamma}"),
+        (cfg.cycles >= 1, f"cycles must be >= 1 (cosine: equal cycles over the run; 1 = one decay), got {cfg.cycles}"),
+        (0 <= cfg.lr_min < cfg.lr, f"lr_min must be in [0, lr), got {cfg.lr_min} with lr {cfg.lr}"),
+        (cfg.stage2_start >= 0 and (cfg.patch_size_stage2 == 0 or cfg.stage2_start < cfg.iterations),
+         f"stage2_start must be >= 0 and, with two stages, below iterations ({cfg.iterations}); got {cfg.stage2_start}"),
+        (cfg.seed >= 0, f"seed must be >= 0, got {cfg.seed}"),
+        (cfg.workers >= -1 and cfg.threads >= 0, "workers must be >= -1 (-1 = auto) and threads >= 0 (0 = torch's default)"),
         (0.0 <= cfg.frozen_bn_fraction < 1.0, "frozen_bn_fraction must be in [0, 1)"),
         (cfg.grad_clip >= 0, "grad_clip must be >= 0 (0 = off)"),
         (cfg.spike_backoffs >= 0, "spike_backoffs must be >= 0 (0 = off)"),
@@ -242,6 +279,14 @@ def validate(cfg: TrainConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise RepbenchError(message)
+
+
+def _increasing_fractions(values: Any) -> bool:
+    try:
+        numbers = [float(v) for v in values]
+    except (TypeError, ValueError):
+        return False
+    return all(0 < v < 1 for v in numbers) and all(a < b for a, b in zip(numbers, numbers[1:]))
 
 
 def config_dict(cfg: TrainConfig) -> dict[str, Any]:

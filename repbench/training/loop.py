@@ -12,8 +12,6 @@ import math
 import os
 import random
 import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -37,74 +35,11 @@ from repbench.training import runfolder
 from repbench.training.config import HOLDOUT, RENAMED_FIELDS, RUNTIME_FIELDS, TrainConfig, config_dict, freeze_start, holdout_count
 from repbench.training.datasets import load_pairs, split_holdout
 from repbench.training.progress import ProgressLine
-from repbench.training.schedules import Schedule, build_schedule
-from repbench.training.spikes import SpikeGuard, account_restart, restart_if_spiked
+from repbench.training.schedules import build_schedule
+from repbench.training.spikes import Backoff, SpikeGuard
+from repbench.training.state import Run, Window
 
 LossHook = Callable[[int, torch.Tensor], torch.Tensor]
-
-
-@dataclass
-class Run:
-    """One training run while it runs: what was built, and where it stands."""
-
-    cfg: TrainConfig
-    run_dir: Path
-    device: torch.device
-    use_amp: bool
-    workers: int
-    model: nn.Module
-    optimizer: torch.optim.Optimizer
-    schedule: Schedule
-    scaler: torch.amp.GradScaler
-    sampler: PatchSampler
-    val_pairs: list
-    freeze_at: int | None  # 0-based iteration at which BN freezes (None: never)
-    guard: SpikeGuard
-    start: int = 0  # iterations already done (from the checkpoint)
-    train_seconds: float = 0.0
-    bn_frozen_at: int | None = None
-    last_val: float | None = None
-    events: list[str] = field(default_factory=list)  # written with the next metrics row
-    rewound: bool = False  # a loss-spike back-off just restored an earlier state: restart the batches there
-    progress: ProgressLine | None = None  # plain lines at log points, where no bar is shown
-
-    @property
-    def checkpoint(self) -> Path:
-        return runfolder.checkpoint_path(self.run_dir)
-
-    def state(self, iteration: int) -> dict[str, Any]:
-        return {
-            "iteration": iteration,
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "rng": runfolder.rng_states(self.device),
-            "sampler": {"seed": self.cfg.seed, "next_batch": iteration},  # batches are a function of (seed, t)
-            "train_seconds": self.train_seconds,
-            "bn_frozen_at": self.bn_frozen_at,
-            "val_psnr": self.last_val,
-            "spikes": self.guard.state(),
-        }
-
-    def weights(self) -> dict[str, Any]:
-        """What a loss-spike back-off restores: weights, optimizer and grad-scaler state."""
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "scaler": self.scaler.state_dict()}
-
-
-@dataclass
-class Window:
-    """The loss of the steps since the last log point, summed on the device (no sync per step)."""
-
-    total: torch.Tensor
-    count: int = 0
-    tick: float = field(default_factory=time.perf_counter)
-
-    def mean(self) -> float:
-        return self.total.item() / self.count  # waits for every queued step: the clock reads true GPU time
-
-    def reset(self) -> None:
-        self.total.zero_()
-        self.count = 0
 
 
 def train(
@@ -211,9 +146,7 @@ def restore(run: Run, log: Callable[[str], None]) -> None:
     if not run.checkpoint.is_file():
         return
     ckpt = runfolder.load_checkpoint(run.checkpoint)
-    run.model.load_state_dict(ckpt["model"])
-    run.optimizer.load_state_dict(ckpt["optimizer"])
-    run.scaler.load_state_dict(ckpt["scaler"])
+    run.load_weights(ckpt)
     runfolder.set_rng_states(ckpt["rng"], run.device)
     run.start, run.train_seconds = int(ckpt["iteration"]), float(ckpt["train_seconds"])
     run.bn_frozen_at, run.last_val = ckpt.get("bn_frozen_at"), ckpt.get("val_psnr")
@@ -246,23 +179,28 @@ def run_steps(run: Run, stop_after: int | None, loss_hook: LossHook | None,
         with StopFlag() as stop:
             while True:
                 batches = batch_loader(run.sampler, run.start, cfg.iterations, run.workers, pin_memory=run.device.type == "cuda")
+                backoff = None
                 try:
-                    for it, lr in _steps(run, batches, window, loss_hook, bar):
+                    for it, lr, backoff in _steps(run, batches, window, loss_hook, bar):
+                        if backoff is not None:
+                            break
                         stopping = stop.set or (stop_after is not None and it >= stop_after and it != cfg.iterations)
                         if log_point(run, it, lr, window, metrics, bar, stopping, log):
                             return {"iteration": it, "signal": stop.signum}
                 finally:
                     del batches  # shuts worker processes down
-                if not run.rewound:
+                if backoff is None:
                     return None
-                metrics = account_restart(run, window, metrics, bar, log)
+                metrics = back_off(run, backoff, window, metrics, bar, log)
     finally:
         bar.close()
         metrics.close()
 
 
-def _steps(run: Run, batches: Iterator, window: Window, loss_hook: LossHook | None, bar: tqdm) -> Iterator[tuple[int, float]]:
-    """One optimizer step per batch; yields (iterations done, lr of the step)."""
+def _steps(run: Run, batches: Iterator, window: Window, loss_hook: LossHook | None,
+           bar: tqdm) -> Iterator[tuple[int, float, Backoff | None]]:
+    """One optimizer step per batch; yields (iterations done, lr of the step, None), or, where the
+    spike guard calls a back-off, (iterations done, lr, the back-off) as its last item."""
     for t, lr_batch, hr_batch in batches:
         if run.freeze_at is not None and t >= run.freeze_at and run.bn_frozen_at is None:
             # The paper's frozen BN: population statistics from here on, affine params still train.
@@ -284,9 +222,8 @@ def _steps(run: Run, batches: Iterator, window: Window, loss_hook: LossHook | No
         window.total += loss.detach()
         window.count += 1
         bar.update(1)
-        if run.guard.watching and restart_if_spiked(run, t + 1, loss):
-            return
-        yield t + 1, lr
+        backoff = run.guard.observe(t + 1, loss, last=t + 1 == run.cfg.iterations) if run.guard.watching else None
+        yield t + 1, lr, backoff
 
 
 def _loss(run: Run, lr_batch: torch.Tensor, hr_batch: torch.Tensor) -> torch.Tensor:
@@ -306,7 +243,7 @@ def log_point(run: Run, it: int, lr: float, window: Window, metrics: runfolder.M
         return False
     events, run.events = run.events, []
     mean_loss = window.mean()
-    run.train_seconds += time.perf_counter() - window.tick
+    run.count_time(window)
     if not math.isfinite(mean_loss) and run.guard.can_back_off() and not last:
         # The block holding this step will be judged at its end (at most BLOCK - 1 steps on) and
         # backed off; keep this log point out of the record, and its state out of the checkpoint.
@@ -330,8 +267,28 @@ def log_point(run: Run, it: int, lr: float, window: Window, metrics: runfolder.M
     if stopping:
         metrics.row(it, None, lr, run.train_seconds, None, ["interrupted"])
         return True
-    window.tick = time.perf_counter()  # validation and checkpoint writes are not training time
+    window.start_clock()  # validation and checkpoint writes are not training time
     return False
+
+
+def back_off(run: Run, backoff: Backoff, window: Window, metrics: runfolder.MetricsLog, bar: tqdm,
+             log: Callable[[str], None]) -> runfolder.MetricsLog:
+    """Carry out a loss-spike back-off: the kept state at the guard's reduced rate, the replayed steps'
+    seconds kept, the metrics rows of the undone steps dropped; return the reopened metrics log."""
+    run.load_weights(backoff.state)
+    run.schedule.scale = run.guard.scale
+    run.start = backoff.restored_to
+    run.count_time(window)  # the replayed steps cost time: they count
+    window.reset()
+    window.start_clock()
+    metrics.close()
+    metrics = runfolder.MetricsLog(run.run_dir / "metrics.csv", resume_at=run.start)
+    metrics.row(run.start, None, run.schedule.apply(run.start), run.train_seconds, None, ["lr_backoff"])
+    bar.n = run.start
+    bar.refresh()
+    log(f"{run.run_dir}: loss spike by iteration {backoff.iteration}; starting again from iteration {run.start} "
+        f"at x{backoff.lr_scale:g} the learning rate")
+    return metrics
 
 
 def _diverged(run: Run, it: int, lr: float, mean_loss: float) -> None:

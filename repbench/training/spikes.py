@@ -27,24 +27,27 @@ from __future__ import annotations
 import copy
 import math
 import statistics
-import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
 
 import torch
-
-from repbench.training import runfolder
-
-if TYPE_CHECKING:  # the loop imports this module
-    from tqdm import tqdm
-
-    from repbench.training.loop import Run, Window
 
 BLOCK = 10  # steps per judged block: one host sync per block, not per step
 FACTOR = 2.0  # a block's mean loss above FACTOR x the median of earlier blocks is a spike
 SHRINK = 0.25  # learning-rate factor per back-off: a quarter leaves the unstable range in one step
 HISTORY = 5  # earlier blocks the median is taken over
 MIN_HISTORY = 2  # blocks needed before any is judged
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """The guard's decision at a spiked block: go back to `state` (kept after `restored_to` steps)
+    and train again at `lr_scale` times the rate. The loop carries it out."""
+
+    iteration: int  # the step whose block spiked
+    restored_to: int
+    lr_scale: float
+    state: dict[str, Any]
 
 
 @dataclass
@@ -91,12 +94,23 @@ class SpikeGuard:
             self.history.append(mean)
         return False
 
-    def back_off(self, iteration: int) -> tuple[int, dict[str, Any]]:
-        """Record a back-off at `iteration`; return the kept (iteration, state) to restore."""
+    def observe(self, iteration: int, loss: torch.Tensor, last: bool) -> Backoff | None:
+        """Feed step `iteration`'s loss; at a block's end (or the run's last step), the back-off to
+        take when the block spiked, else None."""
+        self.add(loss)
+        if iteration % BLOCK and not last:
+            return None
+        if not self.judge():
+            return None
+        return self.back_off(iteration)
+
+    def back_off(self, iteration: int) -> Backoff:
+        """Record a back-off at `iteration`; return it with a copy of the kept state to restore."""
         restored_to, state = self._kept
         self.history = []
-        self.backoffs.append({"iteration": iteration, "restored_to": restored_to, "lr_scale": SHRINK * self.scale})
-        return restored_to, copy.deepcopy(state)
+        record = {"iteration": iteration, "restored_to": restored_to, "lr_scale": SHRINK * self.scale}
+        self.backoffs.append(record)
+        return Backoff(iteration, restored_to, record["lr_scale"], copy.deepcopy(state))
 
     def stop_watching(self) -> None:
         self.allowed = len(self.backoffs)
@@ -110,42 +124,3 @@ class SpikeGuard:
         if state:
             self.backoffs = list(state["backoffs"])
             self.history = [float(x) for x in state["history"]]
-
-
-# ----------------------------------------------------------------------------- in the training loop
-
-
-def restart_if_spiked(run: Run, it: int, loss: torch.Tensor) -> bool:
-    """Feed the run's guard one step's loss; at a block's end, go back to the run's starting state
-    if the block spiked (True: the loop restarts its batches at `run.start`)."""
-    guard = run.guard
-    guard.add(loss)
-    if it % BLOCK and it != run.cfg.iterations:
-        return False
-    if not guard.judge():
-        return False
-    restored_to, state = guard.back_off(it)
-    run.model.load_state_dict(state["model"])
-    run.optimizer.load_state_dict(state["optimizer"])
-    run.scaler.load_state_dict(state["scaler"])
-    run.schedule.scale = guard.scale
-    run.start, run.rewound = restored_to, True
-    return True
-
-
-def account_restart(run: Run, window: Window, metrics: runfolder.MetricsLog, bar: tqdm,
-                    log: Callable[[str], None]) -> runfolder.MetricsLog:
-    """After a restart: keep the seconds spent, drop the metrics rows of the undone steps, log it."""
-    back = run.guard.backoffs[-1]
-    run.train_seconds += time.perf_counter() - window.tick  # the replayed steps cost time: they count
-    window.reset()
-    window.tick = time.perf_counter()
-    metrics.close()
-    metrics = runfolder.MetricsLog(run.run_dir / "metrics.csv", resume_at=run.start)
-    metrics.row(run.start, None, run.schedule.apply(run.start), run.train_seconds, None, ["lr_backoff"])
-    bar.n = run.start
-    bar.refresh()
-    run.rewound = False
-    log(f"{run.run_dir}: loss spike by iteration {back['iteration']}; starting again from iteration {run.start} "
-        f"at x{back['lr_scale']:g} the learning rate")
-    return metrics

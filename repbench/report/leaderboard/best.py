@@ -13,7 +13,7 @@ import math
 from typing import Any, Sequence
 
 from repbench.report.leaderboard.groups import group_title, is_trained
-from repbench.report.values import _int, _is_blank, _num, dataset_label, ordered_datasets
+from repbench.report.values import as_int, is_blank, as_float, dataset_label, ordered_datasets
 
 BEST_DEFINITION = (
     "the highest mean PSNR (over its seeds) on its group's first test set, in the group's channel, among the "
@@ -30,7 +30,7 @@ def score_column(records: Sequence[dict[str, Any]], members: Sequence[int], chan
     for prefix in (["psnr_rgb", "psnr_y"] if channel == "rgb" else ["psnr_y"]):
         datasets = ordered_datasets(k[len(prefix) + 1:] for k in keys if k.startswith(prefix + "_"))
         for d in datasets:
-            if any(_num(records[i].get(f"{prefix}_{d}")) is not None for i in members):
+            if any(as_float(records[i].get(f"{prefix}_{d}")) is not None for i in members):
                 return f"{prefix}_{d}"
     return None
 
@@ -53,13 +53,13 @@ def best_in_size(records: Sequence[dict[str, Any]], memberships: Sequence[Sequen
     when it is the best of its size in its group, else ""."""
     titles = [""] * len(records)
     for key, members in _trained_by_group(records, memberships).items():
-        scale, channel = _int(key.split("-", 1)[0][1:]), key.split("-", 1)[1]
+        scale, channel = as_int(key.split("-", 1)[0][1:]), key.split("-", 1)[1]
         column = score_column(records, members, channel)
         if column is None:
             continue
         sizes: dict[str, list[int]] = {}
         for i in members:
-            if _num(records[i].get(column)) is not None and not _is_blank(records[i].get("size")):
+            if as_float(records[i].get(column)) is not None and not is_blank(records[i].get("size")):
                 sizes.setdefault(str(records[i]["size"]), []).append(i)
         for size, rows in sizes.items():
             if len(rows) < 2:

@@ -9,14 +9,14 @@ from typing import Any, Sequence
 
 from repbench.provenance import DIRTY_SUFFIX
 from repbench.report.checks import MARK
-from repbench.report.markdown import fmt_duration, fmt_float, fmt_int, fmt_k
+from repbench.report.numbers import fmt_duration, fmt_float, fmt_int, fmt_k
 from repbench.report.seeds import spread
 from repbench.report.values import (
     MISSING,
     REFERENCE_METHODS,
-    _int,
-    _is_blank,
-    _num,
+    as_int,
+    is_blank,
+    as_float,
     channel_name,
     dataset_label,
 )
@@ -80,27 +80,27 @@ def leaderboard_columns(datasets: Sequence[str], rgb_datasets: Sequence[str] = (
 
 def speed_spread_words(r: dict[str, Any]) -> str:
     """A throughput cell's tooltip: the spread it was measured with, and that speeds inside it are ties."""
-    lo, hi = _num(r.get("throughput_min")), _num(r.get("throughput_max"))
-    if _num(r.get("throughput")) is None or lo is None or hi is None:
+    lo, hi = as_float(r.get("throughput_min")), as_float(r.get("throughput_max"))
+    if as_float(r.get("throughput")) is None or lo is None or hi is None:
         return ""
-    n = _int(r.get("throughput_processes")) or 1
+    n = as_int(r.get("throughput_processes")) or 1
     where = f"between {n} fresh processes" if n > 1 else "over the repeats of one process"
     return (f"median {r['throughput']:.1f} img/s, range {lo:.1f}-{hi:.1f} {where}; a speed inside another's range is a "
             "tie (the Pareto front does not separate them)")
 
 
 def _cell(value: Any, text: str, title: str = "") -> dict[str, str]:
-    num = _num(value)
+    num = as_float(value)
     if num is not None:
         return {"value": repr(num) if not float(num).is_integer() else str(int(num)), "text": text, "title": title}
-    if value is None or _is_blank(value):
+    if value is None or is_blank(value):
         return {"value": "", "text": "", "title": ""}
     return {"value": str(value), "text": text, "title": title}
 
 
 def finished_cell(value: Any) -> dict[str, str]:
     """The date in the cell, the UTC time in its tooltip; the ISO value sorts chronologically."""
-    if _is_blank(value):
+    if is_blank(value):
         return _cell(None, "")
     try:
         when = dt.datetime.fromisoformat(str(value))
@@ -113,7 +113,7 @@ def finished_cell(value: Any) -> dict[str, str]:
 
 def short_commit(commit: Any) -> str:
     """'0be4f26ef4...-dirty' -> '0be4f26-dirty'."""
-    if _is_blank(commit):
+    if is_blank(commit):
         return ""
     text = str(commit)
     dirty = text.endswith(DIRTY_SUFFIX)
@@ -122,7 +122,7 @@ def short_commit(commit: Any) -> str:
 
 def commit_cell(commit: Any) -> dict[str, str]:
     """The short commit in the cell, the full one in its tooltip (built here: a hash is never a number)."""
-    if _is_blank(commit):
+    if is_blank(commit):
         return _cell(None, "")
     return {"value": str(commit), "text": short_commit(commit), "title": str(commit)}
 
@@ -130,7 +130,7 @@ def commit_cell(commit: Any) -> dict[str, str]:
 def _score_cells(r: dict[str, Any], datasets: Sequence[str], rgb_datasets: Sequence[str]) -> dict[str, dict[str, Any]]:
     cells = {}
     # A Y model's RGB output takes its colour from bicubic upsampling: its PSNR-RGB is not the model's.
-    rgb_meaningful = _int(r.get("colors")) != 1
+    rgb_meaningful = as_int(r.get("colors")) != 1
     for d in datasets:
         mean, std, n = spread(r, f"psnr_y_{d}")
         cells[f"psnr_{d}"] = _cell(r.get(f"psnr_y_{d}"), fmt_float(mean, 2) + (f" ± {fmt_float(std, 2)}" if n >= 2 else ""))
@@ -150,12 +150,12 @@ def row_cells(r: dict[str, Any], datasets: Sequence[str], rgb_datasets: Sequence
     cells = {
         "method": {"value": label, "text": label + (f" {MARK}" if is_run and r.get("undertrained") is True else ""), "title": ""},
         "size": _cell(r.get("size"), str(r.get("size") or "")),
-        "scale": _cell(r.get("scale"), f"x{_int(r['scale'])}" if _int(r.get("scale")) else ""),
+        "scale": _cell(r.get("scale"), f"x{as_int(r['scale'])}" if as_int(r.get("scale")) else ""),
         "colors": _cell(channels or None, channels),
         "params_deployed": _cell(r.get("params_deployed"), fmt_int(r.get("params_deployed"))),
         "params_paper": _cell(r.get("params_paper"), fmt_k(r.get("params_paper"))),
-        "macs": _cell(r.get("macs"), fmt_float(_num(r.get("macs")) and r["macs"] / 1e9, 3)),
-        "flops_paper": _cell(r.get("flops_paper"), fmt_float(_num(r.get("flops_paper")) and r["flops_paper"] / 1e9, 2)),
+        "macs": _cell(r.get("macs"), fmt_float(as_float(r.get("macs")) and r["macs"] / 1e9, 3)),
+        "flops_paper": _cell(r.get("flops_paper"), fmt_float(as_float(r.get("flops_paper")) and r["flops_paper"] / 1e9, 2)),
         "n_conv": _cell(r.get("n_conv"), fmt_int(r.get("n_conv"))),
         "n_seeds": _cell(r.get("n_seeds") if is_run and r["method"] not in REFERENCE_METHODS else None,
                          fmt_int(r.get("n_seeds"))),

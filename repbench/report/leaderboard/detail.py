@@ -9,13 +9,14 @@ import re
 from typing import Any, Sequence
 
 from repbench.report.bn import BnRun
-from repbench.report.markdown import fmt_delta, fmt_duration, fmt_float, fmt_g, fmt_int
+from repbench.training.config import fields_where
+from repbench.report.numbers import fmt_delta, fmt_duration, fmt_float, fmt_g, fmt_int
 from repbench.report.runs import Run
-from repbench.report.values import MISSING, _int, _is_blank, _num, dataset_label, model_label, ordered_datasets
+from repbench.report.values import MISSING, as_int, is_blank, as_float, dataset_label, model_label, ordered_datasets
 
-# train.json facts listed in a run's config panel, when present.
-CONFIG_KEYS = ("iterations", "batch_size", "patch_size", "seed", "device", "torch", "train_data", "val_data",
-               "bn_frozen_at", "finished_at", "git_commit")
+# A run's config panel: the config fields marked `shown` (repbench/training/config.py), then what the run
+# recorded about itself (train.json), each when present.
+CONFIG_KEYS = fields_where("shown") + ("torch", "bn_frozen_at", "finished_at", "git_commit")
 
 
 def slug(text: str) -> str:
@@ -29,19 +30,19 @@ def detail_id(run_name: str) -> str:
 
 def device_text(r: dict[str, Any]) -> str:
     """The timing's device and protocol, e.g. 'CPU x86_64 (float32, eager, batch 4, 320x180 LR)'."""
-    if _is_blank(r.get("throughput")):
+    if is_blank(r.get("throughput")):
         return ""
     details = [str(r[k]) for k in ("throughput_dtype", "throughput_mode") if r.get(k)]
-    if _int(r.get("throughput_batch")):
-        details.append(f"batch {_int(r['throughput_batch'])}")
-    if _int(r.get("throughput_lr_width")) and _int(r.get("throughput_lr_height")):
-        details.append(f"{_int(r['throughput_lr_width'])}x{_int(r['throughput_lr_height'])} LR")
+    if as_int(r.get("throughput_batch")):
+        details.append(f"batch {as_int(r['throughput_batch'])}")
+    if as_int(r.get("throughput_lr_width")) and as_int(r.get("throughput_lr_height")):
+        details.append(f"{as_int(r['throughput_lr_width'])}x{as_int(r['throughput_lr_height'])} LR")
     return str(r.get("throughput_device") or "") + (f" ({', '.join(details)})" if details else "")
 
 
 def curve_svg(xs: Sequence[float], ys: Sequence[float], title: str, *, width: int = 300, height: int = 90, logy: bool = False) -> str:
     """A tiny dependency-free line chart (inline SVG) for a run's detail panel."""
-    pts = [(float(x), float(y)) for x, y in zip(xs, ys) if _num(x) is not None and _num(y) is not None and (not logy or y > 0)]
+    pts = [(float(x), float(y)) for x, y in zip(xs, ys) if as_float(x) is not None and as_float(y) is not None and (not logy or y > 0)]
     esc = html.escape(title)
     if not pts:
         return f'<svg class="curve" width="{width}" height="{height}" role="img" aria-label="{esc}: no data"><text x="8" y="{height // 2}" font-size="11">{esc}: no data</text></svg>'
@@ -78,34 +79,34 @@ def _config(run: Run, r: dict[str, Any]) -> list[tuple[str, str]]:
     t = run.train
     config = [
         ("run folder", str(run.path)),
-        ("method / size / scale / colors", f"{r['method']} / {r.get('size') or MISSING} / x{_int(r.get('scale')) or MISSING} / "
-                                           f"{_int(r.get('colors')) or MISSING}"),
+        ("method / size / scale / colors", f"{r['method']} / {r.get('size') or MISSING} / x{as_int(r.get('scale')) or MISSING} / "
+                                           f"{as_int(r.get('colors')) or MISSING}"),
         ("options", json.dumps(t.get("options", {}), sort_keys=True) if t else MISSING),
         ("tables", str(r.get("tables") or MISSING).replace(",", ", ")),
     ]
     for key in CONFIG_KEYS:
         if key in t and t[key] is not None:
             config.append((key, json.dumps(t[key]) if isinstance(t[key], (list, dict)) else str(t[key])))
-    if not _is_blank(r.get("train_seconds")):
+    if not is_blank(r.get("train_seconds")):
         config.append(("training time", f"{fmt_duration(r['train_seconds'])} ({fmt_float(r.get('sec_per_iter'), 4)} s/iter)"))
     return config
 
 
 def _measured(r: dict[str, Any]) -> list[tuple[str, str]]:
     measured = []
-    if not _is_blank(r.get("params_deployed")):
+    if not is_blank(r.get("params_deployed")):
         measured.append(("params (deployed / training-time / paper conv.)",
                          f"{fmt_int(r.get('params_deployed'))} / {fmt_int(r.get('params_train'))} / {fmt_int(r.get('params_paper'))}"))
-    if not _is_blank(r.get("macs")):
+    if not is_blank(r.get("macs")):
         measured.append(("MACs (1280x720 output) / #conv", f"{fmt_g(r.get('macs'), 3)} / {fmt_int(r.get('n_conv'))}"))
-    if not _is_blank(r.get("throughput")):
+    if not is_blank(r.get("throughput")):
         speedup = ""
-        if _num(r.get("throughput_unmerged")):
+        if as_float(r.get("throughput_unmerged")):
             speedup = f"; unmerged {r['throughput_unmerged']:.1f} img/s (merging: x{r['throughput'] / r['throughput_unmerged']:.2f})"
         measured.append(("throughput", f"{r['throughput']:.1f} img/s on {device_text(r)}{speedup}"))
         if r.get("throughput_label"):
             measured.append(("protocol", str(r["throughput_label"])))
-    if not _is_blank(r.get("train_speed_sec_per_iter")):
+    if not is_blank(r.get("train_speed_sec_per_iter")):
         measured.append(("training speed", f"{r['train_speed_sec_per_iter']:.4f} s/iter at batch {fmt_int(r.get('train_speed_batch'))}, "
                                            f"projected {fmt_float(r.get('projected_hours'), 1)} h for 1000K iterations"))
     return measured
@@ -116,7 +117,7 @@ def run_detail(run: Run, r: dict[str, Any], datasets: Sequence[str]) -> dict[str
     scores = [
         {"dataset": dataset_label(d), "psnr_y": fmt_float(r.get(f"psnr_y_{d}"), 3), "ssim_y": fmt_float(r.get(f"ssim_y_{d}"), 4),
          "psnr_rgb": fmt_float(r.get(f"psnr_rgb_{d}"), 3)}
-        for d in datasets if not _is_blank(r.get(f"psnr_y_{d}"))
+        for d in datasets if not is_blank(r.get(f"psnr_y_{d}"))
     ]
     curves = []
     m = run.metrics
@@ -128,7 +129,7 @@ def run_detail(run: Run, r: dict[str, Any], datasets: Sequence[str]) -> dict[str
         if "val_psnr" in m:
             val = m[m["val_psnr"].notna()]
             curves.append(curve_svg(list(val["iteration"]), list(val["val_psnr"]), "validation PSNR (dB)"))
-    return {"id": detail_id(run.name), "title": r["label"] + f" x{_int(r.get('scale'))}", "run": run.name,
+    return {"id": detail_id(run.name), "title": r["label"] + f" x{as_int(r.get('scale'))}", "run": run.name,
             "config": _config(run, r), "measured": _measured(r), "scores": scores, "curves": curves}
 
 
@@ -138,7 +139,7 @@ def artifact_rows(runs: Sequence[BnRun], by_name: dict[str, Run]) -> list[dict[s
     rows = []
     for bn in runs:
         run = by_name[bn.run]
-        model = model_label(run.method, run.size, run.train.get("options")) + f" x{_int(run.scale) or MISSING}"
+        model = model_label(run.method, run.size, run.train.get("options")) + f" x{as_int(run.scale) or MISSING}"
         common = {"run": bn.run, "detail_id": detail_id(bn.run), "strategy": bn.label, "model": model}
         for key in ordered_datasets(bn.scores) or [None]:
             s = bn.scores.get(key, {}) if key else {}
@@ -149,6 +150,6 @@ def artifact_rows(runs: Sequence[BnRun], by_name: dict[str, Run]) -> list[dict[s
                 "artifact_db": fmt_float(s.get("mean_artifact_db"), 3),
                 "psnr_population": fmt_float(s.get("mean_psnr_population"), 3),
                 "psnr_image_stats": fmt_float(s.get("mean_psnr_image_stats"), 3),
-                "artifact": (_num(s.get("mean_artifact_score")) or 0.0) < 0,
+                "artifact": (as_float(s.get("mean_artifact_score")) or 0.0) < 0,
             })
     return rows

@@ -11,14 +11,14 @@ from repbench.report.front import pareto_flags
 from repbench.report.leaderboard.best import best_in_size
 from repbench.report.leaderboard.groups import row_groups
 from repbench.report.tables.published import published_budget
-from repbench.report.values import _int, _method_rank, _num, is_published
+from repbench.report.values import as_int, method_rank, as_float, is_published
 
 
 def reference_rows(ctx: ReportContext) -> tuple[list[dict[str, Any]], str]:
     """The paper's Table 2 rows as leaderboard entries (its numbers are x4, Y channel)."""
     ref = ctx.ref("table2")
-    scale = _int(ref.setting.get("scale")) or 4
-    colors = _int(ref.setting.get("colors")) or 1
+    scale = as_int(ref.setting.get("scale")) or 4
+    colors = as_int(ref.setting.get("colors")) or 1
     rows = []
     for p in ref.rows:
         row: dict[str, Any] = {
@@ -30,9 +30,9 @@ def reference_rows(ctx: ReportContext) -> tuple[list[dict[str, Any]], str]:
             "scale": scale,
             "colors": colors,
             "label": str(p.get("label") or p.get("method")),
-            "params_paper": _num(p.get("params_k")) * 1e3 if _num(p.get("params_k")) is not None else None,
-            "flops_paper": _num(p.get("flops_g")) * 1e9 if _num(p.get("flops_g")) is not None else None,
-            "n_conv": _int(p.get("n_conv")),
+            "params_paper": as_float(p.get("params_k")) * 1e3 if as_float(p.get("params_k")) is not None else None,
+            "flops_paper": as_float(p.get("flops_g")) * 1e9 if as_float(p.get("flops_g")) is not None else None,
+            "n_conv": as_int(p.get("n_conv")),
             "note": " ".join(str(p.get("note") or "").split()),
         }
         for d in ref.datasets:
@@ -66,9 +66,9 @@ def leaderboard_frame(ctx: ReportContext) -> tuple[pd.DataFrame, str]:
     frame["pareto"] = pareto_flags(frame, ctx.marks())
     # Default order: by scale, then model size (true count, else the paper's), ours before the paper's.
     keys = [
-        (_num(r["scale"]) or 0.0,
-         _num(r.get("params_deployed")) if _num(r.get("params_deployed")) is not None else (_num(r.get("params_paper")) or -1.0),
-         r["kind"] != "run", _method_rank(r["method"]), str(r.get("label")))
+        (as_float(r["scale"]) or 0.0,
+         as_float(r.get("params_deployed")) if as_float(r.get("params_deployed")) is not None else (as_float(r.get("params_paper")) or -1.0),
+         r["kind"] != "run", method_rank(r["method"]), str(r.get("label")))
         for r in frame.to_dict("records")
     ]
     order = sorted(range(len(frame)), key=lambda i: keys[i])

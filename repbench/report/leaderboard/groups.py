@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from repbench.report.values import REFERENCE_METHODS, _int, channel_name
+from repbench.report.values import REFERENCE_METHODS, as_int, channel_name
 
 ALL_GROUPS_CONVENTION = (
     "All groups: rows of different scales and channels are listed together, but a PSNR compares only "
@@ -39,7 +39,7 @@ class Group:
 
 
 def group_key(scale: Any, colors: Any) -> str:
-    s = _int(scale)
+    s = as_int(scale)
     return f"x{s if s else '?'}-{channel_name(colors).lower() or 'unknown'}"
 
 
@@ -59,8 +59,8 @@ def is_trained(r: dict[str, Any]) -> bool:
 def budget_note(iterations: Sequence[Any]) -> str:
     """What the group's header says when its trained runs had different budgets (iterations per run;
     None where a run records none); "" when they share one."""
-    known = sorted({n for n in (_int(i) for i in iterations) if n})
-    unknown = sum(not _int(i) for i in iterations)
+    known = sorted({n for n in (as_int(i) for i in iterations) if n})
+    unknown = sum(not as_int(i) for i in iterations)
     missing = f" {unknown} of its runs record{'s' if unknown == 1 else ''} no iteration count." if unknown else ""
     if len(known) > 1:
         listed = ", ".join(f"{n:,}" for n in known)
@@ -101,16 +101,16 @@ def _is_floor(r: dict[str, Any]) -> bool:
 def row_groups(records: Sequence[dict[str, Any]]) -> tuple[list[Group], list[list[str]]]:
     """(every group in scale then channel order, the group keys of each record)."""
     own = {i: group_key(r.get("scale"), r.get("colors")) for i, r in enumerate(records) if not _is_floor(r)}
-    scales = {key: _int(records[i].get("scale")) for i, key in own.items()}
+    scales = {key: as_int(records[i].get("scale")) for i, key in own.items()}
     memberships: list[list[str]] = []
     for i, r in enumerate(records):
         if i in own:
             memberships.append([own[i]])
             continue
-        same_scale = sorted({k for k, s in scales.items() if s == _int(r.get("scale"))})
+        same_scale = sorted({k for k, s in scales.items() if s == as_int(r.get("scale"))})
         memberships.append(same_scale or [group_key(r.get("scale"), None)])
         for key in memberships[-1]:
-            scales.setdefault(key, _int(r.get("scale")))
+            scales.setdefault(key, as_int(r.get("scale")))
     groups = []
     for key, scale in scales.items():
         members = [r for r, keys in zip(records, memberships) if key in keys]
@@ -118,7 +118,7 @@ def row_groups(records: Sequence[dict[str, Any]]) -> tuple[list[Group], list[lis
         n_paper = sum(r.get("kind") == "paper" for r in members)
         channel = key.split("-", 1)[1]
         budgets = [r.get("iterations") for r in trained]
-        mixed = len({_int(i) for i in budgets} - {None, 0}) > 1
+        mixed = len({as_int(i) for i in budgets} - {None, 0}) > 1
         groups.append(Group(key, scale, channel, len(trained), n_paper, _label(scale, channel, len(trained), n_paper, mixed),
                             convention(scale, channel), budget_note(budgets)))
     groups.sort(key=lambda g: (g.scale if g.scale is not None else 10**6, _CHANNEL_ORDER.get(g.channel, 3)))

@@ -17,7 +17,7 @@ from repbench.report.leaderboard.detail import artifact_rows, run_detail
 from repbench.report.leaderboard.frame import leaderboard_csv, leaderboard_frame
 from repbench.report.leaderboard.groups import ALL_GROUPS_CONVENTION, default_group, row_groups
 from repbench.report.values import (
-    REFERENCE_METHODS, _int, _is_blank, _method_rank, channel_name, ordered_datasets,
+    REFERENCE_METHODS, as_int, is_blank, method_rank, channel_name, ordered_datasets,
 )
 from repbench.pipeline.targets import LEADERBOARD, target_files
 
@@ -41,7 +41,7 @@ def page_rows(ctx: ReportContext, frame: pd.DataFrame, columns: list[Column], da
             "kind": r["kind"],
             "method": r["method"],
             "size": str(r.get("size") or ""),
-            "scale": str(_int(r.get("scale")) or ""),
+            "scale": str(as_int(r.get("scale")) or ""),
             "colors": channel_name(r.get("colors")),
             "groups": " ".join(groups),
             "run": r.get("run") or "",
@@ -61,15 +61,15 @@ def provenance_summary(frame: pd.DataFrame) -> str:
     runs = [r for r in frame.to_dict("records") if r["kind"] == "run" and r["method"] not in REFERENCE_METHODS]
     if not runs:
         return ""
-    dates = sorted(finished_cell(r.get("finished_at"))["text"] for r in runs if not _is_blank(r.get("finished_at")))
-    commits = Counter(short_commit(r.get("git_commit")) for r in runs if not _is_blank(r.get("git_commit")))
+    dates = sorted(finished_cell(r.get("finished_at"))["text"] for r in runs if not is_blank(r.get("finished_at")))
+    commits = Counter(short_commit(r.get("git_commit")) for r in runs if not is_blank(r.get("git_commit")))
     parts = []
     if dates:
         parts.append(f"Runs finished {dates[0]}" + (f" to {dates[-1]}" if dates[-1] != dates[0] else "") + " (UTC)")
     if commits:
         listed = ", ".join(f"{c} ({n} run{'s' if n != 1 else ''})" for c, n in sorted(commits.items(), key=lambda kv: (-kv[1], kv[0])))
         parts.append(f"code at commit{'s' if len(commits) > 1 else ''} {listed}")
-    unknown = sum(_is_blank(r.get("finished_at")) and _is_blank(r.get("git_commit")) for r in runs)
+    unknown = sum(is_blank(r.get("finished_at")) and is_blank(r.get("git_commit")) for r in runs)
     if unknown:
         parts.append(f"{unknown} of {len(runs)} runs record neither (trained before train.json carried them)")
     return "; ".join(parts) + "."
@@ -80,7 +80,7 @@ def _score_datasets(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     datasets = ordered_datasets(
         {c[len("psnr_y_"):] for c in frame.columns if c.startswith("psnr_y_") and frame[c].notna().any()}
     )
-    rgb_models = frame["colors"].map(_int) == 3
+    rgb_models = frame["colors"].map(as_int) == 3
     rgb = [d for d in datasets if f"psnr_rgb_{d}" in frame and frame.loc[rgb_models, f"psnr_rgb_{d}"].notna().any()]
     return datasets, rgb
 
@@ -123,7 +123,7 @@ def render_leaderboard(ctx: ReportContext, tradeoff_svg: str, fig5_svg: str = ""
         n_runs=sum(r["kind"] == "run" for r in rows),
         n_paper=sum(r["kind"] == "paper" for r in rows),
         n_published=sum(r["kind"] == "published" for r in rows),
-        methods=sorted({r["method"] for r in rows}, key=lambda m: (_method_rank(m), m)),
+        methods=sorted({r["method"] for r in rows}, key=lambda m: (method_rank(m), m)),
         reference_source=ref_source,
         pareto_definition=PARETO_DEFINITION,
         best_definition=BEST_DEFINITION,

@@ -7,12 +7,13 @@ from typing import Any
 
 
 from repbench.report.compare import Budget, paper_delta, paper_value
-from repbench.report.markdown import _footer, _md_table, fmt_delta, fmt_float, fmt_int, fmt_mpx
+from repbench.report.markdown import footer, md_table
+from repbench.report.numbers import fmt_delta, fmt_float, fmt_int, fmt_mpx
 from repbench.report.references import Figure
 from repbench.report.cells import mark_notes
 from repbench.report.checks import MARK
 from repbench.report.seeds import SPREAD_WORDS
-from repbench.report.values import MISSING, _num
+from repbench.report.values import MISSING, as_float
 from repbench.report.ntire.runs import FLOPS_SIDE, SCALE, NtireData, NtireRun
 from repbench.report.mdescape import span
 
@@ -113,17 +114,17 @@ def blocks_text(ours: int | None, paper: int | None) -> str:
 
 
 def millions(count: Any) -> float | None:
-    value = _num(count)
+    value = as_float(count)
     return value / 1e6 if value is not None else None
 
 
 def percent_change(value: Any, base: Any) -> str:
-    a, b = _num(value), _num(base)
+    a, b = as_float(value), as_float(base)
     return fmt_delta(100 * (a / b - 1), 1) + "%" if a is not None and b else MISSING
 
 
 def _ms(seconds: Any) -> float | None:
-    value = _num(seconds)
+    value = as_float(seconds)
     return value * 1e3 if value is not None else None
 
 
@@ -196,14 +197,14 @@ def missing_notes(runs: Iterable[NtireRun | None]) -> list[str]:
 
 
 def finish_table(lines: list[str], notes: list[str]) -> str:
-    return "\n".join(lines + _footer(notes)).rstrip() + "\n"
+    return "\n".join(lines + footer(notes)).rstrip() + "\n"
 
 
 def table_lines(rows: list[dict[str, str]], left: Iterable[str]) -> list[str]:
     left = set(left)
-    return [_md_table(rows, {k for k in rows[0] if k not in left}), ""] if rows else []
+    return [md_table(rows, {k for k in rows[0] if k not in left}), ""] if rows else []
 
 
 def ratio_text(value: Any, base: Any) -> str:
-    a, b = _num(value), _num(base)
+    a, b = as_float(value), as_float(base)
     return f"{a / b:.2f}x" if a is not None and b else MISSING

@@ -8,8 +8,8 @@ import yaml
 
 from repbench.errors import RepbenchError
 from repbench.report.context import ReportContext
-from repbench.report.markdown import fmt_float
-from repbench.report.values import _int, _num
+from repbench.report.numbers import fmt_float
+from repbench.report.values import as_int, as_float
 from repbench.report.ntire.runs import NtireRun, PAPER_STAGE2_PATCH, SOURCE, blocks_of
 
 
@@ -35,7 +35,7 @@ def fmt_target(entry: Any, digits: int) -> str:
     if isinstance(entry, dict):
         op = str(entry.get("op") or "")
         return f"{_OPS.get(op, op)} {fmt_float(entry.get('value'), digits)}".strip()
-    return fmt_float(entry, digits) if _num(entry) is not None else ""
+    return fmt_float(entry, digits) if as_float(entry) is not None else ""
 
 
 def paper_flops(ctx: ReportContext) -> dict[int, float]:
@@ -43,8 +43,8 @@ def paper_flops(ctx: ReportContext) -> dict[int, float]:
     B = 8 baseline's FLOPs (see the table's note)."""
     ref = ctx.ref("table4", SOURCE)
     out = {b: v for r in ref.rows if not r.get("external") and r.get("method") == "imdn"
-           if (b := blocks_of(r.get("size"))) is not None and (v := _num(r.get("flops_g"))) is not None}
-    base = _num(paper_target("table4", ctx).get("flops_g"))
+           if (b := blocks_of(r.get("size"))) is not None and (v := as_float(r.get("flops_g"))) is not None}
+    base = as_float(paper_target("table4", ctx).get("flops_g"))
     if base is not None:
         out.setdefault(8, base)
     return out
@@ -99,5 +99,5 @@ def first_run(runs: Iterable[NtireRun]) -> tuple[NtireRun | None, list[NtireRun]
 
 def stage2_patches(ctx: ReportContext) -> list[int]:
     ref = ctx.ref("table5", SOURCE)
-    patches = [_int(r.get("patch_size")) for r in ref.rows if _int(r.get("stage")) == 2]
+    patches = [as_int(r.get("patch_size")) for r in ref.rows if as_int(r.get("stage")) == 2]
     return [p for p in patches if p is not None] or [PAPER_STAGE2_PATCH]

@@ -15,7 +15,7 @@ from repbench.report.budgets import lr_pixels
 from repbench.report.context import ReportContext
 from repbench.report.runs import Run
 from repbench.report.seeds import spread
-from repbench.report.values import (MISSING, REFERENCE_METHODS, _int, _num, dataset_label, names_a_release,
+from repbench.report.values import (MISSING, REFERENCE_METHODS, as_int, as_float, dataset_label, names_a_release,
                                     ordered_datasets, relevant_options)
 from repbench.report.mdescape import span
 
@@ -98,7 +98,7 @@ def macs_at(macs: Any, lr_hw: tuple[int, int] | None, side: int = FLOPS_SIDE) ->
     """MACs at a side x side LR input from a count at lr_hw. Every layer of IMDN is a convolution (or
     a pixel shuffle) applied at each LR pixel, so the count is proportional to the pixel count: the
     scaling is exact, not an estimate."""
-    count = _num(macs)
+    count = as_float(macs)
     if count is None or lr_hw is None or lr_hw[0] <= 0 or lr_hw[1] <= 0:
         return None
     return count * side * side / (lr_hw[0] * lr_hw[1])
@@ -111,10 +111,10 @@ def blocks_of(size: Any) -> int | None:
 
 def deployed_timing(row: dict[str, Any]) -> tuple[float, str] | None:
     """(seconds per image, its setting) from the deployed network's throughput record, if timed."""
-    ms, batch = _num(row.get("throughput_ms_per_batch")), _int(row.get("throughput_batch"))
+    ms, batch = as_float(row.get("throughput_ms_per_batch")), as_int(row.get("throughput_batch"))
     if ms is None or not batch:
         return None
-    h, w = _int(row.get("throughput_lr_height")), _int(row.get("throughput_lr_width"))
+    h, w = as_int(row.get("throughput_lr_height")), as_int(row.get("throughput_lr_width"))
     where = f"batch {batch}, {w}x{h} LR" if h and w else f"batch {batch}"
     return ms / 1e3 / batch, f"{where}, {row.get('throughput_device') or 'unknown device'}"
 
@@ -123,11 +123,11 @@ def runtime_per_image(record: dict[str, Any]) -> tuple[float | None, bool]:
     """(seconds per image, measured-forward?). The per-image forward time is the challenge's runtime;
     eval records without it only have the wall time of the whole evaluation (scoring included)."""
     per_image = record.get("per_image") if isinstance(record.get("per_image"), list) else []
-    times = [_num(p.get("infer_seconds")) for p in per_image if isinstance(p, dict)]
+    times = [as_float(p.get("infer_seconds")) for p in per_image if isinstance(p, dict)]
     if times and all(t is not None for t in times):
         return statistics.fmean(t for t in times if t is not None), True
-    seconds = _num(record.get("seconds"))
-    count = _int(record.get("n_images")) or len(per_image)
+    seconds = as_float(record.get("seconds"))
+    count = as_int(record.get("n_images")) or len(per_image)
     return (seconds / count, False) if seconds is not None and count else (None, False)
 
 
@@ -166,11 +166,11 @@ def _schedule(run: Run, notes: list[str]) -> dict[str, Any]:
     if not config and run.train.get("patch_size_stage2") is None:
         notes.append(f"{span(run.name)}: no config.yaml, so it is taken as one-stage training")
     return {
-        "patch_size": _int(get("patch_size")),
-        "patch_size_stage2": _int(get("patch_size_stage2")) or 0,
-        "stage2_start": _int(get("stage2_start")),
-        "iterations": _int(get("iterations")),
-        "batch_size": _int(get("batch_size")),
+        "patch_size": as_int(get("patch_size")),
+        "patch_size_stage2": as_int(get("patch_size_stage2")) or 0,
+        "stage2_start": as_int(get("stage2_start")),
+        "iterations": as_int(get("iterations")),
+        "batch_size": as_int(get("batch_size")),
         "train_data": get("train_data"),
     }
 
@@ -178,8 +178,8 @@ def _schedule(run: Run, notes: list[str]) -> dict[str, Any]:
 def _is_candidate(row: dict[str, Any]) -> bool:
     return (
         row["method"] in METHODS
-        and _int(row.get("scale")) == SCALE
-        and _int(row.get("colors")) == COLORS
+        and as_int(row.get("scale")) == SCALE
+        and as_int(row.get("colors")) == COLORS
         and not relevant_options(row["method"], row.get("options_dict"))  # e.g. channels=32 is another network
         and not names_a_release(row.get("published_as"))  # a released checkpoint: the published table's
     )
@@ -190,7 +190,7 @@ def _choose_dataset(runs: Iterable[Run]) -> tuple[str | None, str]:
     names: dict[str, str] = {}
     for run in runs:
         for key, record in run.evals.items():
-            if _num(record.get("psnr_rgb")) is not None:
+            if as_float(record.get("psnr_rgb")) is not None:
                 names.setdefault(key, str(record.get("dataset") or key))
     if not names:
         return None, MISSING
@@ -205,7 +205,7 @@ def collect(ctx: ReportContext) -> NtireData:
     notes: list[str] = []
     marks = ctx.marks()
     floor_frame = ctx.wide[ctx.wide["method"].isin(REFERENCE_METHODS) & (ctx.wide["scale"] == SCALE)]
-    floors = sorted(((str(r["label"]), str(r["run"]), _num(r.get(f"psnr_rgb_{key}")) if key else None)
+    floors = sorted(((str(r["label"]), str(r["run"]), as_float(r.get(f"psnr_rgb_{key}")) if key else None)
                      for r in floor_frame.to_dict("records")), key=lambda f: f[0] != "Nearest")
     runs = []
     for row in rows:
@@ -216,7 +216,7 @@ def collect(ctx: ReportContext) -> NtireData:
         timing = deployed_timing(row)
         if timing is not None:
             runtime, forward = timing[0], True
-        h, w = _int(row.get("macs_lr_height")), _int(row.get("macs_lr_width"))
+        h, w = as_int(row.get("macs_lr_height")), as_int(row.get("macs_lr_width"))
         declared = row.get("declared_experiments")
         runs.append(NtireRun(
             name=run.name,
@@ -225,15 +225,15 @@ def collect(ctx: ReportContext) -> NtireData:
             patch_size=sched["patch_size"],
             patch_size_stage2=sched["patch_size_stage2"],
             stage2_start=sched["stage2_start"],
-            iterations=sched["iterations"] or _int(row.get("iterations")),
+            iterations=sched["iterations"] or as_int(row.get("iterations")),
             train_data=sched["train_data"],
-            sec_per_iter=_num(row.get("sec_per_iter")),
+            sec_per_iter=as_float(row.get("sec_per_iter")),
             stage2_sec_per_iter=stage2_sec_per_iter(run.metrics, sched["stage2_start"]) if sched["patch_size_stage2"] else None,
-            params=_int(row.get("params_deployed")),
-            macs=_int(row.get("macs")),
+            params=as_int(row.get("params_deployed")),
+            macs=as_int(row.get("macs")),
             macs_lr_hw=(h, w) if h and w else None,
-            psnr=_num(row.get(f"psnr_rgb_{key}")) if key else None,
-            border=_int(record.get("border")),
+            psnr=as_float(row.get(f"psnr_rgb_{key}")) if key else None,
+            border=as_int(record.get("border")),
             runtime_s=runtime,
             runtime_forward=forward,
             runtime_timing=timing[1] if timing is not None else None,
@@ -242,7 +242,7 @@ def collect(ctx: ReportContext) -> NtireData:
             psnr_std=spread(row, f"psnr_rgb_{key}")[1] if key else None,
             n_seeds=spread(row, f"psnr_rgb_{key}")[2] if key else 1,
             batch_size=sched["batch_size"],
-            lr_pixels=_int(row.get("lr_pixels")) or lr_pixels(
+            lr_pixels=as_int(row.get("lr_pixels")) or lr_pixels(
                 sched["iterations"] or row.get("iterations"), sched["batch_size"], sched["patch_size"],
                 sched["patch_size_stage2"], sched["stage2_start"]),
         ))

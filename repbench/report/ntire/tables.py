@@ -7,9 +7,10 @@ from typing import Any
 
 
 from repbench.report.context import ReportContext
-from repbench.report.markdown import _delta, _fill_hint, _header, fmt_delta, fmt_float, fmt_int
+from repbench.report.markdown import fill_hint, header
+from repbench.report.numbers import fmt_delta, fmt_float, fmt_int
 from repbench.report.references import Reference
-from repbench.report.values import MISSING, _int, _num
+from repbench.report.values import difference, MISSING, as_int, as_float
 from repbench.report.ntire.cells import (Versus, blocks_text, budget_cells, conventions_text, finish_table, floor_notes,
                                          millions, missing_notes, patch_text, percent_change, psnr_cell, ratio_text,
                                          run_cell, runtime_header, table_lines, with_floors)
@@ -55,7 +56,7 @@ def render_table2(ctx: ReportContext, data: NtireData | None = None) -> str:
             "Params paper": fmt_target(target.get("params_m"), 4),
             "Runtime paper (ms)": fmt_target(target.get("val_time_ms"), 2),
         })
-    lines = _header(
+    lines = header(
         "NTIRE 2022 Table 2: effect of each component (IMDN + collapsible linear blocks, x4 RGB)",
         ctx.preset, ctx.runs, ref,
         conventions_text(data, (r for _, r in picked)) + " " + runtime_text + " The paper's runtimes come from the "
@@ -66,7 +67,7 @@ def render_table2(ctx: ReportContext, data: NtireData | None = None) -> str:
         shown=[r.name for _, r in picked if r],
     )
     if not any(r for _, r in picked):
-        lines += [_fill_hint("ntire_table2", "x4 RGB runs of imdn (the baseline depth and the pruned one) and "
+        lines += [fill_hint("ntire_table2", "x4 RGB runs of imdn (the baseline depth and the pruned one) and "
                              "imdn-clb at the pruned depth, one-stage and two-stage (config.yaml patch_size_stage2 > 0)"), ""]
     lines += table_lines(with_floors(rows, data, "Row"), ("Row", "Run", "B", "LR patches"))
     return finish_table(lines, _table2_notes(ctx, data, ref, picked, versus))
@@ -92,8 +93,8 @@ def _table2_row(i: int, picked: list[tuple[dict[str, Any], NtireRun | None]], fl
     paper, run = picked[i]
     prev_paper, prev_run = picked[i - 1] if i else ({}, None)
     base_paper, base_run = picked[0]
-    psnr, paper_psnr = run.psnr if run else None, _num(paper.get("val_psnr_db"))
-    params, paper_params = millions(run.params) if run else None, _num(paper.get("params_m"))
+    psnr, paper_psnr = run.psnr if run else None, as_float(paper.get("val_psnr_db"))
+    params, paper_params = millions(run.params) if run else None, as_float(paper.get("params_m"))
     b = blocks_of(paper.get("size"))
     return {
         "Row": str(paper.get("label", "")),
@@ -103,11 +104,11 @@ def _table2_row(i: int, picked: list[tuple[dict[str, Any], NtireRun | None]], fl
         **budget_cells(run),
         "PSNR": psnr_cell(run),
         **versus.cells(run, paper_psnr),
-        "Step": fmt_delta(_delta(psnr, prev_run.psnr if prev_run else None), 2) if i else "",
-        "Step paper": fmt_delta(_delta(paper_psnr, (prev_paper or {}).get("val_psnr_db")), 2) if i else "",
+        "Step": fmt_delta(difference(psnr, prev_run.psnr if prev_run else None), 2) if i else "",
+        "Step paper": fmt_delta(difference(paper_psnr, (prev_paper or {}).get("val_psnr_db")), 2) if i else "",
         "Params (M)": fmt_float(params, 4),
         "Params paper": fmt_float(paper_params, 4),
-        "Δ Params": fmt_delta(_delta(params, paper_params), 4),
+        "Δ Params": fmt_delta(difference(params, paper_params), 4),
         f"FLOPs {FLOPS_SIDE}² (G)": fmt_float(run.flops_256 / 1e9 if run and run.flops_256 is not None else None, 2),
         "FLOPs paper": fmt_float(flops.get(b) if b is not None else None, 2),
         runtime[0]: runtime[1](run),
@@ -119,7 +120,7 @@ def _table2_row(i: int, picked: list[tuple[dict[str, Any], NtireRun | None]], fl
 
 def _table3_row(b: int | None, run: NtireRun | None, paper: dict[str, Any] | None, flops: dict[int, float],
                 versus: Versus) -> dict[str, str]:
-    params, paper_params = millions(run.params) if run else None, _num(paper.get("params_m")) if paper else None
+    params, paper_params = millions(run.params) if run else None, as_float(paper.get("params_m")) if paper else None
     return {
         "B": str(b) if b is not None else MISSING,
         "Run": run_cell(run) + ("" if paper else " (not in the paper)"),
@@ -127,11 +128,11 @@ def _table3_row(b: int | None, run: NtireRun | None, paper: dict[str, Any] | Non
         "Params": fmt_int(run.params) if run else MISSING,
         "Params (M)": fmt_float(params, 4),
         "Params paper (M)": fmt_float(paper_params, 4),
-        "Δ Params": fmt_delta(_delta(params, paper_params), 4),
+        "Δ Params": fmt_delta(difference(params, paper_params), 4),
         f"FLOPs {FLOPS_SIDE}² (G)": fmt_float(run.flops_256 / 1e9 if run and run.flops_256 is not None else None, 2),
         "FLOPs paper": fmt_float(flops.get(b) if b is not None else None, 2),
         "PSNR": psnr_cell(run),
-        **versus.cells(run, _num(paper.get("val_psnr_db")) if paper else None),
+        **versus.cells(run, as_float(paper.get("val_psnr_db")) if paper else None),
     }
 
 
@@ -155,12 +156,12 @@ def render_table3(ctx: ReportContext, data: NtireData | None = None) -> str:
             "Params paper (M)": fmt_target(target.get("params_m"), 4),
             "PSNR paper": fmt_target(target.get("val_psnr_db"), 2),
         })
-    lines = _header(
+    lines = header(
         "NTIRE 2022 Table 3: number of IMDBs (IMDN, x4 RGB)", ctx.preset, ctx.runs, ref,
         conventions_text(data, shown) + versus.words(), shown=[r.name for r in shown if r],
     )
     if not runs:
-        lines += [_fill_hint("ntire_table3", "one-stage x4 RGB imdn runs at sizes B8, B7, B6, B5, B4"), ""]
+        lines += [fill_hint("ntire_table3", "one-stage x4 RGB imdn runs at sizes B8, B7, B6, B5, B4"), ""]
     lines += table_lines(with_floors(rows, data, "B"), ("B", "Run"))
     notes = (floor_notes(data, shown) + list(ref.notes) + versus.notes(shown) + missing_notes(shown) + data.notes
              + ctx.runs.notes)
@@ -188,7 +189,7 @@ def _match_table5(ctx: ReportContext, data: NtireData, ref: Reference) -> _Table
     stage1, extra = first_run(r for r in runs if not r.two_stage)
     paired, rest = pair_stage2([r for r in runs if r.two_stage], stage2_patches(ctx))
     matched: list[tuple[dict[str, Any] | None, NtireRun | None]] = [
-        (paper, stage1 if _int(paper.get("stage")) == 1 else paired.get(_int(paper.get("patch_size")) or -1))
+        (paper, stage1 if as_int(paper.get("stage")) == 1 else paired.get(as_int(paper.get("patch_size")) or -1))
         for paper in ref.rows]
     return _Table5(depth, clb, runs, stage1, matched + [(None, r) for r in extra + rest])
 
@@ -201,18 +202,18 @@ def _stage_rate(run: NtireRun | None) -> float | None:
 
 def _table5_row(paper: dict[str, Any], run: NtireRun | None, stage1: NtireRun | None,
                 paper_stage1: dict[str, Any], versus: Versus) -> dict[str, str]:
-    psnr, paper_psnr = run.psnr if run else None, _num(paper.get("val_psnr_db"))
-    is_stage1 = (run is not None and not run.two_stage) or (run is None and _int(paper.get("stage")) == 1)
+    psnr, paper_psnr = run.psnr if run else None, as_float(paper.get("val_psnr_db"))
+    is_stage1 = (run is not None and not run.two_stage) or (run is None and as_int(paper.get("stage")) == 1)
     return {
         "Row": str(paper.get("label")) if paper else ("Stage 2" if run and run.two_stage else "Stage 1") + " (not in the paper)",
         "Run": run_cell(run),
         "LR patches": patch_text(run),
         **budget_cells(run),
-        "Patch paper": str(_int(paper.get("patch_size")) or MISSING) if paper else MISSING,
+        "Patch paper": str(as_int(paper.get("patch_size")) or MISSING) if paper else MISSING,
         "PSNR": psnr_cell(run),
         **versus.cells(run, paper_psnr),
-        "vs stage 1": "" if is_stage1 else fmt_delta(_delta(psnr, stage1.psnr if stage1 else None), 2),
-        "vs stage 1 paper": "" if is_stage1 or not paper else fmt_delta(_delta(paper_psnr, paper_stage1.get("val_psnr_db")), 2),
+        "vs stage 1": "" if is_stage1 else fmt_delta(difference(psnr, stage1.psnr if stage1 else None), 2),
+        "vs stage 1 paper": "" if is_stage1 or not paper else fmt_delta(difference(paper_psnr, paper_stage1.get("val_psnr_db")), 2),
         "s/iter (whole run)": fmt_float(run.sec_per_iter, 4) if run else MISSING,
         "s/iter (this stage)": fmt_float(_stage_rate(run), 4),
         "× stage 1": "" if is_stage1 else ratio_text(_stage_rate(run), _stage_rate(stage1)),
@@ -227,10 +228,10 @@ def render_table5(ctx: ReportContext, data: NtireData | None = None) -> str:
     ref = ctx.ref("table5", SOURCE)
     t = _match_table5(ctx, data, ref)
     versus = Versus(data, ref.figure(), data.budget("ntire_table5"))
-    paper_stage1 = next((p for p in ref.rows if _int(p.get("stage")) == 1), {})
+    paper_stage1 = next((p for p in ref.rows if as_int(p.get("stage")) == 1), {})
     rows = [_table5_row(paper or {}, run, t.stage1, paper_stage1, versus) for paper, run in t.matched]
     shown = [r for _, r in t.matched]
-    lines = _header(
+    lines = header(
         f"NTIRE 2022 Table 5: second-stage patch size (IMDN-CLB{f' B{t.depth}' if t.depth else ''}, x4 RGB)",
         ctx.preset, ctx.runs, ref,
         conventions_text(data, shown, costs=False) + " *s/iter (whole run)* is train.json's `sec_per_iter` "
@@ -242,7 +243,7 @@ def render_table5(ctx: ReportContext, data: NtireData | None = None) -> str:
         shown=[r.name for r in shown if r],
     )
     if not t.runs:
-        lines += [_fill_hint("ntire_table5", "x4 RGB imdn-clb runs at one depth: a one-stage run and two-stage runs "
+        lines += [fill_hint("ntire_table5", "x4 RGB imdn-clb runs at one depth: a one-stage run and two-stage runs "
                              "with different config.yaml patch_size_stage2"), ""]
     lines += table_lines(with_floors(rows, data, "Row"), ("Row", "Run", "LR patches"))
     notes = floor_notes(data, shown) + list(ref.notes)

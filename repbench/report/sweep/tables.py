@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from repbench.report.cells import fmt_marked, fmt_spread
-from repbench.report.markdown import fmt_delta, fmt_duration, fmt_float, fmt_int, md_table
+from repbench.report.markdown import md_table
+from repbench.report.numbers import fmt_delta, fmt_duration, fmt_float, fmt_int
 from repbench.report.mdescape import span
 from repbench.report.seeds import SPREAD_WORDS
 from repbench.report.sweep.data import TARGETS_DB, Curve, Reach, budgets, crossings, ranking, time_to

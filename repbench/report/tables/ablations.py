@@ -11,14 +11,14 @@ from repbench.report.bn import ARTIFACT_WORDS, DIAGNOSE_CMD, STRATEGY_LABELS
 from repbench.report.checks import typical_spreads
 from repbench.report.seeds import spread
 from repbench.report.context import ReportContext
-from repbench.report.markdown import (_delta, _fill_hint, _footer, _header, _md_table, fmt_delta, fmt_float, fmt_int,
-                                      fmt_mpx, md_inline, span)
+from repbench.report.markdown import fill_hint, footer, header, md_table, md_inline, span
+from repbench.report.numbers import fmt_delta, fmt_float, fmt_int, fmt_mpx
 from repbench.report.cells import TIE, distinct_labels, fmt_spread, legend, mark_notes, run_facts, seeds_in, ties
 from repbench.report.cells import label as marked_label
 from repbench.report.compare import paper_delta, paper_value
 from repbench.report.references import Reference, figure
 from repbench.report.runs import artifact_datasets, frame_datasets, members
-from repbench.report.values import method_label, MISSING, REFERENCE_METHODS, _int, _is_blank, _num, dataset_label
+from repbench.report.values import difference, method_label, MISSING, REFERENCE_METHODS, as_int, is_blank, as_float, dataset_label
 from repbench.report.tables.floors import budget_words, floor_hint, floor_rows
 
 
@@ -63,12 +63,12 @@ ABLATIONS: dict[str, AblationSpec] = {
     ),
     "table6": AblationSpec(
         "table6", "Table 6: RepSR width multiplier (x4)",
-        run_key=lambda r: _int(r["expand"]), ref_key=lambda row: _int(_ref_option("expand", 2)(row)),
+        run_key=lambda r: as_int(r["expand"]), ref_key=lambda row: as_int(_ref_option("expand", 2)(row)),
         key_text=lambda k: f"expand={k}", needs="x4 RGB repsr runs with options.expand 1..4",
     ),
     "table7": AblationSpec(
         "table7", "Table 7: RepSR number of branches (x4)",
-        run_key=lambda r: _int(r["branches"]), ref_key=lambda row: _int(_ref_option("branches", 2)(row)),
+        run_key=lambda r: as_int(r["branches"]), ref_key=lambda row: as_int(_ref_option("branches", 2)(row)),
         key_text=lambda k: f"branches={k}", needs="x4 RGB repsr runs with options.branches 1..4",
     ),
 }
@@ -117,7 +117,7 @@ def _ablation_row(a: _Ablation, text: str, run: dict[str, Any] | None, paper: di
     row = {
         "Row": marked_label(text, run["run"] if run else None, a.marks),
         "Run": span(run['run']) if run else "no run",
-        "Size": str(run["size"]) if run and not _is_blank(run.get("size")) else MISSING,
+        "Size": str(run["size"]) if run and not is_blank(run.get("size")) else MISSING,
         "Iters": fmt_int(run.get("iterations")) if run else MISSING,
         "LR Mpx": fmt_mpx(run.get("lr_pixels")) if run else MISSING,
         "Train s": fmt_float(run.get("train_seconds"), 0) if run else MISSING,
@@ -226,7 +226,7 @@ def _ablation_notes(ctx: ReportContext, spec: AblationSpec, a: _Ablation, ours: 
     notes = mark_notes((r["run"] for r in ours.to_dict("records")), a.marks, ctx.restarts()) + list(a.ref.notes) + floor_hint(floors, scale)
     if spec.table == "table1":
         unscored = [r["run"] for r in ours.to_dict("records") if r.get("bn_strategy") in STRATEGY_LABELS
-                    and not any(_num(r.get(f"artifact_score_{d}")) is not None for d in a.bn_sets)]
+                    and not any(as_float(r.get(f"artifact_score_{d}")) is not None for d in a.bn_sets)]
         if unscored:
             notes.append(f"no BN artifact scores yet (run {DIAGNOSE_CMD}): " + ", ".join(span(n) for n in unscored))
     if not a.ref.found:
@@ -239,8 +239,8 @@ def render_ablation(ctx: ReportContext, spec: AblationSpec) -> str:
     metric, metric_words = _metric_for(ref)
     ours = members(ctx.wide, spec.table)
     ours = ours.assign(_key=[spec.run_key(r) for r in ours.to_dict("records")])
-    scales = sorted({_int(s) for s in ours["scale"] if _int(s) is not None})
-    scale = scales[0] if scales else (_int(ref.setting.get("scale")) or (2 if spec.table == "table1" else 4))
+    scales = sorted({as_int(s) for s in ours["scale"] if as_int(s) is not None})
+    scale = scales[0] if scales else (as_int(ref.setting.get("scale")) or (2 if spec.table == "table1" else 4))
     floors = floor_rows(ctx.wide, scale)
     shown = ours if len(ours) else floors  # without runs, the test sets are the floors'
     run_sets = [d for d in frame_datasets(ctx.wide) if shown[f"{metric}_{d}"].notna().any()] if len(shown) else []
@@ -258,15 +258,15 @@ def render_ablation(ctx: ReportContext, spec: AblationSpec) -> str:
              f"of the same x{scale} LR images, scored the same way: a trained network below them has not learnt its task."
              + (f" {ARTIFACT_WORDS}" if a.bn_sets else "") + " " + budget_words(ours)
              + (" " + legend(records) if a.with_seeds else ""))
-    lines = _header(spec.title, ctx.preset, ctx.runs, ref, extra, shown=ours["run"])
+    lines = header(spec.title, ctx.preset, ctx.runs, ref, extra, shown=ours["run"])
     if len(ours) == 0:
-        lines += [_fill_hint(spec.table, spec.needs), ""]
+        lines += [fill_hint(spec.table, spec.needs), ""]
     if rows:
-        lines += [_md_table(rows, {k for k in rows[0] if k not in ("Row", "Run", "Size")}), ""]
+        lines += [md_table(rows, {k for k in rows[0] if k not in ("Row", "Run", "Size")}), ""]
     if spec.table == "table1":
         verdict = bn_effect_words(ours, artifact_datasets(ctx.wide), typical_spreads(ctx.wide))
         lines += ([verdict, ""] if verdict else []) + _bn_drop_section(ours, run_sets, metric)
-    return "\n".join(lines + _footer(_ablation_notes(ctx, spec, a, ours, floors, scale))).rstrip() + "\n"
+    return "\n".join(lines + footer(_ablation_notes(ctx, spec, a, ours, floors, scale))).rstrip() + "\n"
 
 
 def _bn_drop_section(ours: pd.DataFrame, sets: list[str], metric: str) -> list[str]:
@@ -281,9 +281,9 @@ def _bn_drop_section(ours: pd.DataFrame, sets: list[str], metric: str) -> list[s
     for r, text in zip(others, texts):
         row = {"Strategy": text, "Run": span(r['run'])}
         for d in sets:
-            row[f"{dataset_label(d)} Δ vs w/o BN"] = fmt_delta(_delta(r.get(f"{metric}_{d}"), ref_run.get(f"{metric}_{d}")), 2)
+            row[f"{dataset_label(d)} Δ vs w/o BN"] = fmt_delta(difference(r.get(f"{metric}_{d}"), ref_run.get(f"{metric}_{d}")), 2)
         rows.append(row)
     if not rows:
         return []
     return [md_inline(f"## Ours: PSNR change vs our run without BN ({span(ref_run['run'])})"), "",
-            _md_table(rows, {k for k in rows[0] if k not in ("Strategy", "Run")}), ""]
+            md_table(rows, {k for k in rows[0] if k not in ("Strategy", "Run")}), ""]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from repbench.report.values import REFERENCE_METHODS, _method_rank
+from repbench.report.values import REFERENCE_METHODS, method_rank
 
 
 def floor_rows(wide: pd.DataFrame, scale: int | None) -> pd.DataFrame:
     """The reference upsamplers (nearest, bicubic) evaluated at `scale`: the floors shown in every table."""
     refs = wide[wide["method"].isin(REFERENCE_METHODS) & (wide["scale"] == scale)]
-    return refs.iloc[sorted(range(len(refs)), key=lambda i: _method_rank(refs.iloc[i]["method"]))]
+    return refs.iloc[sorted(range(len(refs)), key=lambda i: method_rank(refs.iloc[i]["method"]))]
 
 
 def floor_hint(floors: pd.DataFrame, scale: int | None) -> list[str]:

@@ -16,7 +16,8 @@ from methods import registry
 from repbench.report.cells import BEST_WORDS, TIE_BEST_WORDS, best_runs, fmt_marked, fmt_spread, mark_notes, seeds_in, ties
 from repbench.report.cells import label as marked_label
 from repbench.report.context import ReportContext
-from repbench.report.markdown import fill_hint, fmt_delta, fmt_float, fmt_int, footer, header, md_table
+from repbench.report.markdown import fill_hint, footer, header, md_table
+from repbench.report.numbers import fmt_delta, fmt_float, fmt_int
 from repbench.report.membership import in_experiment
 from repbench.report.mdescape import span
 from repbench.report.runs import frame_datasets

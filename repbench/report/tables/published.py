@@ -12,11 +12,12 @@ from typing import Any
 
 from repbench.report.compare import comparable, paper_delta
 from repbench.report.context import ReportContext
-from repbench.report.markdown import _footer, _header, _md_table, fmt_delta, fmt_float, fmt_int
+from repbench.report.markdown import footer, header, md_table
+from repbench.report.numbers import fmt_delta, fmt_float, fmt_int
 from repbench.report.references import figure
 from repbench.report.runs import Run
 from repbench.report.tables.floors import floor_rows
-from repbench.report.values import MISSING, _num, dataset_key, dataset_label, ordered_datasets
+from repbench.report.values import MISSING, as_float, dataset_key, dataset_label, ordered_datasets
 from repbench.report.mdescape import span
 
 def published_budget(pub: dict[str, Any]) -> str:
@@ -42,7 +43,7 @@ def _flops(run: Run, figures: dict[str, Any]) -> tuple[dict[str, float | None], 
     ntire = run.measure.get("ntire") if isinstance(run.measure.get("ntire"), dict) else {}
     flops = figures.get("flops") if isinstance(figures.get("flops"), dict) else {}
     same_input = list(flops.get("lr") or [256, 256]) == list(ntire.get("flops_lr_hw") or [])
-    ours = {key: (_num(ntire.get(key)) / 1e9 if same_input and _num(ntire.get(key)) is not None else None)
+    ours = {key: (as_float(ntire.get(key)) / 1e9 if same_input and as_float(ntire.get(key)) is not None else None)
             for key in ("flops_fvcore", "flops_ntire2022")}
     counter = str(flops.get("counter") or "")
     match = "flops_ntire2022" if counter.startswith("NTIRE 2022") else "flops_fvcore" if counter.startswith("fvcore") else None
@@ -70,9 +71,9 @@ def _row(ctx: ReportContext, run: Run, sets: list[str]) -> dict[str, str]:
     figures = pub.get("figures") or {}
     wide = ctx.wide[ctx.wide["run"] == run.name]
     w = wide.iloc[0] if len(wide) else {}
-    params = _num(w.get("params_deployed")) if len(wide) else None
+    params = as_float(w.get("params_deployed")) if len(wide) else None
     flops, match = _flops(run, figures)
-    paper_flops = _num((figures.get("flops") or {}).get("g"))
+    paper_flops = as_float((figures.get("flops") or {}).get("g"))
     ntire = run.measure.get("ntire") if isinstance(run.measure.get("ntire"), dict) else {}
     latency = ntire.get("latency") if isinstance(ntire.get("latency"), dict) else {}
     psnr_paper, psnr_delta = _psnr_cells(run, figures)
@@ -84,7 +85,7 @@ def _row(ctx: ReportContext, run: Run, sets: list[str]) -> dict[str, str]:
         "FLOPs fvcore (G)": fmt_float(flops["flops_fvcore"], 2),
         "FLOPs 2022 counter (G)": fmt_float(flops["flops_ntire2022"], 2),
         "FLOPs paper (Δ)": _with_delta(fmt_float(paper_flops, 2), flops.get(match or ""), paper_flops, 2),
-        "#conv": fmt_int(_num(ntire.get("convs")) if ntire else (w.get("n_conv") if len(wide) else None)),
+        "#conv": fmt_int(as_float(ntire.get("convs")) if ntire else (w.get("n_conv") if len(wide) else None)),
         "#conv paper": fmt_int(figures.get("convs")),
     }
     for key in sets:
@@ -100,7 +101,7 @@ def _row(ctx: ReportContext, run: Run, sets: list[str]) -> dict[str, str]:
 
 
 def _with_delta(paper_text: str, ours: Any, paper: Any, digits: int) -> str:
-    a, b = _num(ours), _num(paper)
+    a, b = as_float(ours), as_float(paper)
     return f"{paper_text} ({fmt_delta(a - b, digits)})" if a is not None and b is not None else paper_text
 
 
@@ -161,7 +162,7 @@ def render_published(ctx: ReportContext) -> str:
              "difference (Δ = ours − paper) is shown only where both measure the same thing: PSNR only on the same "
              "dataset, convention and border. These models were trained by their authors at full budgets; the runs "
              "trained here are not.")
-    lines = _header("Published models, measured one way", ctx.preset, ctx.runs, None, intro)
+    lines = header("Published models, measured one way", ctx.preset, ctx.runs, None, intro)
     if not runs:
         lines += ["No published model in this runs folder yet: add `published: {models: [...]}` to the preset's "
                   "experiments and run `snakemake --cores all results/published.md`, or `repbench import NAME "
@@ -172,5 +173,5 @@ def render_published(ctx: ReportContext) -> str:
     for scale in scales:
         rows += [dict.fromkeys(rows[0], "") | f for f in _floor_lines(ctx, scale, sets)]
     right = [c for c in rows[0] if c not in ("Model", "Network", "PSNR paper", "Runtime paper")]
-    lines.append(_md_table(rows, right))
-    return "\n".join(lines + _footer(_clock_notes(ctx, runs) + _notes(runs))) + "\n"
+    lines.append(md_table(rows, right))
+    return "\n".join(lines + footer(_clock_notes(ctx, runs) + _notes(runs))) + "\n"

@@ -7,7 +7,8 @@ from typing import Any, Callable
 import pandas as pd
 
 from repbench.report.context import ReportContext
-from repbench.report.markdown import _delta, _fill_hint, _footer, _header, _md_table, fmt_delta, fmt_float, fmt_g, fmt_int, fmt_k, fmt_mpx
+from repbench.report.markdown import fill_hint, footer, header, md_table
+from repbench.report.numbers import fmt_delta, fmt_float, fmt_g, fmt_int, fmt_k, fmt_mpx
 from repbench.report.cells import (BEST_WORDS, TIE_BEST_WORDS, best_runs, distinct_labels, fmt_marked, mark_notes,
                                    run_facts, seeds_in, ties)
 from repbench.report.cells import label as marked_label
@@ -15,7 +16,7 @@ from repbench.report.seeds import SPREAD_WORDS
 from repbench.report.compare import paper_value, why_no_delta
 from repbench.report.references import Reference, figure
 from repbench.report.runs import frame_datasets, members
-from repbench.report.values import MISSING, REFERENCE_METHODS, _is_blank, _method_rank, _num, _size_rank, dataset_label
+from repbench.report.values import difference, MISSING, REFERENCE_METHODS, is_blank, method_rank, as_float, size_rank, dataset_label
 from repbench.report.tables.floors import budget_words, floor_hint, floor_rows
 from repbench.report.mdescape import span
 
@@ -30,7 +31,7 @@ def _paper_match(ref: Reference, method: str, size: Any) -> dict[str, Any] | Non
 
 
 def _psnr_ssim(psnr: Any, ssim: Any) -> str:
-    if _num(psnr) is None and _num(ssim) is None:
+    if as_float(psnr) is None and as_float(ssim) is None:
         return MISSING
     return f"{fmt_float(psnr, 2)} / {fmt_float(ssim, 4)}"
 
@@ -52,7 +53,7 @@ class _Table2:
 
 
 def _sorted_runs(ours: pd.DataFrame) -> pd.DataFrame:
-    ranks = [(_size_rank(r["size"]), _method_rank(r["method"]), r["run"]) for r in ours.to_dict("records")]
+    ranks = [(size_rank(r["size"]), method_rank(r["method"]), r["run"]) for r in ours.to_dict("records")]
     return ours.iloc[sorted(range(len(ours)), key=lambda i: ranks[i])]
 
 
@@ -69,7 +70,7 @@ def _by_size(records: list[dict[str, Any]], run_sets: list[str],
 def _score_cell(t: _Table2, r: dict[str, Any], d: str) -> str:
     """Our PSNR / SSIM on one set: the mean (± spread, n) with its marks (bold best of its size, ≈ best)."""
     psnr, ssim = r.get(f"psnr_y_{d}"), r.get(f"ssim_y_{d}")
-    if _num(psnr) is None:
+    if as_float(psnr) is None:
         return _psnr_ssim(psnr, ssim)
     run = r["run"]
     return f"{fmt_marked(r, f'psnr_y_{d}', run in t.best[d], run in t.tied[d])} / {fmt_float(ssim, 4)}"
@@ -101,7 +102,7 @@ def _table2_row(t: _Table2, r: dict[str, Any]) -> dict[str, str]:
         pp, ps = (ref.value(paper, "psnr", d), ref.value(paper, "ssim", d)) if paper is not None else (None, None)
         ours, paper_fig = figure(d, "Y", r.get("scale")), ref.figure(d)  # compare's rule: Δ only on the same data
         row[f"{dataset_label(d)} paper"] = paper_value(_psnr_ssim(pp, ps), ours, paper_fig)
-        dp, ds = _delta(r.get(f"psnr_y_{d}"), pp), _delta(r.get(f"ssim_y_{d}"), ps)
+        dp, ds = difference(r.get(f"psnr_y_{d}"), pp), difference(r.get(f"ssim_y_{d}"), ps)
         why = why_no_delta(ours, paper_fig)
         row[f"{dataset_label(d)} Δ"] = (MISSING if dp is None and ds is None else f"no Δ ({why})" if why
                                         else f"{fmt_delta(dp, 2)} / {fmt_delta(ds, 4)}")
@@ -125,7 +126,7 @@ def _paper_only_sets(t: _Table2, records: list[dict[str, Any]]) -> list[str]:
     return ["## Paper-only test sets", "",
             f"The paper also scores these models on {names}, which this preset does not test on: its PSNR / SSIM "
             "(Y channel), for the rows above it reports. Nothing in this table is measured here.", "",
-            _md_table(rows, {k for k in rows[0] if k != "Model"}), ""]
+            md_table(rows, {k for k in rows[0] if k != "Model"}), ""]
 
 
 def _paper_only_rows(ref: Reference, matched_ids: set[int]) -> list[str]:
@@ -144,7 +145,7 @@ def _paper_only_rows(ref: Reference, matched_ids: set[int]) -> list[str]:
             prow[f"{dataset_label(d)} PSNR / SSIM"] = _psnr_ssim(ref.value(p, "psnr", d), ref.value(p, "ssim", d))
         paper_rows.append(prow)
     return ["## Paper rows without a matching run in this preset", "",
-            _md_table(paper_rows, {k for k in paper_rows[0] if k not in ("Id", "Paper row")}), ""]
+            md_table(paper_rows, {k for k in paper_rows[0] if k not in ("Id", "Paper row")}), ""]
 
 
 def _table2_notes(ctx: ReportContext, t: _Table2, ours: pd.DataFrame, floors: pd.DataFrame, scale: int) -> list[str]:
@@ -152,8 +153,8 @@ def _table2_notes(ctx: ReportContext, t: _Table2, ours: pd.DataFrame, floors: pd
     notes = mark_notes((r["run"] for r in ours.to_dict("records")), t.marks, ctx.restarts())
     notes += list(ref.notes)
     notes += [f"{p.get('label')}: {' '.join(str(p['note']).split())}" for p in ref.rows if p.get("note")]
-    missing_measure = [r["run"] for _, r in ours.iterrows() if _is_blank(r["params_deployed"]) and _is_blank(r["macs"])]
-    missing_eval = [r["run"] for _, r in ours.iterrows() if not any(_num(r.get(f"psnr_y_{d}")) for d in t.run_sets)]
+    missing_measure = [r["run"] for _, r in ours.iterrows() if is_blank(r["params_deployed"]) and is_blank(r["macs"])]
+    missing_eval = [r["run"] for _, r in ours.iterrows() if not any(as_float(r.get(f"psnr_y_{d}")) for d in t.run_sets)]
     if missing_measure:
         notes.append("no counts.json or measure.json yet (run `repbench measure`): " + ", ".join(span(m) for m in missing_measure))
     if missing_eval:
@@ -208,13 +209,13 @@ def render_table2(ctx: ReportContext, scale: int = 4) -> str:
     shown = floors.to_dict("records") + ours.to_dict("records")
     rows = [_table2_row(t, r) for r in shown]
     right = {k for k in rows[0] if k not in ("Model", "Run")} if rows else set()
-    lines = _header(
+    lines = header(
         f"Table 2: tiny SR networks (x{scale}, Y channel)", ctx.preset, ctx.runs, t.ref,
         _TABLE2_WORDS + budget_words(ours), shown=ours["run"],
     )
     if len(ours) == 0:
-        lines += [_fill_hint("table2", f"x{scale} Y-channel (colors 1) runs of the Table 2 methods"), ""]
+        lines += [fill_hint("table2", f"x{scale} Y-channel (colors 1) runs of the Table 2 methods"), ""]
     if rows:
-        lines += [_md_table(rows, right), "", _legend_line(t), ""]
+        lines += [md_table(rows, right), "", _legend_line(t), ""]
     lines += _paper_only_sets(t, shown) + _paper_only_rows(t.ref, t.matched_ids)
-    return "\n".join(lines + _footer(_table2_notes(ctx, t, ours, floors, scale))).rstrip() + "\n"
+    return "\n".join(lines + footer(_table2_notes(ctx, t, ours, floors, scale))).rstrip() + "\n"

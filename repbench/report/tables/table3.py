@@ -13,12 +13,13 @@ from methods import registry
 
 from repbench.report.cells import fmt_spread, seeds_in
 from repbench.report.context import ReportContext
-from repbench.report.markdown import _fill_hint, _footer, _header, _md_table, fmt_delta, fmt_duration, fmt_float, fmt_int
+from repbench.report.markdown import fill_hint, footer, header, md_table
+from repbench.report.numbers import fmt_delta, fmt_duration, fmt_float, fmt_int
 from repbench.report.mdescape import span
 from repbench.report.references import Reference
 from repbench.report.runs import members
 from repbench.report.seeds import SPREAD_WORDS
-from repbench.report.values import MISSING, _num, _size_rank, method_label
+from repbench.report.values import MISSING, as_float, size_rank, method_label
 from repbench.training.config import PAPER_ITERATIONS
 
 BRANCHED, COLLAPSED, BN_THEN_COLLAPSED = "branched", "collapsed", "branched, then collapsed"
@@ -36,7 +37,7 @@ def train_form(r: dict[str, Any]) -> str:
     method = registry.REGISTRY.get(str(r.get("method")))
     if options.get("collapsed") or (method is not None and method.trains_collapsed):
         return COLLAPSED
-    return BN_THEN_COLLAPSED if _num(r.get("bn_frozen_at")) is not None else BRANCHED
+    return BN_THEN_COLLAPSED if as_float(r.get("bn_frozen_at")) is not None else BRANCHED
 
 
 class _Table3:
@@ -53,23 +54,23 @@ class _Table3:
             method, size = str(p.get("method")), str(p.get("size"))
             if not any(k[0] == method and k[2] == size for k in self.by_key):
                 keys.add((method, BRANCHED, size))
-        self.keys = sorted(keys, key=lambda k: (_method_order(k[0]), _form_rank(k[1]), _size_rank(k[2])))
+        self.keys = sorted(keys, key=lambda k: (_method_order(k[0]), _form_rank(k[1]), size_rank(k[2])))
         self.with_seeds = seeds_in(ours)
 
     def spi(self, method: str, form: str | None, size: str, column: str = "sec_per_iter") -> float | None:
         """Seconds per iteration of a (method, size), in `form` (None: any form but collapsed)."""
         for (m, f, s), runs in self.by_key.items():
             if m == method and s == size and (f == form or (form is None and f != COLLAPSED)):
-                return _num(runs[0].get(column))
+                return as_float(runs[0].get(column))
         return None
 
     def paper_hours(self, method: str, size: str) -> float | None:
         p = self.paper_of.get((method, size))
-        minutes = _num(p.get("train_minutes")) if p else None
+        minutes = as_float(p.get("train_minutes")) if p else None
         return minutes / 60 if minutes is not None else None
 
     def sizes(self) -> list[str]:
-        return sorted({k[2] for k in self.keys}, key=_size_rank)
+        return sorted({k[2] for k in self.keys}, key=size_rank)
 
 
 def _method_order(method: str) -> int:
@@ -85,7 +86,7 @@ def _ratio(mine: float | None, base: float | None) -> str:
 
 
 def _hours(r: dict[str, Any] | None) -> float | None:
-    spi = _num(r.get("sec_per_iter")) if r else None
+    spi = as_float(r.get("sec_per_iter")) if r else None
     return spi * PAPER_ITERATIONS / 3600 if spi is not None else None
 
 
@@ -93,7 +94,7 @@ def _table3_row(t: _Table3, key: tuple[str, str, str], r: dict[str, Any] | None)
     method, form, size = key
     # the paper's rows are its branched ECBSR and its RepSR: a collapsed ECBSR has no paper counterpart
     paper = t.paper_of.get((method, size)) if form != COLLAPSED else None
-    synthetic = _num(r.get("train_speed_sec_per_iter")) if r else None
+    synthetic = as_float(r.get("train_speed_sec_per_iter")) if r else None
     vs_branched = method != "ecbsr" or form == COLLAPSED
     return {
         "Method": method_label(method) if paper is None else str(paper.get("label", method)),
@@ -146,7 +147,7 @@ def render_table3(ctx: ReportContext) -> str:
     ours = members(ctx.wide, "table3").to_dict("records")
     t = _Table3(ours, ref)
     rows = [_table3_row(t, key, r) for key in t.keys for r in t.by_key.get(key, [None])]  # type: ignore[list-item]
-    lines = _header(
+    lines = header(
         "Table 3: training time, ECBSR vs RepSR (x4, Y channel)",
         ctx.preset,
         ctx.runs,
@@ -164,15 +165,15 @@ def render_table3(ctx: ReportContext) -> str:
         shown=[r["run"] for r in ours],
     )
     if not ours:
-        lines += [_fill_hint("table3", "x4 Y-channel ecbsr and repsr runs (ideally at M4C16, M10C16, M10C32, M16C64)"), ""]
+        lines += [fill_hint("table3", "x4 Y-channel ecbsr and repsr runs (ideally at M4C16, M10C16, M10C32, M16C64)"), ""]
     left = ("Method", "Training form", "Size", "Run", "Training run: iterations / time / device",
             "Synthetic: batch / LR patch / device", "Paper time")
     right = {k for k in (rows[0] if rows else {}) if k not in left}
-    lines += [_md_table(rows, right), ""]
+    lines += [md_table(rows, right), ""]
     notes = list(ref.notes) + findings(t)
     if mixed := [s for s in t.sizes() if _mixed_devices(t, s)]:
         notes.append("ECBSR and RepSR trained on different devices at " + ", ".join(mixed) + ": their ratio mixes machines")
-    return "\n".join(lines + _footer(notes)).rstrip() + "\n"
+    return "\n".join(lines + footer(notes)).rstrip() + "\n"
 
 
 def _mixed_devices(t: _Table3, size: str) -> bool:
