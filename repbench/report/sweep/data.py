@@ -110,11 +110,34 @@ class Crossing:
     hi: int
     gap_lo: float  # winner - loser at lo (< 0) and at hi (> 0), dB
     gap_hi: float
-    within_spread: bool  # at lo or hi the two are not separable given their seeds
+    within_spread: bool  # at lo or hi the two are not separable given their seeds (or their curves' seed noise)
 
 
 def _scored(curve: Curve, column: str) -> dict[int, Point]:
     return {p.iterations: p for p in curve.points if p.psnr(column) is not None}
+
+
+def seed_noise(curve: Curve, column: str) -> float | None:
+    """The curve's seed noise for its one-seed budgets: the sample standard deviation at its largest
+    budget trained with several seeds (None where none was), the measured spread nearest to them. The
+    spread shrinks as a run grows (a seed moves a 100-step run the most), so the smallest budgets' would
+    call every later difference noise."""
+    seeded = [(p.iterations, std) for p in curve.points if (std := spread(p.row, column)[1]) is not None]
+    return max(seeded)[1] if seeded else None
+
+
+def _apart(a: Point, b: Point, column: str, noise: tuple[float | None, float | None]) -> bool | None:
+    """Whether two points differ by more than their seed spreads together (`separable`), a one-seed
+    point taking its curve's seed noise; None where neither is known."""
+    judged = separable(a.row, b.row, column)
+    if judged is not None:
+        return judged
+    sa = spread(a.row, column)[1] if spread(a.row, column)[1] is not None else noise[0]
+    sb = spread(b.row, column)[1] if spread(b.row, column)[1] is not None else noise[1]
+    ma, mb = a.psnr(column), b.psnr(column)
+    if sa is None or sb is None or ma is None or mb is None:
+        return None
+    return abs(ma - mb) > sa + sb
 
 
 def crossings(curves_: list[Curve], column: str) -> list[Crossing]:
@@ -124,11 +147,12 @@ def crossings(curves_: list[Curve], column: str) -> list[Crossing]:
         for b in curves_:
             sa, sb = _scored(a, column), _scored(b, column)
             common = sorted(set(sa) & set(sb)) if a is not b else []
+            noise = (seed_noise(a, column), seed_noise(b, column))
             for lo, hi in zip(common, common[1:]):
                 gap_lo = (sa[lo].psnr(column) or 0.0) - (sb[lo].psnr(column) or 0.0)
                 gap_hi = (sa[hi].psnr(column) or 0.0) - (sb[hi].psnr(column) or 0.0)
                 if gap_lo < 0 < gap_hi:
-                    loose = any(separable(sa[n].row, sb[n].row, column) is False for n in (lo, hi))
+                    loose = any(_apart(sa[n], sb[n], column, noise) is False for n in (lo, hi))
                     found.append(Crossing(a.label, b.label, lo, hi, gap_lo, gap_hi, loose))
     return sorted(found, key=lambda c: (c.lo, c.winner, c.loser))
 

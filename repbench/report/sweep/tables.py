@@ -37,15 +37,20 @@ def ranking_table(curves: list[Curve], column: str, name: str) -> list[str]:
 
 
 def crossing_lines(curves: list[Curve], column: str, name: str) -> list[str]:
-    """One bullet per overtaking, with the two gaps and whether the seeds can tell them apart."""
+    """One bullet per overtaking the seeds can tell apart at both ends, with the two gaps; the order
+    changes within the seed noise in one line after them, named but not presented as results."""
     found = crossings(curves, column)
     if not found:
         return [f"- {name}: no two curves cross between the budgets both were trained at."]
-    out = []
-    for c in found:
-        loose = " (within the seed spread at one end: not a result)" if c.within_spread else ""
-        out.append(f"- {name}: **{c.winner}** overtakes {c.loser} between {c.lo:,} and {c.hi:,} iterations "
-                   f"({fmt_delta(c.gap_lo, 2)} → {fmt_delta(c.gap_hi, 2)} dB){loose}.")
+    out = [f"- {name}: **{c.winner}** overtakes {c.loser} between {c.lo:,} and {c.hi:,} iterations "
+           f"({fmt_delta(c.gap_lo, 2)} → {fmt_delta(c.gap_hi, 2)} dB)." for c in found if not c.within_spread]
+    if not out:
+        out.append(f"- {name}: no overtaking that the seed spread can tell apart at both ends.")
+    noise = [c for c in found if c.within_spread]
+    if noise:
+        pairs = "; ".join(f"{c.winner} over {c.loser} at {c.lo:,}-{c.hi:,}" for c in noise)
+        changes = f"{len(noise)} order change" + ("s" if len(noise) != 1 else "")
+        out.append(f"- {name}, within the seed noise at one end (not results): {changes}: {pairs}.")
     return out
 
 
@@ -99,7 +104,10 @@ def sweep_words(channel: str, first: str) -> str:
         f"and checkpoint writes excluded), *Train FLOPs* {RULE} (train.json `budget.train_flops`). *#k*: the rank of "
         f"the model's mean PSNR at that budget; **bold**: the best printed mean; *≈ best*: not separable from it "
         f"(the means differ by no more than the two rows' standard deviations together; judged only where both have "
-        f"at least two seeds). {SPREAD_WORDS}; n = seeds. *Time to PSNR*: the first budget whose mean {first} PSNR "
+        f"at least two seeds). {SPREAD_WORDS}; n = seeds. *Where the curves cross*: an overtaking is a result only "
+        f"where the two differ by more than their seed spreads together at both budgets; a budget trained with one "
+        f"seed takes its model's seed spread at its largest budget trained with several. The other order changes are listed "
+        f"after them as noise. *Time to PSNR*: the first budget whose mean {first} PSNR "
         "reaches the target, interpolated from the budget before it (PSNR linear in log seconds and in log "
         "iterations); ≤ where the smallest budget already reaches it."
     )
