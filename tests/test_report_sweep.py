@@ -202,7 +202,7 @@ def test_the_short_recipe_scales_with_the_budget() -> None:
         assert schedule.apply(iterations - 1) < 1e-5
 
 
-def test_the_readme_states_the_sweeps_command_runs_and_estimated_cost() -> None:
+def test_the_readme_states_the_sweeps_command_runs_and_measured_cost() -> None:
     text = (REPO / "README.md").read_text()
     section = text.split("### Budget sweep", 1)[1].split("\n## ", 1)[0]
     plan = pipeline_config.plan(pipeline_config.load_preset({"preset": "sweep"}, REPO))
@@ -210,4 +210,5 @@ def test_the_readme_states_the_sweeps_command_runs_and_estimated_cost() -> None:
     steps = sum(s.config["iterations"] for s in runs if s.method == "plain")
     assert f"{steps:,} steps" in section.replace("\n", " ") or f"trains {steps:,}" in section
     assert f"{len(runs)} runs" in section and "results/sweep.md --config preset=sweep" in section
-    assert "estimate, not a measurement" in section
+    assert "Cost, measured." in section and "seconds of training summed over its 104 runs" in section
+    assert f"over the {len(runs)} runs" in (REPO / "workflow" / "presets" / "sweep.yaml").read_text()
