@@ -315,5 +315,24 @@ def test_runs_tied_on_one_network_share_one_front_label() -> None:
         {"run": "repvgg-M10C32-x4", "label": "RepVGG-M10C32", "size": "M10C32", "throughput": 97.9, "psnr": 30.25},
     ])
     labels = front_labels(front, "psnr", {"repvgg-M10C32-x4": ["why"]})
-    assert labels == [(642.1, 29.33, "ECBSR = RepSR M4C8"), (420.3, 29.69, "ECBSR ×2 = RepSR M4C16"),
-                      (97.9, 30.25, "RepVGG-M10C32 †")]
+    assert labels == [(642.1, 29.33, ("ECBSR = RepSR M4C8", "2 tied M4C8")),
+                      (420.3, 29.69, ("ECBSR ×2 = RepSR M4C16", "3 tied M4C16")), (97.9, 30.25, "RepVGG-M10C32 †")]
+
+
+def test_a_label_that_does_not_fit_falls_back_to_its_short_form() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from repbench.report.labels import place_labels
+
+    fig, ax = plt.subplots(figsize=(2.0, 1.5))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    long = "Conv3XC = ECBSR ×2 = RepSR = DBB = OREPA M4C16 and more names than the axes are wide"
+    drawn, left_out = place_labels(ax, [(0.5, 0.5)], [(0.5, 0.5, (long, "6 tied M4C16"))])
+    assert [note.get_text() for note in drawn] == ["6 tied M4C16"] and left_out == []
+    drawn, left_out = place_labels(ax, [(0.5, 0.5)], [(0.5, 0.5, long)])
+    assert drawn == [] and left_out == [long]
+    plt.close(fig)

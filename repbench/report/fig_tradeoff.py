@@ -48,10 +48,12 @@ def _spread_words(rows: pd.DataFrame) -> str:
     return f" between {'/'.join(map(str, counts))} timing processes"
 
 
-def front_labels(front: pd.DataFrame, column: str, marks: dict[str, list[str]]) -> list[tuple[float, float, str]]:
+def front_labels(front: pd.DataFrame, column: str,
+                 marks: dict[str, list[str]]) -> list[tuple[float, float, str | tuple[str, str]]]:
     """One label per deployed network on the front. Runs of one network share one timing, so several of
     them on the front are tied and are named together, at the best score among them, compactly enough to
-    fit: "ECBSR = RepSR M4C8", "ECBSR ×2 = RepSR M4C16" (each run's own name is in its hover title)."""
+    fit: "ECBSR = RepSR M4C8", "ECBSR ×2 = RepSR M4C16" (each run's own name is in its hover title).
+    Where the names do not fit, the label falls back to the count: "4 tied M4C16"."""
     groups: dict[float, list[dict[str, Any]]] = {}
     for r in front.to_dict("records"):
         groups.setdefault(float(r["throughput"]), []).append(r)
@@ -66,7 +68,7 @@ def front_labels(front: pd.DataFrame, column: str, marks: dict[str, list[str]]) 
         size = sizes.pop()
         names = [_row_label(r).replace(f"-{size}", "", 1) for r in rows]
         counted = [n + (f" ×{names.count(n)}" if names.count(n) > 1 else "") for n in dict.fromkeys(names)]
-        out.append((speed, best, " = ".join(counted) + f" {size}" + mark))
+        out.append((speed, best, (" = ".join(counted) + f" {size}" + mark, f"{len(rows)} tied {size}" + mark)))
     return out
 
 

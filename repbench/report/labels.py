@@ -19,9 +19,11 @@ _MARKER_HALF = 3.5  # points: half a marker's width, the keep-out box around eve
 _GAP = 1.0  # pixels of air between two labels
 
 
-def place_labels(ax: Any, points: Sequence[tuple[float, float]], labels: Sequence[tuple[float, float, str]],
+def place_labels(ax: Any, points: Sequence[tuple[float, float]], labels: Sequence[tuple[float, float, str | tuple[str, ...]]],
                  fontsize: float = 7) -> tuple[list[Any], list[str]]:
-    """Annotate `labels` (x, y, text) in data coordinates; `points` are every marker of the axes.
+    """Annotate `labels` (x, y, text) in data coordinates; `points` are every marker of the axes. A text
+    may be a tuple of alternatives, longest first: a shorter one is tried only where no spot fits the
+    longer one.
 
     Returns (the Annotation artists drawn, the texts left out for want of space)."""
     from matplotlib.transforms import Bbox
@@ -37,18 +39,28 @@ def place_labels(ax: Any, points: Sequence[tuple[float, float]], labels: Sequenc
         px, py = ax.transData.transform((x, y))
         taken.append(Bbox.from_extents(px - half, py - half, px + half, py + half))
     drawn, left_out = [], []
-    for x, y, text in labels:
-        for dx, dy, ha, va in _SPOTS:
-            note = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
-                               fontsize=fontsize, zorder=5)
-            box = note.get_window_extent(renderer).padded(_GAP)
-            inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
-            if inside and not any(box.overlaps(other) for other in taken):
-                taken.append(box)
-                drawn.append(note)
-                break
-            note.remove()
+    for x, y, texts in labels:
+        options = (texts,) if isinstance(texts, str) else texts
+        note = next((n for text in options if (n := _place(ax, renderer, frame, taken, (x, y), text, fontsize))), None)
+        if note is None:
+            left_out.append(options[0])
         else:
-            left_out.append(text)
+            drawn.append(note)
     return drawn, left_out
+
+
+def _place(ax: Any, renderer: Any, frame: Any, taken: list[Any], xy: tuple[float, float], text: str,
+           fontsize: float) -> Any:
+    """The first spot around `xy` where `text` fits inside the axes and overlaps nothing taken (it is
+    taken then), else None."""
+    for dx, dy, ha, va in _SPOTS:
+        note = ax.annotate(text, xy, xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
+                           fontsize=fontsize, zorder=5)
+        box = note.get_window_extent(renderer).padded(_GAP)
+        inside = frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+        if inside and not any(box.overlaps(other) for other in taken):
+            taken.append(box)
+            return note
+        note.remove()
+    return None
 
