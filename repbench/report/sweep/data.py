@@ -132,9 +132,8 @@ def _apart(a: Point, b: Point, column: str, noise: tuple[float | None, float | N
     judged = separable(a.row, b.row, column)
     if judged is not None:
         return judged
-    sa = spread(a.row, column)[1] if spread(a.row, column)[1] is not None else noise[0]
-    sb = spread(b.row, column)[1] if spread(b.row, column)[1] is not None else noise[1]
-    ma, mb = a.psnr(column), b.psnr(column)
+    (ma, sa, _), (mb, sb, _) = spread(a.row, column), spread(b.row, column)
+    sa, sb = noise[0] if sa is None else sa, noise[1] if sb is None else sb
     if sa is None or sb is None or ma is None or mb is None:
         return None
     return abs(ma - mb) > sa + sb
