@@ -131,9 +131,9 @@ def build_report(runs_root: str | os.PathLike, out_dir: str | os.PathLike, prese
     if "fig5" in targets and only and not fig5_profiles(bn_list):
         # Named explicitly (the workflow's rule figure_bn): a figure that cannot be drawn is an error.
         raise RepbenchError(fig5_absence(ctx, bn_list))
-    renderers = markdown_renderers()
+    renderers = markdown_renderers(ctx)
     for table in (t for t in renderers if t in targets):
-        written.append(write_atomic(out / target_files(table)[0], renderers[table](ctx)))
+        written.append(write_atomic(out / target_files(table)[0], renderers[table]()))
     written += _sweeps(ctx, targets, out)
     fig5 = figure_bn(bn_list) if bn_list else {}
     if "fig5" in targets:
@@ -161,31 +161,27 @@ def build_report(runs_root: str | os.PathLike, out_dir: str | os.PathLike, prese
     return written
 
 
-def markdown_renderers() -> dict[str, Callable[[ReportContext], str]]:
-    """Every Markdown table target -> its renderer, in the order they are written. The NTIRE tables
-    share one collection of their runs, made once per report context."""
+def markdown_renderers(ctx: ReportContext) -> dict[str, Callable[[], str]]:
+    """Every Markdown table target of `ctx` -> its renderer, in the order they are written. The NTIRE
+    tables share one collection of their runs, made when the first of them renders."""
     from repbench.report.tables import render_later
 
-    collected: dict[int, Any] = {}
+    collected: list[Any] = []
 
-    def ntire_data(ctx: ReportContext) -> Any:
-        if id(ctx) not in collected:
-            collected[id(ctx)] = ntire.collect(ctx)
-        return collected[id(ctx)]
+    def ntire_table(name: str) -> str:
+        if not collected:
+            collected.append(ntire.collect(ctx))
+        return ntire.render(ctx, name, collected[0])
 
     return {
-        "table1": partial(render_ablation, spec=ABLATIONS["table1"]),
-        "table2": render_table2,
-        "table3": render_table3,
-        **{name: partial(render_ablation, spec=spec) for name, spec in ABLATIONS.items() if name != "table1"},
-        PUBLISHED_TABLE: render_published,
-        LATER_TABLE: render_later,
-        **{name: partial(_ntire_table, name=name, data=ntire_data) for name in NTIRE_TABLES},
+        "table1": partial(render_ablation, ctx, ABLATIONS["table1"]),
+        "table2": partial(render_table2, ctx),
+        "table3": partial(render_table3, ctx),
+        **{name: partial(render_ablation, ctx, spec) for name, spec in ABLATIONS.items() if name != "table1"},
+        PUBLISHED_TABLE: partial(render_published, ctx),
+        LATER_TABLE: partial(render_later, ctx),
+        **{name: partial(ntire_table, name) for name in NTIRE_TABLES},
     }
-
-
-def _ntire_table(ctx: ReportContext, name: str, data: Callable[[ReportContext], Any]) -> str:
-    return ntire.render(ctx, name, data(ctx))
 
 
 def _sweeps(ctx: ReportContext, targets: list[str], out: Path) -> list[Path]:

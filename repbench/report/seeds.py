@@ -85,12 +85,15 @@ def spread(row: dict[str, Any], column: str) -> tuple[float | None, float | None
     return as_float(row.get(column)), as_float(row.get(f"std_{column}")), int(n) if n is not None else (1 if as_float(row.get(column)) is not None else 0)
 
 
-def separable(a: dict[str, Any], b: dict[str, Any], column: str) -> bool | None:
+def separable(a: dict[str, Any], b: dict[str, Any], column: str,
+              noise: tuple[float | None, float | None] = (None, None)) -> bool | None:
     """Whether the means of `column` in rows a and b differ by more than the spread of the seeds:
-    |mean_a - mean_b| > std_a + std_b. None when either row has fewer than two seeds (no spread
-    known, so the difference cannot be judged) or lacks the value."""
+    |mean_a - mean_b| > std_a + std_b. A row with fewer than two seeds takes its `noise` (a seed
+    spread measured elsewhere) as its std. None when a std stays unknown (the difference cannot be
+    judged) or a row lacks the value."""
     ma, sa, _ = spread(a, column)
     mb, sb, _ = spread(b, column)
+    sa, sb = noise[0] if sa is None else sa, noise[1] if sb is None else sb
     if ma is None or mb is None or sa is None or sb is None:
         return None
     return abs(ma - mb) > sa + sb

@@ -126,19 +126,6 @@ def seed_noise(curve: Curve, column: str) -> float | None:
     return max(seeded)[1] if seeded else None
 
 
-def _apart(a: Point, b: Point, column: str, noise: tuple[float | None, float | None]) -> bool | None:
-    """Whether two points differ by more than their seed spreads together (`separable`), a one-seed
-    point taking its curve's seed noise; None where neither is known."""
-    judged = separable(a.row, b.row, column)
-    if judged is not None:
-        return judged
-    (ma, sa, _), (mb, sb, _) = spread(a.row, column), spread(b.row, column)
-    sa, sb = noise[0] if sa is None else sa, noise[1] if sb is None else sb
-    if sa is None or sb is None or ma is None or mb is None:
-        return None
-    return abs(ma - mb) > sa + sb
-
-
 def crossings(curves_: list[Curve], column: str) -> list[Crossing]:
     """Every pair of models whose order flips between two consecutive budgets both were trained at."""
     found = []
@@ -151,7 +138,7 @@ def crossings(curves_: list[Curve], column: str) -> list[Crossing]:
                 gap_lo = (sa[lo].psnr(column) or 0.0) - (sb[lo].psnr(column) or 0.0)
                 gap_hi = (sa[hi].psnr(column) or 0.0) - (sb[hi].psnr(column) or 0.0)
                 if gap_lo < 0 < gap_hi:
-                    loose = any(_apart(sa[n], sb[n], column, noise) is False for n in (lo, hi))
+                    loose = any(separable(sa[n].row, sb[n].row, column, noise) is False for n in (lo, hi))
                     found.append(Crossing(a.label, b.label, lo, hi, gap_lo, gap_hi, loose))
     return sorted(found, key=lambda c: (c.lo, c.winner, c.loser))
 
