@@ -12,6 +12,8 @@ from typing import Any, Iterable
 
 import yaml
 
+from repbench.pipeline.config import PLAN_FILE
+
 FLAT = [(0, 20.0), (500, 27.80), (1000, 27.99), (1500, 28.00)]  # a converged curve: +0.01 dB in the last interval
 METRICS_HEADER = "iteration,loss,lr,seconds,val_psnr,event"
 
@@ -21,6 +23,15 @@ def write_file(path: Path, obj: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(obj) if path.suffix == ".yaml" else json.dumps(obj, indent=2))
     return path
+
+
+def plan_run(root: Path, run_id: str, experiments: list[str]) -> Path:
+    """Name a run in the preset's plan (the pipeline's experiments.json, the one membership source)."""
+    path = root / PLAN_FILE
+    plan = json.loads(path.read_text()) if path.is_file() else {"experiments": {}}
+    for name in experiments:
+        plan["experiments"].setdefault(name, []).append(run_id)
+    return write_file(path, plan)
 
 
 def eval_record(dataset: str, scale: int, psnr: float, ssim: float, rgb_offset: float | None = -0.3,

@@ -178,7 +178,7 @@ def test_a_missing_model_is_one_clear_error(tmp_path: Path, capsys) -> None:
 
 def test_div2k_validation_has_one_name_and_the_old_one_still_works() -> None:
     from repbench import data
-    from repbench.report import values
+    from repbench.results import values
 
     assert data.get_dataset("DIV2K-val").name == "DIV2K-valid"
     assert data.get_dataset("div2k-valid").name == "DIV2K-valid"

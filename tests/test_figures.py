@@ -14,7 +14,7 @@ import pytest
 from repbench import report
 from repbench.report import figures
 from repbench.report.plotting import METHOD_COLORS
-from repbench.report.values import model_label
+from repbench.results.values import model_label
 from runfolders import write_file
 
 PRESET = "crowded"

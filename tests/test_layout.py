@@ -5,6 +5,8 @@
   for its concern;
 * no import cycle between modules (imports inside functions included: a cycle hidden in a function
   is still a cycle of responsibilities);
+* the results model (repbench.results: run records, seeds, checks, membership) imports nothing of the
+  report that renders it, not even through another module;
 * no module imports another module's private name (`from x import _helper`). A package may keep a
   private helper module for its own members (`from methods import _fuse`).
 
@@ -137,6 +139,21 @@ def test_no_import_cycle() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_results_model_stands_below_the_report() -> None:
+    graph = import_graph()
+    results = [m for m in graph if m == "repbench.results" or m.startswith("repbench.results.")]
+    assert len(results) >= 5, "the repbench.results modules were not found"
+    bad = []
+    for start in results:
+        seen, todo = {start}, [start]
+        while todo:
+            for target in graph[todo.pop()] - seen:
+                seen.add(target)
+                todo.append(target)
+        bad += [f"{start} reaches {t}" for t in sorted(seen) if t.startswith("repbench.report")]
+    assert not bad, "; ".join(bad)
 
 
 def test_no_module_imports_a_private_name() -> None:

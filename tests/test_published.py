@@ -72,7 +72,7 @@ def test_import_writes_a_run_folder_with_the_published_facts(shared_checkpoints:
     run = tmp_path / "imdn-ntire2022"
     assert main(["import", "imdn-ntire2022", "--run-dir", str(run), "--quiet"]) == 0
     facts = json.loads((run / "train.json").read_text())
-    assert facts["status"] == "complete" and facts["experiments"] == ["published"]
+    assert facts["status"] == "complete" and facts["imported"] is True
     assert facts["params_deployed"] == 893_936 == facts["published"]["figures"]["params"]
     assert facts["source"]["sha256"] == registry.get("imdn-ntire2022").sha256
     assert methods.count_params(methods.load(run / "deployed.pt")) == 893_936

@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 
 from repbench import report
-from repbench.report import bn, figures, references, tables, values
+from repbench.pipeline.targets import TARGETS
+from repbench.report.leaderboard import leaderboard_frame
+from repbench.results import artifact_datasets, load_runs
+from repbench.report import bn, figures, references, tables
+from repbench.pipeline.config import PLAN_FILE
+from repbench.results import inferred_experiments, load_run, values
 from repbench.cli import main
 from repbench.errors import RepbenchError
 
@@ -209,12 +214,47 @@ def test_table_membership_is_inferred_from_the_runs(ctx: report.ReportContext) -
     assert ctx.wide.set_index("run").loc["edsr-R1C4-x2-rgb-bn", "bn_strategy"] == "bn"
 
 
-def test_declared_experiments_win_over_inference(runs_root: Path) -> None:
+def test_the_plan_is_the_one_membership_source(runs_root: Path) -> None:
+    """The preset's plan places the runs it names; the rest fall back to what they are. A train.json that
+    names tables itself is not a second source."""
     path = runs_root / "plain-M4C8-x4" / "train.json"
     record = json.loads(path.read_text())
-    path.write_text(json.dumps({**record, "experiments": ["table4"]}))
+    path.write_text(json.dumps({**record, "experiments": ["table7"]}))
+    (runs_root / PLAN_FILE).write_text(json.dumps({"experiments": {"table4": ["plain-M4C8-x4"], "later": ["plain-M4C8-x4"]}}))
     ctx = report.build_context(runs_root, PRESET)
-    assert ctx.wide.set_index("run").loc["plain-M4C8-x4", "tables"] == "table4"
+    membership = dict(zip(ctx.wide["run"], ctx.wide["tables"]))
+    assert membership["plain-M4C8-x4"] == "table4"  # the plan's; `later` is no paper table
+    assert membership["repsr-M4C16-x4"] == "table2,table3"  # not named: inferred
+    runs = {r.name: r for r in ctx.runs.runs}
+    assert runs["plain-M4C8-x4"].planned and runs["plain-M4C8-x4"].experiments == ("table4", "later")
+    assert not runs["repsr-M4C16-x4"].planned and runs["repsr-M4C16-x4"].experiments == inferred_experiments(
+        runs["repsr-M4C16-x4"])
+    assert runs["bicubic-x4"].experiments == ()
+
+
+def test_every_older_layout_is_read_into_one_record(tmp_path: Path) -> None:
+    """A run folder of an older layout (top-level iterations, flat counts.json under older key names, eval
+    records without n_images or forward times) reads into the same typed fields as a current one."""
+    old = tmp_path / "plain-M4C8-x4"
+    write_file(old / "train.json", {"method": "plain", "size": "M4C8", "scale": 4, "colors": 1, "status": "complete",
+                                    "iterations": 200, "train_seconds": 10.0})
+    write_file(old / "counts.json", {"deployed_params": 1234, "convs": 5, "macs": 99})
+    write_file(old / "eval" / "Set5-x4.json", {"psnr_y": 30.0, "seconds": 2.0,
+                                               "per_image": [{"psnr_y": 30.0}, {"psnr_y": 30.0}]})
+    new = tmp_path / "plain-M4C16-x4"
+    write_file(new / "train.json", {"method": "plain", "size": "M4C16", "scale": 4, "colors": 1, "status": "complete",
+                                    "budget": {"iterations": 200, "train_seconds": 10.0, "lr_pixels": 5}})
+    write_file(new / "measure.json", {"counts": {"params_deployed": 1234, "n_conv": 5, "macs": 99}})
+    write_file(new / "eval" / "set5-x4.json", {"dataset": "Set5", "psnr_y": 30.0, "n_images": 2, "per_image": [
+        {"infer_seconds": 0.5}, {"infer_seconds": 1.5}]})
+    a, b = load_run(old), load_run(new)
+    assert a is not None and b is not None
+    assert a.budget.iterations == b.budget.iterations == 200 and a.budget.sec_per_iter == b.budget.sec_per_iter == 0.05
+    for key in ("params_deployed", "n_conv", "macs"):
+        assert a.measured[key] == b.measured[key]
+    assert a.scores["set5"].n_images == b.scores["set5"].n_images == 2
+    assert (a.scores["set5"].runtime_s, a.scores["set5"].runtime_forward) == (1.0, False)  # wall time / images
+    assert (b.scores["set5"].runtime_s, b.scores["set5"].runtime_forward) == (1.0, True)  # forward times
 
 
 # --------------------------------------------------------------------------- tables
@@ -385,7 +425,7 @@ def test_bn_diagnostics_are_read_from_the_run_folders(ctx: report.ReportContext)
     assert wide.loc["edsr-R1C4-x2-rgb-frozenbn", "artifact_db_set5"] == 0.0
     assert wide.loc["edsr-R1C4-x2-rgb-frozenbn", "artifact_images_set5"] == 2
     assert pd.isna(wide.loc["repsr-M4C16-x4", "artifact_score_set5"])
-    assert report.artifact_datasets(ctx.wide) == ["set5"]
+    assert artifact_datasets(ctx.wide) == ["set5"]
     # one labelled profile per BN run, named by its strategy, in Table 1's order
     bn_list = bn.bn_runs(ctx)
     assert [(r.run, r.label) for r in bn_list] == [
@@ -606,7 +646,7 @@ def test_one_pareto_front_for_plot_and_badge(ctx: report.ReportContext) -> None:
     from repbench.report.front import pareto_flags
     from repbench.report.hover import titles_of
 
-    frame, _ = report.leaderboard_frame(ctx)
+    frame, _ = leaderboard_frame(ctx)
     badged = set(frame.loc[frame["pareto"], "run"])
     # x4 Y on Urban100; the two x2 RGB EDSRs on Set5 (their first test set); the lone x4 RGB run marks nothing
     assert badged == {"repsr-M4C16-x4", "plain-M4C8-x4", "edsr-R1C4-x2-rgb-frozenbn"}
@@ -759,7 +799,7 @@ def test_bad_inputs_are_named(runs_root: Path, tmp_path: Path) -> None:
     with pytest.raises(RepbenchError, match="--curves names unknown runs: nope"):
         report.build_report(runs_root, tmp_path, only=["fig6"], curves=["nope"])
     (runs_root / "plain-M4C8-x4" / "measure.json").write_text("{not json")
-    runs = report.load_runs(runs_root)  # one broken run is skipped and named; the others still report
+    runs = load_runs(runs_root)  # one broken run is skipped and named; the others still report
     assert "plain-M4C8-x4" not in {r.name for r in runs.runs} and len(runs.runs) == len(RUNS) + 1
     assert any(re.search(r"plain-M4C8-x4.*measure.json is not valid JSON.*rerun", n) for n in runs.notes)
     assert "plain-M4C8-x4" in tables.render_table2(report.build_context(runs_root))
@@ -778,6 +818,6 @@ def test_cli_help_lists_the_targets_the_report_writes(runs_root: Path, tmp_path:
     found = re.search(r"render only these targets: (.+?) \(default:", help_text)
     assert found, help_text
     listed = found.group(1).split(", ")
-    assert len(listed) == len(set(listed)) and set(listed) == set(report.TARGETS)
+    assert len(listed) == len(set(listed)) and set(listed) == set(TARGETS)
     written = report.build_report(runs_root, tmp_path / "out", preset=PRESET, only=listed)
     assert sorted(p.name for p in written) == sorted(f for t in listed for f in target_files(t))

@@ -17,7 +17,8 @@ import pytest
 from repbench import report
 from repbench.pipeline import config as pipeline_config
 from repbench.cli import main
-from repbench.report import checks, tables
+from repbench.report import tables
+from repbench.results import checks
 from runfolders import add_run, add_seeds, write_floors
 
 REPO = Path(__file__).resolve().parent.parent

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from repbench import report
-from repbench.report.mdescape import md_code, md_inline, md_text, span
+from repbench.report.mdescape import md_code, md_inline, md_text
+from repbench.results.notes import span
 from repbench.pipeline.targets import TABLES
 from runfolders import eval_record, write_file
 from test_report import write_runs

@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 
 from repbench import report
+from repbench.pipeline.targets import NTIRE_TABLES, TARGETS
 from repbench.pipeline import config as pipeline_config
 from repbench.report import ntire
 from repbench.cli import main
-from runfolders import write_file
+from repbench.results.upgrade import runtime_of
+from runfolders import plan_run, write_file
 
 PRESET = "ntirepreset"
 LR_H, LR_W = 180, 320  # measure.json's LR size at x4 (a 1280x720 output)
@@ -38,7 +40,7 @@ def write_run(root: Path, folder: str, method: str, b: int, psnr: float, *, patc
     train = {"method": method, "size": f"B{b}", "scale": 4, "colors": 3, "options": {}, "iterations": iterations,
              "patch_size": patch, "train_seconds": total, "sec_per_iter": total / iterations, "status": "complete"}
     if experiments is not None:
-        train["experiments"] = experiments
+        plan_run(root, folder, experiments)
     write_file(run / "train.json", train)
     write_file(run / "config.yaml", {"method": method, "size": f"B{b}", "scale": 4, "colors": 3, "options": {},
                                  "train_data": "DIV2K-train,Flickr2K", "iterations": iterations, "patch_size": patch,
@@ -122,10 +124,10 @@ def test_flops_at_256_scale_exactly_from_the_measured_count() -> None:
 
 def test_runtime_prefers_forward_times_and_falls_back_to_wall_time() -> None:
     record = {"seconds": 1.0, "n_images": 4, "per_image": [{"name": "a", "infer_seconds": 0.1}, {"name": "b", "infer_seconds": 0.3}]}
-    assert ntire.runtime_per_image(record) == (pytest.approx(0.2), True)
+    assert runtime_of(record) == (pytest.approx(0.2), True)
     record["per_image"][1].pop("infer_seconds")  # one image without a forward time: the wall time speaks
-    assert ntire.runtime_per_image(record) == (0.25, False)
-    assert ntire.runtime_per_image({}) == (None, False)
+    assert runtime_of(record) == (0.25, False)
+    assert runtime_of({}) == (None, False)
 
 
 def test_runs_are_recognised_from_their_files(ctx: report.ReportContext) -> None:
@@ -260,8 +262,8 @@ def test_cli_renders_exactly_the_named_ntire_tables(tmp_path: Path, capsys: pyte
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     assert main(args) == 0  # unchanged runs, identical files
     assert before == {p.name: p.read_bytes() for p in out.iterdir()}
-    assert set(report.NTIRE_TABLES) == set(ntire.RENDERERS) and set(report.NTIRE_TABLES) <= set(report.TARGETS)
-    assert not set(report.NTIRE_TABLES) & set(report.check_targets(None))  # opt-in: only when named
+    assert set(NTIRE_TABLES) == set(ntire.RENDERERS) and set(NTIRE_TABLES) <= set(TARGETS)
+    assert not set(NTIRE_TABLES) & set(report.check_targets(None))  # opt-in: only when named
 
 
 def test_floors_and_under_trained_marks_in_every_ntire_table(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from repbench import report
+from repbench.report.tables import render_published
 from repbench.published.registry import get
 from repbench.report.front import tradeoff_panels
 from repbench.report.leaderboard import leaderboard_frame
@@ -32,7 +33,7 @@ def write_published_run(root: Path, name: str = NAME, evals: dict[str, tuple[flo
     run = root / name
     write_file(run / "train.json", {
         "method": entry.method, "size": entry.size, "scale": entry.scale, "colors": entry.colors,
-        "options": entry.options, "status": "complete", "imported": True, "experiments": ["published"],
+        "options": entry.options, "status": "complete", "imported": True,
         "source": {"file": entry.file, "sha256": entry.sha256, "url": entry.url}, "released_form": entry.form,
         "merge_max_abs_err_float64": 0.0,
         "published": {"name": entry.name, "label": entry.label, "url": entry.url, "licence": entry.licence,
@@ -62,7 +63,7 @@ def runs_root(tmp_path: Path) -> Path:
 
 
 def test_the_table_sets_our_counts_beside_the_published_ones_with_differences(runs_root: Path) -> None:
-    text = report.render_published(report.build_context(runs_root, PRESET))
+    text = render_published(report.build_context(runs_root, PRESET))
     row = md_row(text, "IMDN baseline (NTIRE 2022) (`imdn-ntire2022`)")
     header = md_row(text, "Model")
     cells = dict(zip(header, row))
@@ -82,17 +83,17 @@ def test_a_psnr_difference_needs_the_same_dataset_convention_and_border(tmp_path
     same = write_runs(tmp_path / "a" / PRESET)
     write_published_run(same, evals={"Set5": (30.33, 4), "DIV2K-valid": (29.03, 4)})
     cells = dict(zip(*(lambda t: (md_row(t, "Model"), md_row(t, "IMDN baseline (NTIRE 2022) (`imdn-ntire2022`)")))(
-        report.render_published(report.build_context(same, PRESET)))))
+        render_published(report.build_context(same, PRESET)))))
     assert cells["Δ PSNR (same data)"] == "-0.10"
     other_border = write_runs(tmp_path / "b" / PRESET)
     write_published_run(other_border, evals={"DIV2K-valid": (29.03, 2)})
-    text = report.render_published(report.build_context(other_border, PRESET))
+    text = render_published(report.build_context(other_border, PRESET))
     assert dict(zip(md_row(text, "Model"), md_row(text, "IMDN baseline (NTIRE 2022) (`imdn-ntire2022`)")))[
         "Δ PSNR (same data)"] == "no same-data figure"
 
 
 def test_a_runs_folder_without_published_models_says_how_to_add_them(tmp_path: Path) -> None:
-    text = report.render_published(report.build_context(write_runs(tmp_path / PRESET), PRESET))
+    text = render_published(report.build_context(write_runs(tmp_path / PRESET), PRESET))
     assert "No published model" in text and "repbench import" in text
 
 

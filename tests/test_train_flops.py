@@ -64,11 +64,11 @@ def test_a_network_the_counter_cannot_count_records_none(monkeypatch: pytest.Mon
 
 
 def test_train_json_budget_and_the_report_read_it() -> None:
-    from repbench.report.runs import budget_fields
+    from repbench.results.upgrade import budget_of
     from repbench.training.runfolder import budget_record
 
     budget = budget_record(_cfg(), 12.5)
     assert budget["train_flops"] == tf.train_flops(_cfg()) and budget["train_flops_rule"] == tf.RULE
-    fields = budget_fields({"budget": budget})
-    assert fields["train_flops"] == budget["train_flops"] and fields["iterations"] == 100
-    assert budget_fields({"iterations": 5})["train_flops"] is None  # an older train.json
+    fields = budget_of({"budget": budget})
+    assert fields.train_flops == budget["train_flops"] and fields.iterations == 100
+    assert budget_of({"iterations": 5}).train_flops is None  # an older train.json

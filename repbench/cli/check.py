@@ -1,4 +1,4 @@
-"""`repbench check RUNS_DIR`: list the runs whose numbers are not results (see repbench.report.checks).
+"""`repbench check RUNS_DIR`: list the runs whose numbers are not results (see repbench.results.checks).
 
 Exit status: 0 no finding, 1 at least one finding, 2 bad input (no such folder, no runs in it)."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 def run_check(runs_dir: str | Path) -> tuple[int, str]:
     """(exit status, the printed list) for a runs folder; raises RepbenchError on bad input."""
-    from repbench.report.checks import format_result
+    from repbench.results.checks import format_result
     from repbench.report.context import build_context
 
     ctx = build_context(runs_dir)

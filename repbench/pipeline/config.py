@@ -249,7 +249,7 @@ PLAN_FILE = "experiments.json"
 
 
 def write_plan(path: str | Path, preset: str, experiments: dict[str, list[str]]) -> Path:
-    """The preset's table -> run ids (`Plan.experiments`), as repbench.report.membership reads it."""
+    """The preset's table -> run ids (`Plan.experiments`), as repbench.results.membership reads it."""
     return write_json(path, {"preset": preset, "experiments": {t: list(ids) for t, ids in experiments.items()}})
 
 

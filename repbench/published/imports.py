@@ -27,7 +27,6 @@ from repbench.errors import RepbenchError
 from repbench.published.convert import MERGE_TOLERANCE, Architecture, load_into, merge_error, read_state_dict
 from repbench.published.files import fetch, sha256_of
 from repbench.published.registry import PublishedModel, get
-from repbench.pipeline.targets import PUBLISHED_TABLE
 
 
 def import_registered(name: str, offline: bool = False, progress: bool = True) -> tuple[nn.Module, dict[str, Any]]:
@@ -125,8 +124,6 @@ def write_run(run_dir: str | os.PathLike, model: nn.Module, facts: dict[str, Any
     published = facts.get("published") or {}
     record = {
         **facts, "status": "complete", "imported": True,
-        # The report's one membership source: an imported model fills the published table only.
-        "experiments": [PUBLISHED_TABLE] if published else [],
         "iterations": (published.get("training") or {}).get("iterations"),
         "params_train": methods.count_params(model), "params_deployed": methods.count_params(deployed),
         "mergeable": bool(deployed.build_args.get("merged")),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from repbench.report.context import ReportContext
-from repbench.report.values import model_label
+from repbench.results.values import model_label
 
 STRATEGY_LABELS = {"bn": "with BN (never frozen)", "frozen_bn": "frozen BN"}
 ARTIFACT_WORDS = (

@@ -13,10 +13,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import yaml
 
-from repbench.report.runs import Run, budget_fields
-from repbench.report.values import REFERENCE_METHODS, as_int
+from repbench.results import Run
+from repbench.results.values import REFERENCE_METHODS, as_int
 from repbench.training.config import PAPER_ITERATIONS
 
 
@@ -103,29 +102,13 @@ class RunBudget:
     train_data: tuple[str, ...]
 
 
-def _config(run: Run) -> dict[str, Any]:
-    """config.yaml (the resolved training config): the stage-2 fields train.json does not carry."""
-    try:
-        data = yaml.safe_load((run.path / "config.yaml").read_text())
-    except (OSError, yaml.YAMLError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def run_budget(run: Run) -> RunBudget:
-    """One run's budget: train.json first (`budget` block, `batch_size`, `patch_size`, `train_data`), else config.yaml."""
-    cfg = _config(run)
-
-    def get(key: str) -> Any:
-        return run.train[key] if run.train.get(key) is not None else cfg.get(key)
-
-    recorded = budget_fields(run.train)
-    iterations = recorded["iterations"] or as_int(cfg.get("iterations"))
-    patch2 = as_int(get("patch_size_stage2")) or None
-    pixels = recorded["lr_pixels"] or lr_pixels(
-        iterations, get("batch_size"), get("patch_size"), patch2, get("stage2_start"))
-    data = tuple(n for n in str(get("train_data") or "").split(",") if n)
-    return RunBudget(iterations, as_int(get("batch_size")), as_int(get("patch_size")), patch2, pixels, data)
+    """One run's budget: the iterations and LR pixels it recorded (train.json `budget`), else its schedule's."""
+    sched = run.schedule
+    iterations = run.budget.iterations or sched.iterations
+    patch2 = sched.patch_size_stage2 or None
+    pixels = run.budget.lr_pixels or lr_pixels(iterations, sched.batch_size, sched.patch_size, patch2, sched.stage2_start)
+    return RunBudget(iterations, sched.batch_size, sched.patch_size, patch2, pixels, sched.train_sets)
 
 
 def _range(values: Iterable[Any], fmt: Callable[[Any], str] = lambda v: f"{v:,}") -> str | None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Hashable, Iterable, Sequence
 
-from repbench.report.checks import DEFINITION, MARK
-from repbench.report.numbers import fmt_float, fmt_int
-from repbench.report.seeds import SPREAD_WORDS, separable, spread
-from repbench.report.values import MISSING, REFERENCE_METHODS, relevant_options
-from repbench.report.mdescape import span
+from repbench.results.checks import DEFINITION, MARK
+from repbench.report.numbers import fmt_float, fmt_int, fmt_seeds
+from repbench.results.seeds import SPREAD_WORDS, separable, spread
+from repbench.results.values import REFERENCE_METHODS, relevant_options
+from repbench.report.numbers import MISSING
+from repbench.results.notes import span
 
 TIE = "≈"
 TIE_WORDS = (
@@ -19,15 +20,7 @@ TIE_WORDS = (
 
 def fmt_spread(row: dict[str, Any] | None, column: str, digits: int = 2) -> str:
     """`29.41` for one seed, `29.41 ± 0.05 (n=3)` for several (the mean and the sample std)."""
-    if row is None:
-        return MISSING
-    mean, std, n = spread(row, column)
-    if mean is None:
-        return MISSING
-    text = fmt_float(mean, digits)
-    if n >= 2:
-        text += f" ± {fmt_float(std, digits)} (n={n})"
-    return text
+    return MISSING if row is None else fmt_seeds(*spread(row, column), digits=digits)
 
 
 def ties(rows: Iterable[dict[str, Any]], column: str, key: Hashable = "run") -> set[Any]:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from repbench.report.references import Figure
-from repbench.report.values import MISSING, as_float
+from repbench.results.values import as_float
+from repbench.report.numbers import MISSING
 
 RULE_WORDS = (
     "Δ = ours − paper, printed only where both figures are on the same test set, channel (Y or RGB) and scale "

@@ -12,11 +12,13 @@ from typing import Sequence
 
 import pandas as pd
 
-from repbench.report.checks import CheckResult, check_results
+from repbench.results.checks import CheckResult, check_results
 from repbench.report.references import REFERENCES_DIR, Reference, load_reference
-from repbench.report.runs import RunSet, load_runs, tidy_frame, wide_frame
-from repbench.report.seeds import aggregate, base_id
-from repbench.report.mdescape import span
+from repbench.results.frames import tidy_frame, wide_frame
+from repbench.results.load import load_runs
+from repbench.results.record import RunSet
+from repbench.results.seeds import aggregate, base_id
+from repbench.results.notes import span
 
 
 @dataclass
@@ -38,11 +40,11 @@ class ReportContext:
         """Base run id -> each loss-spike restart of its runs (train.json `lr_backoffs`), in words."""
         out: dict[str, list[str]] = {}
         for run in self.runs.runs:
-            for b in run.train.get("lr_backoffs") or []:
+            for b in run.restarts:
                 who = "" if run.name == base_id(run.name) else f"{span(run.name)} "
                 out.setdefault(base_id(run.name), []).append(
-                    f"{who}restarted after a loss spike by iteration {b['iteration']}: trained again from iteration "
-                    f"{b['restored_to']} at x{b['lr_scale']:g} the learning rate (the same rule for every run)")
+                    f"{who}restarted after a loss spike by iteration {b.iteration}: trained again from iteration "
+                    f"{b.restored_to} at x{b.lr_scale:g} the learning rate (the same rule for every run)")
         return out
 
     def ref(self, table: str, source: str = "repsr2022") -> Reference:

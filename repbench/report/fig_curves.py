@@ -13,16 +13,16 @@ from typing import Any
 import pandas as pd
 
 from repbench.errors import RepbenchError
-from repbench.report.checks import MARK
+from repbench.results.checks import MARK
 from repbench.report.context import ReportContext
 from repbench.report.hover import hover
 from repbench.report.plotting import (
     HOLLOW_WORDS, channel_words, legend_handles, matplotlib_pyplot, method_color, off_scale, plain_log_ticks,
     size_styles,
 )
-from repbench.report.runs import Run, members
-from repbench.report.seeds import base_id, seed_of
-from repbench.report.values import method_rank, as_float, dataset_key, dataset_label, model_label
+from repbench.results import Run, members
+from repbench.results.seeds import base_id, seed_of
+from repbench.results.values import method_rank, as_float, dataset_key, dataset_label, model_label
 from repbench.training.config import HOLDOUT
 
 

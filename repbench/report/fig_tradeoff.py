@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from repbench.report.checks import MARK
+from repbench.results.checks import MARK
 from repbench.report.context import ReportContext
 from repbench.report.front import PARETO_DEFINITION, Panel, front_runs, speed_range, tradeoff_panels
 from repbench.report.hover import hover
@@ -24,7 +24,7 @@ from repbench.report.plotting import (
     FLOOR_STYLES, FRONT_STYLE, HOLLOW_WORDS, legend_handles, matplotlib_pyplot, method_color, off_scale, off_scale_marker,
     plain_log_ticks, size_key, size_styles,
 )
-from repbench.report.values import REFERENCE_METHODS, as_int, method_rank, method_label, model_label
+from repbench.results.values import REFERENCE_METHODS, as_int, method_rank, method_label, model_label
 
 
 def _setting(rows: pd.DataFrame) -> str:

@@ -19,11 +19,16 @@ from repbench.report.fig_tradeoff import figure_tradeoff
 from repbench.report.hover import add_titles, hover
 from repbench.report.front import pareto_flags, pareto_mask
 from repbench.report.plotting import matplotlib_pyplot, plain_log_ticks
-from repbench.report.values import write_atomic
+from repbench import atomic
 
 __all__ = ["figure_bn", "figure_curves", "figure_svg_text", "figure_tradeoff", "inline_svg", "pareto_flags", "pareto_mask"]
 
 _SVG_META = {"Date": None, "Creator": None}  # no timestamp, no matplotlib version: reruns give identical files
+
+
+def write_atomic(path: Path, data: str | bytes) -> Path:
+    """Every report file goes through here: temp file + rename, so no half-written output is ever trusted."""
+    return atomic.write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
 
 
 def figure_bytes(fig: Any) -> dict[str, bytes]:

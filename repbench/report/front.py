@@ -16,9 +16,9 @@ from typing import Sequence
 import pandas as pd
 
 from repbench.report.plotting import channel_words
-from repbench.report.runs import frame_datasets
+from repbench.results import frame_datasets
 from repbench.report.tables.floors import floor_rows
-from repbench.report.values import REFERENCE_METHODS, as_int, as_float, dataset_label, is_published
+from repbench.results.values import REFERENCE_METHODS, as_int, as_float, dataset_label, is_published
 
 PARETO_DEFINITION = (
     "on the Pareto front of its scale and channels group (the panel of Figure 1): scored in the group's "

@@ -12,10 +12,11 @@ import pandas as pd
 from repbench.errors import RepbenchError
 from repbench.report.budgets import gap_words, paper_budget
 from repbench.report.compare import RULE_WORDS
-from repbench.report.mdescape import md_inline, span
+from repbench.report.mdescape import md_inline
+from repbench.results.notes import span
 from repbench.report.references import Reference
-from repbench.report.runs import RunSet
-from repbench.report.seeds import base_id
+from repbench.results import RunSet
+from repbench.results.seeds import base_id
 
 
 def md_table(rows: list[dict[str, str]], right: Iterable[str] = ()) -> str:
@@ -44,8 +45,8 @@ def data_words(runs: RunSet) -> str:
     """The header's sentence on the data the runs trained and were tested on, from train.json
     `train_data` and eval/*.json `dataset`; loud when that is the fallback photos, whose numbers
     cannot be compared with anything trained or tested on the real sets."""
-    train = list(dict.fromkeys(n for r in runs.runs for n in str(r.train.get("train_data") or "").split(",") if n))
-    test = sorted({str(e["dataset"]) for r in runs.runs for e in r.evals.values() if e.get("dataset")})
+    train = list(dict.fromkeys(n for r in runs.runs for n in r.schedule.train_sets))
+    test = sorted({s.dataset for r in runs.runs for s in r.scores.values() if s.dataset})
     if not train and not test:
         return ""
     text = f"Training data: {', '.join(train) or 'not recorded'}; test data: {', '.join(test) or 'none yet'}."
@@ -92,7 +93,8 @@ def fill_hint(table: str, what: str) -> str:
     return (
         f"No run of this preset fills this table yet: it needs {what}. Run the workflow "
         f"(`snakemake --cores all results/{table}.md`), or `repbench train`, `repbench measure` and "
-        f"`repbench eval` into the runs folder; a run's train.json may also name its tables in `experiments`."
+        f"`repbench eval` into the runs folder (a run the preset's plan does not name is placed by what it is: "
+        f"method, size, scale, channels and options)."
     )
 
 

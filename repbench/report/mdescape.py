@@ -7,8 +7,8 @@ HTML in a file. Renderers build cells, notes and header lines as plain text whos
 its code spans through `md_code`, the text between them through `md_text`. repbench.report.markdown
 applies it to every cell, column name, header line and note, so no renderer can forget a value.
 
-Torch- and pandas-free, and importing nothing of the report, so the loaders (runs, checks) can
-write their notes with `span` too.
+`span` itself lives with the results records (repbench.results.notes): the loaders and the checks
+write their notes with it, and md_inline reads its fences back here.
 """
 from __future__ import annotations
 
@@ -45,15 +45,6 @@ def md_code(value: Any) -> str:
     if not _CODE_UNSAFE & set(text):
         return f"`{text}`"
     return f"<code>{_escaped(text, _CODE_ESCAPES)}</code>"
-
-
-def span(value: Any) -> str:
-    """A code span around a raw value, for text that `md_inline` will escape: its fence is longer than
-    any run of backticks inside (CommonMark's rule), so a backtick in a folder name cannot end it."""
-    text = str(value)
-    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def md_inline(text: Any) -> str:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from repbench.report.values import MISSING, as_float, as_int
+from repbench.results.values import as_float, as_int
+
+MISSING = "–"  # a value that is absent or not a number
 
 
 def fmt_int(value: Any) -> str:
@@ -52,3 +54,10 @@ def fmt_duration(seconds: Any) -> str:
         return f"{s:.2f} s" if s < 1 else f"{s:.1f} s"
     hours, rem = divmod(int(round(s)), 3600)
     return f"{hours}h{rem // 60:02d}m" if hours else f"{rem // 60}m{rem % 60:02d}s"
+
+
+def fmt_seeds(mean: Any, std: Any, n: int, digits: int = 2) -> str:
+    """`29.41` for one seed, `29.41 ± 0.05 (n=3)` for several (the mean and the sample std)."""
+    if as_float(mean) is None:
+        return MISSING
+    return fmt_float(mean, digits) + (f" ± {fmt_float(std, digits)} (n={n})" if n >= 2 else "")

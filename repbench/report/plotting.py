@@ -9,7 +9,7 @@ from __future__ import annotations
 import zlib
 from typing import Any, Iterable, Sequence
 
-from repbench.report.values import size_rank
+from repbench.results.values import size_rank
 
 # The registered methods, by registry name. Floors are black / grey lines, never a method colour.
 METHOD_COLORS: dict[str, str] = {
@@ -125,7 +125,7 @@ def legend_handles(methods: Sequence[str], sizes: dict[str, tuple[str, Any]], *,
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from repbench.report.values import method_label
+    from repbench.results.values import method_label
 
     handles: list[Any] = [Patch(facecolor=method_color(m), edgecolor="none", label=method_label(m)) for m in methods]
     for size, (marker, style) in sizes.items():

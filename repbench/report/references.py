@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from repbench.errors import RepbenchError
-from repbench.report.values import as_float, as_int, dataset_key, dataset_label, ordered_datasets
+from repbench.results.values import as_float, as_int, dataset_key, dataset_label, ordered_datasets
 
 REFERENCES_DIR = Path(__file__).parent.parent / "references"
 CHANNELS = ("Y", "RGB")

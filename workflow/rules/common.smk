@@ -85,7 +85,7 @@ def run_outputs(run_ids, kinds=("train", "measure", "eval")):
         if "train" in kinds:
             files += [f"{RUNS}/{rid}/train.json", f"{RUNS}/{rid}/deployed.pt"]
         # A seed copy has seed 0's architecture, so its counts and clocks would be seed 0's again:
-        # the report takes them from seed 0 (repbench/report/seeds.py).
+        # the report takes them from seed 0 (repbench/results/seeds.py).
         if "counts" in kinds and spec.seed == 0:
             files.append(f"{RUNS}/{rid}/counts.json")
         if "measure" in kinds and spec.seed == 0:

@@ -13,7 +13,7 @@ import math
 from typing import Any, Sequence
 
 from repbench.report.leaderboard.groups import group_title, is_trained
-from repbench.report.values import as_int, is_blank, as_float, dataset_label, ordered_datasets
+from repbench.results.values import as_int, is_blank, as_float, dataset_label, ordered_datasets
 
 BEST_DEFINITION = (
     "the highest mean PSNR (over its seeds) on its group's first test set, in the group's channel, among the "

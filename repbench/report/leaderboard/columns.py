@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from repbench.provenance import DIRTY_SUFFIX
-from repbench.report.checks import MARK
+from repbench.results.checks import MARK
 from repbench.report.numbers import fmt_duration, fmt_float, fmt_int, fmt_k
-from repbench.report.seeds import spread
-from repbench.report.values import (
-    MISSING,
+from repbench.results.seeds import spread
+from repbench.results.values import (
     REFERENCE_METHODS,
     as_int,
     is_blank,
@@ -20,6 +19,7 @@ from repbench.report.values import (
     channel_name,
     dataset_label,
 )
+from repbench.report.numbers import MISSING
 from repbench.report.leaderboard.detail import device_text
 
 SHORT_COMMIT = 7  # hex digits shown, as `git log --oneline` does

@@ -11,8 +11,9 @@ from typing import Any, Sequence
 from repbench.report.bn import BnRun
 from repbench.training.config import fields_where
 from repbench.report.numbers import fmt_delta, fmt_duration, fmt_float, fmt_g, fmt_int
-from repbench.report.runs import Run
-from repbench.report.values import MISSING, as_int, is_blank, as_float, dataset_label, model_label, ordered_datasets
+from repbench.results import Run
+from repbench.results.values import as_int, is_blank, as_float, dataset_label, model_label, ordered_datasets
+from repbench.report.numbers import MISSING
 
 # A run's config panel: the config fields marked `shown` (repbench/training/config.py), then what the run
 # recorded about itself (train.json), each when present.

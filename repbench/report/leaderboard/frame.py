@@ -11,7 +11,7 @@ from repbench.report.front import pareto_flags
 from repbench.report.leaderboard.best import best_in_size
 from repbench.report.leaderboard.groups import row_groups
 from repbench.report.tables.published import published_budget
-from repbench.report.values import as_int, method_rank, as_float, is_published
+from repbench.results.values import as_int, method_rank, as_float, is_published
 
 
 def reference_rows(ctx: ReportContext) -> tuple[list[dict[str, Any]], str]:
@@ -59,7 +59,7 @@ def leaderboard_frame(ctx: ReportContext) -> tuple[pd.DataFrame, str]:
     (front.pareto_flags, the runs of Figure 1's fronts), `best_in_size` the best run of each size in its
     comparison group (best.best_in_size; the CSV's last column)."""
     refs, source = reference_rows(ctx)
-    runs = ctx.wide.assign(kind="run").drop(columns=["options_dict", "declared_experiments", "_rank"], errors="ignore")
+    runs = ctx.wide.assign(kind="run").drop(columns=["options_dict", "experiments", "_rank"], errors="ignore")
     runs.loc[is_published(runs), "kind"] = "published"  # released checkpoints, in their group beside our runs
     runs["note"] = [published_note(ctx, r) if k == "published" else None for r, k in zip(runs["run"], runs["kind"])]
     frame = pd.concat([runs, pd.DataFrame(refs)], ignore_index=True) if refs else runs

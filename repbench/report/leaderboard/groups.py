@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from repbench.report.values import REFERENCE_METHODS, as_int, channel_name
+from repbench.results.values import REFERENCE_METHODS, as_int, channel_name
 
 ALL_GROUPS_CONVENTION = (
     "All groups: rows of different scales and channels are listed together, but a PSNR compares only "

@@ -16,7 +16,7 @@ from repbench.report.leaderboard.columns import Column, finished_cell, leaderboa
 from repbench.report.leaderboard.detail import artifact_rows, run_detail
 from repbench.report.leaderboard.frame import leaderboard_csv, leaderboard_frame
 from repbench.report.leaderboard.groups import ALL_GROUPS_CONVENTION, default_group, row_groups
-from repbench.report.values import (
+from repbench.results.values import (
     REFERENCE_METHODS, as_int, is_blank, method_rank, channel_name, ordered_datasets,
 )
 from repbench.pipeline.targets import LEADERBOARD, target_files

@@ -4,10 +4,11 @@
     ntire_table3.md   the number of IMDBs, B = 8..4
     ntire_table5.md   the second-stage patch size of two-stage training
 
-Runs come from `runs.load_runs` / `tidy_frame` / `wide_frame` like every other table; this module
-adds what only these tables need: the training schedule from each run's config.yaml
-(`patch_size`, `patch_size_stage2`, `stage2_start`), the runtime per image from its eval record,
-and the challenge's conventions (RGB PSNR on the validation set, FLOPs at a 256x256 LR input).
+Runs are the same `repbench.results` records every other table reads; this package adds what only
+these tables need: each run's role (its training schedule, `Run.schedule`: `patch_size`,
+`patch_size_stage2`, `stage2_start`), the runtime per image (`Score.runtime_s`, or the deployed
+network's one timing), and the challenge's conventions (RGB PSNR on the validation set, FLOPs at a
+256x256 LR input).
 
 Rows are recognised from what a run is (method, `B{n}` size, one or two training stages), never from
 its folder name. Scaled-down presets train other depths and patch sizes than the paper's (e.g. B2 / B1
@@ -34,7 +35,6 @@ from repbench.report.ntire.runs import (
     blocks_of,
     collect,
     macs_at,
-    runtime_per_image,
     stage2_sec_per_iter,
 )
 from repbench.report.ntire.tables import RENDERERS, render, render_table2, render_table3, render_table5
@@ -43,6 +43,6 @@ from repbench.report.ntire.tables import RENDERERS, render, render_table2, rende
 __all__ = [
     "depth_map", "fmt_target", "pair_stage2", "paper_flops", "COLORS", "FLOPS_SIDE", "METHODS",
     "PAPER_STAGE2_PATCH", "PREFERRED_DATASET", "SCALE", "SOURCE", "NtireData", "NtireRun", "blocks_of", "collect",
-    "macs_at", "runtime_per_image", "stage2_sec_per_iter", "RENDERERS", "render", "render_table2", "render_table3",
+    "macs_at", "stage2_sec_per_iter", "RENDERERS", "render", "render_table2", "render_table3",
     "render_table5",
 ]

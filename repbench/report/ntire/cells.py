@@ -8,14 +8,15 @@ from typing import Any
 
 from repbench.report.compare import Budget, paper_delta, paper_value
 from repbench.report.markdown import footer, md_table
-from repbench.report.numbers import fmt_delta, fmt_float, fmt_int, fmt_mpx
+from repbench.report.numbers import fmt_delta, fmt_float, fmt_int, fmt_mpx, fmt_seeds
 from repbench.report.references import Figure
 from repbench.report.cells import mark_notes
-from repbench.report.checks import MARK
-from repbench.report.seeds import SPREAD_WORDS
-from repbench.report.values import MISSING, as_float
+from repbench.results.checks import MARK
+from repbench.results.seeds import SPREAD_WORDS
+from repbench.results.values import as_float
+from repbench.report.numbers import MISSING
 from repbench.report.ntire.runs import FLOPS_SIDE, SCALE, NtireData, NtireRun
-from repbench.report.mdescape import span
+from repbench.results.notes import span
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,7 @@ def budget_cells(run: NtireRun | None) -> dict[str, str]:
 
 def psnr_cell(run: NtireRun | None) -> str:
     """The run's PSNR; with several seeds, their mean ± sample std (n)."""
-    if run is None or run.psnr is None:
-        return MISSING
-    if run.n_seeds >= 2:
-        return f"{fmt_float(run.psnr, 2)} ± {fmt_float(run.psnr_std, 2)} (n={run.n_seeds})"
-    return fmt_float(run.psnr, 2)
+    return MISSING if run is None else fmt_seeds(run.psnr, run.psnr_std, run.n_seeds)
 
 
 def _seed_words(runs: Iterable[NtireRun | None]) -> str:

@@ -9,7 +9,7 @@ import yaml
 from repbench.errors import RepbenchError
 from repbench.report.context import ReportContext
 from repbench.report.numbers import fmt_float
-from repbench.report.values import as_int, as_float
+from repbench.results.values import as_int, as_float
 from repbench.report.ntire.runs import NtireRun, PAPER_STAGE2_PATCH, SOURCE, blocks_of
 
 

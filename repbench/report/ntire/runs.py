@@ -2,22 +2,22 @@
 from __future__ import annotations
 
 import re
-import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from repbench.report.budgets import lr_pixels
+from repbench.report.tables.floors import floor_rows
 from repbench.report.context import ReportContext
-from repbench.report.runs import Run
-from repbench.report.seeds import spread
-from repbench.report.values import (MISSING, REFERENCE_METHODS, as_int, as_float, dataset_label, names_a_release,
-                                    ordered_datasets, relevant_options)
-from repbench.report.mdescape import span
+from repbench.results import Run
+from repbench.results.seeds import spread
+from repbench.results.values import (as_int, as_float, dataset_label, names_a_release,
+                                     ordered_datasets, relevant_options)
+from repbench.report.numbers import MISSING
+from repbench.results.notes import span
 
 
 SOURCE = "ntire2022"  # repbench/references/ntire2022.yaml
@@ -49,7 +49,7 @@ class NtireRun:
     border: int | None
     runtime_s: float | None  # seconds per image
     runtime_forward: bool  # True: mean of per-image forward times; False: eval wall time / images
-    declared: tuple[str, ...] | None  # train.json `experiments`, when it names tables itself
+    declared: tuple[str, ...] | None  # the experiments the preset's plan names it in; None: not named (every table)
     marked: bool = False  # `repbench check` found it under-trained (its rows carry the †)
     # The deployed network's one timing (`repbench measure`, shared by every run of that network; batch,
     # LR size): where it exists it is the runtime shown, so identical networks show one runtime.
@@ -83,8 +83,8 @@ class NtireData:
         return [r for r in self.runs if r.declared is None or table in r.declared]
 
     def budget(self, table: str) -> int | None:
-        """The iterations the table's experiment trains: those of the runs named for it (train.json
-        `experiments` or the preset's experiments.json), else of all the runs it may use; the count most
+        """The iterations the table's experiment trains: those of the runs the preset's plan
+        names for it, else of all the runs it may use; the count most
         of them share. None when no run records one, or when two counts tie (no single budget)."""
         named = [r for r in self.runs if r.declared is not None and table in r.declared]
         counts = Counter(r.iterations for r in (named or self.of(table)) if r.iterations)
@@ -119,18 +119,6 @@ def deployed_timing(row: dict[str, Any]) -> tuple[float, str] | None:
     return ms / 1e3 / batch, f"{where}, {row.get('throughput_device') or 'unknown device'}"
 
 
-def runtime_per_image(record: dict[str, Any]) -> tuple[float | None, bool]:
-    """(seconds per image, measured-forward?). The per-image forward time is the challenge's runtime;
-    eval records without it only have the wall time of the whole evaluation (scoring included)."""
-    per_image = record.get("per_image") if isinstance(record.get("per_image"), list) else []
-    times = [as_float(p.get("infer_seconds")) for p in per_image if isinstance(p, dict)]
-    if times and all(t is not None for t in times):
-        return statistics.fmean(t for t in times if t is not None), True
-    seconds = as_float(record.get("seconds"))
-    count = as_int(record.get("n_images")) or len(per_image)
-    return (seconds / count, False) if seconds is not None and count else (None, False)
-
-
 def stage2_sec_per_iter(metrics: pd.DataFrame | None, stage2_start: int | None) -> float | None:
     """Seconds per iteration of stage 2 alone, from the cumulative training time in metrics.csv.
     train.json's sec_per_iter averages both stages, which hides what the larger patches cost."""
@@ -144,35 +132,10 @@ def stage2_sec_per_iter(metrics: pd.DataFrame | None, stage2_start: int | None) 
     return float((last["seconds"] - first["seconds"]) / (last["iteration"] - first["iteration"]))
 
 
-def _read_config(run: Run, notes: list[str]) -> dict[str, Any]:
-    path = run.path / "config.yaml"
-    if not path.is_file():
-        return {}
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        notes.append(f"{span(run.name)}: config.yaml is not valid YAML ({err}); its schedule is read from train.json")
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _schedule(run: Run, notes: list[str]) -> dict[str, Any]:
-    """config.yaml (the full resolved config) first, train.json as a fallback for each field."""
-    config = _read_config(run, notes)
-
-    def get(key: str) -> Any:
-        return config[key] if config.get(key) is not None else run.train.get(key)
-
-    if not config and run.train.get("patch_size_stage2") is None:
-        notes.append(f"{span(run.name)}: no config.yaml, so it is taken as one-stage training")
-    return {
-        "patch_size": as_int(get("patch_size")),
-        "patch_size_stage2": as_int(get("patch_size_stage2")) or 0,
-        "stage2_start": as_int(get("stage2_start")),
-        "iterations": as_int(get("iterations")),
-        "batch_size": as_int(get("batch_size")),
-        "train_data": get("train_data"),
-    }
+def _schedule_note(run: Run) -> list[str]:
+    if not run.schedule.from_config and run.train.get("patch_size_stage2") is None:
+        return [f"{span(run.name)}: no config.yaml, so it is taken as one-stage training"]
+    return []
 
 
 def _is_candidate(row: dict[str, Any]) -> bool:
@@ -189,9 +152,9 @@ def _choose_dataset(runs: Iterable[Run]) -> tuple[str | None, str]:
     """DIV2K-valid when any run was scored on it, else the first test set with an RGB PSNR."""
     names: dict[str, str] = {}
     for run in runs:
-        for key, record in run.evals.items():
-            if as_float(record.get("psnr_rgb")) is not None:
-                names.setdefault(key, str(record.get("dataset") or key))
+        for key, score in run.scores.items():
+            if score.psnr_rgb is not None:
+                names.setdefault(key, score.dataset or key)
     if not names:
         return None, MISSING
     key = PREFERRED_DATASET if PREFERRED_DATASET in names else ordered_datasets(names)[0]
@@ -204,47 +167,46 @@ def collect(ctx: ReportContext) -> NtireData:
     key, name = _choose_dataset(by_name[r["run"]] for r in rows)
     notes: list[str] = []
     marks = ctx.marks()
-    floor_frame = ctx.wide[ctx.wide["method"].isin(REFERENCE_METHODS) & (ctx.wide["scale"] == SCALE)]
-    floors = sorted(((str(r["label"]), str(r["run"]), as_float(r.get(f"psnr_rgb_{key}")) if key else None)
-                     for r in floor_frame.to_dict("records")), key=lambda f: f[0] != "Nearest")
+    floors = [(str(r["label"]), str(r["run"]), as_float(r.get(f"psnr_rgb_{key}")) if key else None)
+              for r in floor_rows(ctx.wide, SCALE).to_dict("records")]  # nearest, then bicubic
     runs = []
     for row in rows:
         run = by_name[row["run"]]
-        sched = _schedule(run, notes)
-        record = run.evals.get(key, {}) if key else {}
-        runtime, forward = runtime_per_image(record)
+        sched = run.schedule
+        notes += _schedule_note(run)
+        score = run.scores.get(key) if key else None
+        runtime, forward = (score.runtime_s, score.runtime_forward) if score else (None, False)
         timing = deployed_timing(row)
         if timing is not None:
             runtime, forward = timing[0], True
         h, w = as_int(row.get("macs_lr_height")), as_int(row.get("macs_lr_width"))
-        declared = row.get("declared_experiments")
         runs.append(NtireRun(
             name=run.name,
             method=run.method,
             blocks=blocks_of(run.size),
-            patch_size=sched["patch_size"],
-            patch_size_stage2=sched["patch_size_stage2"],
-            stage2_start=sched["stage2_start"],
-            iterations=sched["iterations"] or as_int(row.get("iterations")),
-            train_data=sched["train_data"],
+            patch_size=sched.patch_size,
+            patch_size_stage2=sched.patch_size_stage2,
+            stage2_start=sched.stage2_start,
+            iterations=sched.iterations or as_int(row.get("iterations")),
+            train_data=sched.train_data,
             sec_per_iter=as_float(row.get("sec_per_iter")),
-            stage2_sec_per_iter=stage2_sec_per_iter(run.metrics, sched["stage2_start"]) if sched["patch_size_stage2"] else None,
+            stage2_sec_per_iter=stage2_sec_per_iter(run.metrics, sched.stage2_start) if sched.patch_size_stage2 else None,
             params=as_int(row.get("params_deployed")),
             macs=as_int(row.get("macs")),
             macs_lr_hw=(h, w) if h and w else None,
             psnr=as_float(row.get(f"psnr_rgb_{key}")) if key else None,
-            border=as_int(record.get("border")),
+            border=score.border if score else None,
             runtime_s=runtime,
             runtime_forward=forward,
             runtime_timing=timing[1] if timing is not None else None,
-            declared=tuple(declared) if isinstance(declared, list) else None,
+            declared=run.experiments if run.planned else None,
             marked=run.name in marks,
             psnr_std=spread(row, f"psnr_rgb_{key}")[1] if key else None,
             n_seeds=spread(row, f"psnr_rgb_{key}")[2] if key else 1,
-            batch_size=sched["batch_size"],
+            batch_size=sched.batch_size,
             lr_pixels=as_int(row.get("lr_pixels")) or lr_pixels(
-                sched["iterations"] or row.get("iterations"), sched["batch_size"], sched["patch_size"],
-                sched["patch_size_stage2"], sched["stage2_start"]),
+                sched.iterations or row.get("iterations"), sched.batch_size, sched.patch_size,
+                sched.patch_size_stage2, sched.stage2_start),
         ))
     runs.sort(key=lambda r: (METHODS.index(r.method), -(r.blocks or 0), r.patch_size_stage2, r.name))
     return NtireData(key, name, runs, notes, floors, marks, ctx.restarts())

@@ -10,13 +10,14 @@ from repbench.report.context import ReportContext
 from repbench.report.markdown import fill_hint, header
 from repbench.report.numbers import fmt_delta, fmt_float, fmt_int
 from repbench.report.references import Reference
-from repbench.report.values import difference, MISSING, as_int, as_float
+from repbench.results.values import difference, as_int, as_float
+from repbench.report.numbers import MISSING
 from repbench.report.ntire.cells import (Versus, blocks_text, budget_cells, conventions_text, finish_table, floor_notes,
                                          millions, missing_notes, patch_text, percent_change, psnr_cell, ratio_text,
                                          run_cell, runtime_header, table_lines, with_floors)
 from repbench.report.ntire.paper import first_run, stage2_patches, paper_target, depth_map, fmt_target, pair_stage2, paper_flops
 from repbench.report.ntire.runs import FLOPS_SIDE, NtireData, NtireRun, PAPER_STAGE2_PATCH, SOURCE, blocks_of, collect
-from repbench.report.mdescape import span
+from repbench.results.notes import span
 
 
 def _pick_table2(ctx: ReportContext, runs: list[NtireRun], paper_rows: list[dict[str, Any]]) -> list[NtireRun | None]:

@@ -14,13 +14,13 @@ from repbench.report.cells import mark_notes
 from repbench.report.context import ReportContext
 from repbench.report.markdown import footer, header
 from repbench.report.plotting import channel_words
-from repbench.report.runs import frame_datasets
+from repbench.results import frame_datasets
 from repbench.report.sweep.data import curves as sweep_curves
 from repbench.report.sweep.data import sweep_rows
 from repbench.report.sweep.figure import figure_sweep
 from repbench.report.sweep.tables import crossing_lines, ranking_table, run_table, sweep_words, time_to_table
 from repbench.report.tables.floors import floor_hint, floor_rows
-from repbench.report.values import as_float, dataset_label
+from repbench.results.values import as_float, dataset_label
 
 __all__ = ["render_sweep"]
 SCALE = 4

@@ -2,7 +2,7 @@
 sweep report reads off them: the ranking at each budget, where two curves cross, and the training time
 each model needs to reach a PSNR target.
 
-A point is one base run (its seeds folded: mean and sample std, see `repbench.report.seeds`); its budget
+A point is one base run (its seeds folded: mean and sample std, see `repbench.results.seeds`); its budget
 is the run's iterations (train.json `budget.iterations`), its time the run's measured training seconds
 (mean over seeds), its FLOPs train.json's `budget.train_flops` where recorded.
 """
@@ -15,12 +15,10 @@ from typing import Any
 import pandas as pd
 
 from repbench.report.cells import best_runs, ties
-from repbench.report.mdescape import span
-from repbench.report.membership import in_experiment
-from repbench.report.seeds import separable, spread
-from repbench.report.values import as_float, as_int, method_rank, size_rank
+from repbench.results.notes import span
+from repbench.results.seeds import separable, spread
+from repbench.results.values import as_float, as_int, method_rank, size_rank
 
-BUDGET_TAG = "i"  # the sweep's run tags name the budget: i100, i200, ...
 TARGETS_DB = (1.0, 1.5)  # time-to-PSNR targets: bicubic + these on the first test set
 
 
@@ -47,15 +45,9 @@ class Curve:
         return next((p for p in self.points if p.iterations == iterations), None)
 
 
-def is_budget_tag(tag: Any) -> bool:
-    """`i100`, `i6400`: a sweep run's tag."""
-    return isinstance(tag, str) and tag.startswith(BUDGET_TAG) and tag[len(BUDGET_TAG):].isdigit()
-
-
 def sweep_rows(wide: pd.DataFrame, experiment: str) -> pd.DataFrame:
-    """The runs of a sweep experiment: as the plan or train.json names them, else runs tagged with a budget."""
-    return wide[[in_experiment(r, experiment, lambda row: is_budget_tag(row.get("tag")))
-                 for r in wide.to_dict("records")]]
+    """The runs of a sweep experiment: as the plan names them, else runs tagged with a budget (`i400`)."""
+    return wide[wide["experiments"].map(lambda e: experiment in e)]
 
 
 def curves(rows: pd.DataFrame) -> tuple[list[Curve], list[str]]:

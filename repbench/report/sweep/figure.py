@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from repbench.report.checks import MARK
+from repbench.results.checks import MARK
 from repbench.report.hover import hover
 from repbench.report.plotting import (FLOOR_STYLES, HOLLOW_WORDS, legend_handles, matplotlib_pyplot, method_color,
                                       plain_log_ticks, size_styles)
-from repbench.report.seeds import spread
+from repbench.results.seeds import spread
 from repbench.report.sweep.data import TARGETS_DB, Curve, Point
-from repbench.report.values import dataset_label, method_rank
+from repbench.results.values import dataset_label, method_rank
 
 TARGET_STYLE = {"color": "0.55", "ls": (0, (1, 2)), "lw": 0.9}
 XAxis = tuple[str, Callable[[Point], float | None]]

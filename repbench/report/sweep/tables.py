@@ -7,11 +7,11 @@ from typing import Any
 from repbench.report.cells import fmt_marked, fmt_spread
 from repbench.report.markdown import md_table
 from repbench.report.numbers import fmt_delta, fmt_duration, fmt_float, fmt_int
-from repbench.report.mdescape import span
-from repbench.report.seeds import SPREAD_WORDS
+from repbench.results.notes import span
+from repbench.results.seeds import SPREAD_WORDS
 from repbench.report.sweep.data import TARGETS_DB, Curve, Reach, budgets, crossings, ranking, time_to
 from repbench.report.tables.later import fmt_flops, training_form
-from repbench.report.values import MISSING
+from repbench.report.numbers import MISSING
 
 
 def _budget_label(iterations: int) -> str:

@@ -8,8 +8,8 @@ from typing import Any, Callable, Hashable
 import pandas as pd
 
 from repbench.report.bn import ARTIFACT_WORDS, DIAGNOSE_CMD, STRATEGY_LABELS
-from repbench.report.checks import typical_spreads
-from repbench.report.seeds import spread
+from repbench.results.checks import typical_spreads
+from repbench.results.seeds import spread
 from repbench.report.context import ReportContext
 from repbench.report.markdown import fill_hint, footer, header, md_table, md_inline, span
 from repbench.report.numbers import fmt_delta, fmt_float, fmt_int, fmt_mpx
@@ -17,8 +17,9 @@ from repbench.report.cells import TIE, distinct_labels, fmt_spread, legend, mark
 from repbench.report.cells import label as marked_label
 from repbench.report.compare import paper_delta, paper_value
 from repbench.report.references import Reference, figure
-from repbench.report.runs import artifact_datasets, frame_datasets, members
-from repbench.report.values import difference, method_label, MISSING, REFERENCE_METHODS, as_int, is_blank, as_float, dataset_label
+from repbench.results import artifact_datasets, frame_datasets, members
+from repbench.results.values import difference, method_label, REFERENCE_METHODS, as_int, is_blank, as_float, dataset_label
+from repbench.report.numbers import MISSING
 from repbench.report.tables.floors import budget_words, floor_hint, floor_rows
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from repbench.report.values import REFERENCE_METHODS, method_rank
+from repbench.results.values import REFERENCE_METHODS, method_rank
 
 
 def floor_rows(wide: pd.DataFrame, scale: int | None) -> pd.DataFrame:

@@ -2,9 +2,9 @@
 and RepSR, size by size (x4, Y).
 
 The plain, ECBSR and RepSR rows are Table 2's own runs: the preset's `later` experiment names them too, so
-the plan trains each once and both tables read the same folders. Membership is the experiment's (the
-preset's plan, or a run's train.json `experiments`); a run that names none is placed by what it is (one of
-these six methods at a Table 2 size, x4 Y, default options, untagged).
+the plan trains each once and both tables read the same folders. Membership is the experiment's
+(repbench.results.membership: the preset's plan, else one of these six methods at a Table 2 size, x4 Y,
+default options, untagged).
 """
 from __future__ import annotations
 
@@ -12,23 +12,20 @@ from typing import Any
 
 import pandas as pd
 
-from methods import registry
 from repbench.report.cells import BEST_WORDS, TIE_BEST_WORDS, best_runs, fmt_marked, fmt_spread, mark_notes, seeds_in, ties
 from repbench.report.cells import label as marked_label
 from repbench.report.context import ReportContext
 from repbench.report.markdown import fill_hint, footer, header, md_table
 from repbench.report.numbers import fmt_delta, fmt_float, fmt_int
-from repbench.report.membership import in_experiment
-from repbench.report.mdescape import span
-from repbench.report.runs import frame_datasets
-from repbench.report.seeds import SPREAD_WORDS, spread
+from repbench.results.notes import span
+from repbench.results import frame_datasets
+from repbench.results.seeds import SPREAD_WORDS, spread
 from repbench.report.tables.floors import floor_hint, floor_rows
 from repbench.report.tables.table3 import FORM_WORDS, train_form
-from repbench.report.values import MISSING, as_float, dataset_label, method_rank, relevant_options, size_rank
+from repbench.results.values import as_float, dataset_label, method_rank, size_rank
+from repbench.report.numbers import MISSING
 from repbench.pipeline.targets import LATER_TABLE
 
-LATER_METHODS = ("dbb", "orepa", "conv3xc")
-BASELINES = ("plain", "ecbsr", "repsr")  # Table 2's runs, shown beside them
 SCALE = 4
 PLAIN_FORM = "one conv per layer (nothing to merge)"
 
@@ -44,17 +41,9 @@ def fmt_flops(value: Any) -> str:
     return f"{v:.3g}"
 
 
-def _inferred(row: dict[str, Any]) -> bool:
-    """A run that names no experiment: one of the six methods at a Table 2 size, x4 Y, default options, untagged."""
-    tag = row.get("tag")
-    return (row.get("method") in LATER_METHODS + BASELINES and str(row.get("size")) in registry.TABLE2_SIZES
-            and row.get("scale") == SCALE and row.get("colors") == 1 and not relevant_options(
-                str(row.get("method")), row.get("options_dict") or {}) and not (isinstance(tag, str) and tag))
-
-
 def later_rows(wide: pd.DataFrame) -> pd.DataFrame:
     """The runs of the `later` experiment (seed runs folded), in size then method order."""
-    rows = wide[[in_experiment(r, LATER_TABLE, _inferred) for r in wide.to_dict("records")]]
+    rows = wide[wide["experiments"].map(lambda e: LATER_TABLE in e)]
     rows = rows[rows["scale"] == SCALE]
     order = sorted(range(len(rows)), key=lambda i: (size_rank(rows.iloc[i]["size"]), method_rank(rows.iloc[i]["method"]),
                                                     str(rows.iloc[i]["run"])))

@@ -15,10 +15,11 @@ from repbench.report.context import ReportContext
 from repbench.report.markdown import footer, header, md_table
 from repbench.report.numbers import fmt_delta, fmt_float, fmt_int
 from repbench.report.references import figure
-from repbench.report.runs import Run
+from repbench.results import Run
 from repbench.report.tables.floors import floor_rows
-from repbench.report.values import MISSING, as_float, dataset_key, dataset_label, ordered_datasets
-from repbench.report.mdescape import span
+from repbench.results.values import as_float, dataset_key, dataset_label, ordered_datasets
+from repbench.report.numbers import MISSING
+from repbench.results.notes import span
 
 def published_budget(pub: dict[str, Any]) -> str:
     """A released model's training budget as its source states it (train.json `published.training`)."""
@@ -28,7 +29,7 @@ def published_budget(pub: dict[str, Any]) -> str:
 
 def published_runs(ctx: ReportContext) -> list[Run]:
     """The runs that are imported released checkpoints (train.json `published`), in registry order."""
-    runs = [r for r in ctx.runs.runs if isinstance(r.train.get("published"), dict)]
+    runs = [r for r in ctx.runs.runs if r.published is not None]
     try:
         from repbench.published.registry import names
 
@@ -57,12 +58,13 @@ def _psnr_cells(run: Run, figures: dict[str, Any]) -> tuple[str, str]:
         dataset, convention = str(entry.get("dataset")), str(entry.get("convention", "y")).lower()
         shown.append(f"{fmt_float(entry.get('value'), 2)} ({dataset}, {convention.upper()}, "
                      f"{entry.get('border', '?')}-px border)")
-        ours = run.evals.get(dataset_key(dataset))
+        ours = run.scores.get(dataset_key(dataset))
         if ours:  # compare's rule: a Δ only on the same set, channel, scale and (where recorded) border
-            mine = figure(dataset, convention, ours.get("scale", run.scale), ours.get("border", run.scale))
+            scale = ours.scale if ours.scale is not None else run.scale
+            mine = figure(dataset, convention, scale, ours.border if ours.border is not None else run.scale)
             theirs = figure(dataset, convention, entry.get("scale", run.scale), entry.get("border"))
             if comparable(mine, theirs):
-                deltas.append(paper_delta(ours.get(f"psnr_{convention}"), entry.get("value"), mine, theirs, 2))
+                deltas.append(paper_delta(ours.psnr(convention), entry.get("value"), mine, theirs, 2))
     return "; ".join(shown) or MISSING, "; ".join(deltas) or "no same-data figure"
 
 
@@ -90,7 +92,7 @@ def _row(ctx: ReportContext, run: Run, sets: list[str]) -> dict[str, str]:
     }
     for key in sets:
         for conv in ("y", "rgb"):
-            row[f"{dataset_label(key)} {conv.upper()}"] = fmt_float(run.evals.get(key, {}).get(f"psnr_{conv}"), 2)
+            row[f"{dataset_label(key)} {conv.upper()}"] = fmt_float(run.scores[key].psnr(conv) if key in run.scores else None, 2)
     row["PSNR paper"] = psnr_paper
     row["Δ PSNR (same data)"] = psnr_delta
     row["Latency ms/img (ours)"] = fmt_float(latency.get("ms_mean"), 1)
@@ -152,7 +154,7 @@ def _clock_notes(ctx: ReportContext, runs: list[Run]) -> list[str]:
 
 def render_published(ctx: ReportContext) -> str:
     runs = published_runs(ctx)
-    sets = ordered_datasets({key for r in runs for key in r.evals})
+    sets = ordered_datasets({key for r in runs for key in r.scores})
     intro = ("Released checkpoints of the field (data/published.yaml), imported with `repbench import` and measured "
              "by the same commands as the runs trained here: PSNR on the Y channel and on RGB (uint8 output, border = "
              "scale, which at x4 is the challenges' 4 pixels); params; FLOPs at a 256x256 LR input counted two ways: "

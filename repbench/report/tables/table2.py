@@ -12,13 +12,14 @@ from repbench.report.numbers import fmt_delta, fmt_float, fmt_g, fmt_int, fmt_k,
 from repbench.report.cells import (BEST_WORDS, TIE_BEST_WORDS, best_runs, distinct_labels, fmt_marked, mark_notes,
                                    run_facts, seeds_in, ties)
 from repbench.report.cells import label as marked_label
-from repbench.report.seeds import SPREAD_WORDS
+from repbench.results.seeds import SPREAD_WORDS
 from repbench.report.compare import paper_value, why_no_delta
 from repbench.report.references import Reference, figure
-from repbench.report.runs import frame_datasets, members
-from repbench.report.values import difference, MISSING, REFERENCE_METHODS, is_blank, method_rank, as_float, size_rank, dataset_label
+from repbench.results import frame_datasets, members
+from repbench.results.values import difference, REFERENCE_METHODS, is_blank, method_rank, as_float, size_rank, dataset_label
+from repbench.report.numbers import MISSING
 from repbench.report.tables.floors import budget_words, floor_hint, floor_rows
-from repbench.report.mdescape import span
+from repbench.results.notes import span
 
 
 def _paper_match(ref: Reference, method: str, size: Any) -> dict[str, Any] | None:

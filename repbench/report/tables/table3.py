@@ -15,11 +15,12 @@ from repbench.report.cells import fmt_spread, seeds_in
 from repbench.report.context import ReportContext
 from repbench.report.markdown import fill_hint, footer, header, md_table
 from repbench.report.numbers import fmt_delta, fmt_duration, fmt_float, fmt_int
-from repbench.report.mdescape import span
+from repbench.results.notes import span
 from repbench.report.references import Reference
-from repbench.report.runs import members
-from repbench.report.seeds import SPREAD_WORDS
-from repbench.report.values import MISSING, as_float, size_rank, method_label
+from repbench.results import members
+from repbench.results.seeds import SPREAD_WORDS
+from repbench.results.values import as_float, size_rank, method_label
+from repbench.report.numbers import MISSING
 from repbench.training.config import PAPER_ITERATIONS
 
 BRANCHED, COLLAPSED, BN_THEN_COLLAPSED = "branched", "collapsed", "branched, then collapsed"
@@ -139,7 +140,7 @@ def findings(t: _Table3) -> list[str]:
 
 
 def render_table3(ctx: ReportContext) -> str:
-    """Training time per iteration, from the training runs themselves (runs.budget_fields: train.json
+    """Training time per iteration, from the training runs themselves (repbench.results.upgrade.budget_of: train.json
     `sec_per_iter`, else budget seconds / iterations; the mean over seeds), by training form. The ratio
     RepSR vs ECBSR (branched) and the projection to the paper's 1000K iterations use only that.
     measure.json's synthetic step time (`repbench measure --train-speed`) is shown apart and feeds nothing."""

@@ -29,10 +29,11 @@ from typing import Any, Iterable, Sequence
 
 import pandas as pd
 
-from repbench.report.runs import Run, frame_datasets
-from repbench.report.seeds import base_id, spread
-from repbench.report.values import REFERENCE_METHODS, as_int, as_float, dataset_label, is_published, relevant_options
-from repbench.report.mdescape import span
+from repbench.results.frames import frame_datasets
+from repbench.results.record import Run
+from repbench.results.seeds import base_id, spread
+from repbench.results.values import REFERENCE_METHODS, as_int, as_float, dataset_label, is_published, relevant_options
+from repbench.results.notes import span
 
 STEEP_MIN_DB = 0.05  # dB gained over the last validation interval
 STEEP_FRACTION = 0.05  # ... and more than this share of the run's total validation gain
@@ -201,7 +202,7 @@ def is_steep(last_gain: float, total_gain: float) -> bool:
 def check_curves(runs: Iterable[Run]) -> tuple[list[Finding], list[str]]:
     findings, unchecked = [], []
     for run in runs:
-        if run.method in REFERENCE_METHODS or not run.train or run.train.get("imported"):
+        if run.method in REFERENCE_METHODS or not run.trained_here:
             continue  # an imported released checkpoint was trained elsewhere: no curve to read here
         if run.metrics_problem:
             unchecked.append(f"{span(run.name)}: {run.metrics_problem}, so convergence is not checked; "

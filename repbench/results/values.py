@@ -1,21 +1,18 @@
-"""Raw values and the names every report module shares.
+"""Raw values and the names the results model and its renderers share.
 
 Number coercion (`as_float`, `as_int`, `is_blank`), test-set keys and labels, method labels and order
-(from the method registry, methods/registry.py), a model's row label, and the atomic file write
-every output goes through. Nothing here formats a
-number for display: that happens in `markdown` and the renderers.
+(from the method registry, methods/registry.py) and a model's row label. Nothing here formats a
+number for display: that happens in repbench.report.numbers and the renderers.
 """
 from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
 
 from methods import registry
-from repbench import atomic
 
 # Canonical test sets, in the paper's column order; eval files may spell them differently.
 DATASET_ORDER: tuple[str, ...] = ("set5", "set14", "b100", "urban100", "manga109", "div2k_val")
@@ -34,16 +31,11 @@ REFERENCE_METHODS: tuple[str, ...] = ("bicubic", "nearest")
 _REFERENCE_LABELS = {"nearest": "Nearest", "bicubic": "Bicubic"}
 
 
-MISSING = "–"
 # How a model's channel count is named: Y models see the luma channel only, RGB models all three.
 CHANNEL_NAMES = {1: "Y", 3: "RGB"}
 
 
 # --------------------------------------------------------------------------- small helpers
-
-
-def write_atomic(path: Path, data: str | bytes) -> Path:
-    return atomic.write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data)
 
 
 def names_a_release(published_as: Any) -> bool:

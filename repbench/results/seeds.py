@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from repbench.report.values import as_float
+from repbench.results.values import as_float
 
 _SEED_SUFFIX = re.compile(r"^(?P<base>.+)-seed(?P<seed>[1-9]\d*)$")
 # Columns averaged over seeds (besides every per-test-set score): the training cost of the run.
