@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from repbench import data
-from repbench.scoring.evaluate import evaluate
+from repbench.inference.evaluate import evaluate
 
 
 def _folders(root: Path) -> dict[str, Path]:

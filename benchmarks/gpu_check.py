@@ -156,7 +156,7 @@ def part_train(plan: Plan, device: Any, runs_root: Path, checks: Checks, dry: bo
 
     import methods
     from repbench import data
-    from repbench.scoring.evaluate import evaluate
+    from repbench.inference.evaluate import evaluate
     from repbench.training.config import resolve_config
     from repbench.training.loop import train, validate_model
 

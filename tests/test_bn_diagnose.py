@@ -271,7 +271,7 @@ def _cli_scores(run: Path, out: Path) -> dict:
 @pytest.mark.slow
 def test_frozen_bn_removes_the_artifacts_of_a_real_run(bn_runs: dict[str, Path], tmp_path: Path) -> None:
     from repbench.training import runfolder
-    from repbench.scoring.evaluate import evaluate
+    from repbench.inference.evaluate import evaluate
 
     records = {tag: runfolder.read_train_json(run) for tag, run in bn_runs.items()}
     assert records["bn"]["bn_frozen_at"] is None

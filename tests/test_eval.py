@@ -13,7 +13,7 @@ from skimage import data as skdata
 import methods
 from repbench import data
 from repbench.cli import main as cli_main
-from repbench.scoring.evaluate import evaluate
+from repbench.inference.evaluate import evaluate
 from repbench.scoring.images import write_image
 from repbench.scoring.imresize import imresize
 from repbench.scoring.metrics import psnr_plane, psnr_rgb, psnr_y, ssim_plane, ssim_y, to_y

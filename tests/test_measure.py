@@ -165,7 +165,7 @@ def test_bad_throughput_settings_are_clear() -> None:
 def test_train_speed_record() -> None:
     pair = measure.build_pair("repsr", "M4C8")
     before = {k: v.clone() for k, v in pair.training.state_dict().items()}
-    cfg = measure.TrainSpeedConfig(batch=2, patch=8, warmup=1, iters=2, device="cpu")
+    cfg = measure.TrainSpeedConfig(batch=2, patch=8, warmup=1, iters=2, device="cpu", projected_iterations=1_000_000)
     rec = measure.measure_train_speed(pair.training, 1, 4, cfg)
     assert (rec.batch, rec.lr_patch, rec.hr_patch, rec.dtype, rec.iters) == (2, 8, 32, "float32", 2)
     assert rec.s_per_iter > 0 and len(rec.samples) == 2

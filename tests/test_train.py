@@ -216,7 +216,7 @@ def test_run_folder_layout(full_run):
     # when and from which code (repbench.provenance): a UTC time, and this checkout's commit when there is one
     assert datetime.fromisoformat(stored["finished_at"]).utcoffset() == timedelta(0)
     assert stored["git_commit"] == provenance.git_commit()
-    from repbench.measure.train_flops import train_flops  # forward + backward FLOPs of the budget, beside its seconds
+    from repbench.training.flops import train_flops  # forward + backward FLOPs of the budget, beside its seconds
 
     assert stored["budget"]["train_flops"] == train_flops(tiny()) > 0
     assert list(rows(run)[0]) == ["iteration", "loss", "lr", "seconds", "val_psnr", "event"]
@@ -335,7 +335,7 @@ def test_short_training_beats_bicubic(tmp_path):
     otherwise the embedded skimage-train -> skimage-test split, with a margin of 0.5 dB.
     """
     from repbench import data
-    from repbench.scoring.evaluate import evaluate
+    from repbench.inference.evaluate import evaluate
 
     real = all((_shared_datasets() / name / "HR").is_dir() for name in ("T91", "Set5")) and data.available("T91")
     train_data, val_data, margin = ("T91", "Set5", 1.0) if real else ("skimage-train", "skimage-test", 0.5)

@@ -1,4 +1,4 @@
-"""Training FLOPs in train.json's budget (repbench/measure/train_flops.py, docs/conventions.md section 3):
+"""Training FLOPs in train.json's budget (repbench/training/flops.py, docs/conventions.md section 3):
 2 x 3 x fvcore's forward MACs of the training-time network per step, over the run's iterations."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from repbench.measure import train_flops as tf
+from repbench.training import flops as tf
 from repbench.training import config as T
 
 PLAIN_M4C16_PER_PIXEL = 9 * (1 * 16 + 4 * 16 * 16 + 16 * 16)  # x4 Y: head, four body convs, tail

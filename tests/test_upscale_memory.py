@@ -16,7 +16,7 @@ import methods
 from methods.blocks import init_layer_
 from repbench import cli
 from repbench.inference import upscale as upscale_mod
-from repbench.scoring.evaluate import floor_upscale
+from repbench.inference.evaluate import floor_upscale
 from repbench.scoring.images import read_image, write_image
 from repbench.inference.upscale import load_model, needed_memory, upscale_image
 

@@ -22,7 +22,7 @@ tools here make it measurable on any model with BatchNorm layers:
 * `diagnose_image(...)`: all of the above for one image, with figures and JSON.
 
 Images are uint8 HxWxC arrays (C = 1 or 3), as `repbench.data.Pair` holds them; model
-inputs and PSNRs follow `repbench.scoring.evaluate` (Y models see BT.601 Y / 255, RGB models
+inputs and PSNRs follow `repbench.inference.evaluate` (Y models see BT.601 Y / 255, RGB models
 RGB / 255, gray images are repeated to RGB for RGB models).
 """
 from __future__ import annotations

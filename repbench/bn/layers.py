@@ -130,7 +130,7 @@ def predict(model: Any, lr: np.ndarray) -> np.ndarray:
 def sr_images(out: np.ndarray, lr: np.ndarray, hr_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """(uint8 HxWxC image to look at, float64 Y plane that is scored) from a model output.
 
-    Mirrors repbench.scoring.evaluate: a Y model's rounded Y is scored and, for RGB images, shown
+    Mirrors repbench.inference.evaluate: a Y model's rounded Y is scored and, for RGB images, shown
     with bicubic-upscaled CbCr; an RGB model's rounded RGB is scored on its Y (a gray
     image on its BT.601 luma).
     """

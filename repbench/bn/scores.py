@@ -8,7 +8,7 @@ import numpy as np
 from repbench.device import model_device
 from repbench.errors import RepbenchError
 from repbench.bn.layers import ARTIFACT_SCORE_DEFINITION, eval_mode, image_statistics, model_colors, require_bn
-from repbench.scoring.evaluate import evaluate
+from repbench.inference.evaluate import evaluate
 
 # ----------------------------------------------------------------------------- Figure 3: scores
 
@@ -16,7 +16,7 @@ from repbench.scoring.evaluate import evaluate
 def artifact_scores(model: Any, pairs: Sequence[Any], scale: int) -> dict[str, Any]:
     """Y-PSNR/SSIM with population statistics and with each image's own statistics.
 
-    pairs: repbench.data.Pair (name, hr, lr). Scoring is repbench.scoring.evaluate's, so the
+    pairs: repbench.data.Pair (name, hr, lr). Scoring is repbench.inference.evaluate's, so the
     population numbers equal `repbench eval` on the same model. Raw numbers per image
     and their means; see ARTIFACT_SCORE_DEFINITION.
     """

@@ -25,7 +25,7 @@ def bn_diagnose(args: argparse.Namespace) -> int:
 
     from repbench.bn import diagnose, parse_patch, require_bn
     from repbench.device import resolve_device
-    from repbench.scoring.evaluate import describe_model, write_json
+    from repbench.inference.evaluate import describe_model, write_json
 
     if not args.image and not args.dataset:
         raise RepbenchError("nothing to do: give --image IMG (figures and scores) and/or --dataset NAME (scores)")

@@ -26,7 +26,7 @@ def _outputs(args: argparse.Namespace) -> None:
 
 def evaluate_model(args: argparse.Namespace) -> int:
     from repbench import data
-    from repbench.scoring.evaluate import load_model
+    from repbench.inference.evaluate import load_model
 
     _outputs(args)
     model = load_model(args.model)
@@ -46,7 +46,7 @@ def evaluate_model(args: argparse.Namespace) -> int:
 
 
 def _evaluate_one(args: argparse.Namespace, model, pairs: list, dataset: str, scale: int, out: str | None) -> None:
-    from repbench.scoring.evaluate import evaluate, write_json
+    from repbench.inference.evaluate import evaluate, write_json
 
     result = evaluate(model, pairs, scale, device=args.device, dataset=dataset, progress=not args.quiet,
                       border=args.border)

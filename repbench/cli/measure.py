@@ -138,10 +138,11 @@ def measure_model(args: argparse.Namespace) -> int:
 def _train_speed(args: argparse.Namespace, pair: ModelPair) -> Any:
     """The synthetic training step of the net as the run trains it (collapsed where it trains collapsed)."""
     from repbench import measure
+    from repbench.training.config import PAPER_ITERATIONS
 
     tcfg = measure.TrainSpeedConfig(
         batch=args.train_batch, patch=args.train_patch, warmup=args.train_warmup, iters=args.train_iters,
-        device=args.device, threads=args.train_threads or args.threads,
+        device=args.device, threads=args.train_threads or args.threads, projected_iterations=PAPER_ITERATIONS,
     )
     colors, scale = pair.build_args["colors"], pair.build_args["scale"]
     net = pair.as_trained if pair.as_trained is not None else pair.training

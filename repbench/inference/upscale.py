@@ -192,7 +192,7 @@ def _model_renderer(model: Any, img: np.ndarray, overlap: int | None, device: An
 
 def _renderer(model: Any, img: np.ndarray, overlap: int | None, device: Any, scale: int | None) -> tuple[Render, int]:
     """(tile -> uint8 output, output channels) for a model or a floor; the floors are tiled versions of
-    repbench.scoring.evaluate.floor_upscale, pixel for pixel."""
+    repbench.inference.evaluate.floor_upscale, pixel for pixel."""
     if not is_floor(model):
         return _model_renderer(model, img, overlap, device or model_device(model))
     if not scale:

@@ -11,7 +11,6 @@ from torch import nn
 
 from repbench.device import device_name, resolve_device
 from repbench.errors import RepbenchError
-from repbench.training.config import PAPER_ITERATIONS
 from repbench.measure.timing import sample_spread, sync
 
 @dataclass
@@ -23,6 +22,7 @@ class TrainSpeedConfig:
     device: str = "auto"
     lr: float = 4e-4
     threads: int | None = None
+    projected_iterations: int | None = None  # project the step time to this many iterations (the caller's budget)
 
 
 @dataclass
@@ -40,8 +40,8 @@ class TrainSpeedRecord:
     s_per_iter_q3: float
     s_per_iter_min: float
     s_per_iter_max: float
-    projected_iterations: int
-    projected_hours: float  # s_per_iter x projected_iterations
+    projected_iterations: int | None
+    projected_hours: float | None  # s_per_iter x projected_iterations
     torch_version: str
     threads: int
     samples: list[float]
@@ -92,8 +92,8 @@ def measure_train_speed(model: nn.Module, colors: int, scale: int, cfg: TrainSpe
             s_per_iter_q3=spread["q3"],
             s_per_iter_min=spread["min"],
             s_per_iter_max=spread["max"],
-            projected_iterations=PAPER_ITERATIONS,
-            projected_hours=spread["median"] * PAPER_ITERATIONS / 3600,
+            projected_iterations=cfg.projected_iterations,
+            projected_hours=spread["median"] * cfg.projected_iterations / 3600 if cfg.projected_iterations else None,
             torch_version=torch.__version__,
             threads=torch.get_num_threads(),
             samples=samples,

@@ -24,7 +24,7 @@ class Budget:
     sec_per_iter: float | None  # THE training time per iteration of every table (Table 3's ratios included)
     lr_pixels: int | None  # LR pixels seen
     val_data: str | None
-    train_flops: float | None  # 2 x 3 x forward MACs per step, summed (repbench/measure/train_flops.py)
+    train_flops: float | None  # 2 x 3 x forward MACs per step, summed (repbench/training/flops.py)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from repbench.training import runstate
 from repbench.inference.deploy import deployable
 from repbench.device import device_name, model_device, resolve_device, steady_allocator
 from repbench.errors import RepbenchError
-from repbench.scoring.evaluate import evaluate
+from repbench.inference.evaluate import evaluate
 from repbench.training.patches import PatchSampler, batch_loader
 from repbench.training.stopsignals import StopFlag
 from repbench.training import runfolder

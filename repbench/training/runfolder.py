@@ -186,8 +186,8 @@ def budget_record(cfg: TrainConfig, train_seconds: float) -> dict[str, Any]:
     """What a run was given: optimizer steps, LR training pixels seen, CPU/GPU seconds, and training FLOPs
     (`train_flops`: 2 FLOPs per multiply-add x 3 for forward + backward x fvcore's forward MACs of the
     training-time network at the run's batch and LR patch, over every iteration; `train_flops_rule` says
-    so in words; repbench/measure/train_flops.py, docs/conventions.md section 3)."""
-    from repbench.measure.train_flops import RULE, train_flops
+    so in words; repbench/training/flops.py, docs/conventions.md section 3)."""
+    from repbench.training.flops import RULE, train_flops
 
     p1, p2 = cfg.patch_size, cfg.patch_size_stage2 or cfg.patch_size
     stage2 = max(0, cfg.iterations - cfg.stage2_start) if cfg.patch_size_stage2 else 0

@@ -94,7 +94,7 @@ def run_table(curves: list[Curve], columns: list[tuple[str, str]]) -> list[str]:
 
 
 def sweep_words(channel: str, first: str) -> str:
-    from repbench.measure.train_flops import RULE
+    from repbench.training.flops import RULE
 
     return (
         f"Every model of the sweep is trained at each budget (iterations) with the same recipe scaled to the budget: "

@@ -95,7 +95,7 @@ def _size_table(size: str, ours: list[dict[str, Any]], floors: list[dict[str, An
 
 
 def _words(with_seeds: bool) -> str:
-    from repbench.measure.train_flops import RULE
+    from repbench.training.flops import RULE
 
     return (
         "PSNR / SSIM on the Y channel (border = scale shaved); *Nearest* and *Bicubic* are the floors (fixed upsamplers "
