@@ -7,6 +7,8 @@
   is still a cycle of responsibilities);
 * the results model (repbench.results: run records, seeds, checks, membership) imports nothing of the
   report that renders it, not even through another module;
+* no package imports another package that imports it back (training/ and measure/, say): the
+  packages stand in layers, as `farm-studio look` draws them;
 * no module imports another module's private name (`from x import _helper`). A package may keep a
   private helper module for its own members (`from methods import _fuse`).
 
@@ -139,6 +141,26 @@ def test_no_import_cycle() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def package_of(module: str) -> str:
+    """`repbench.report.tables.table2` -> `repbench.report`; a root module is its own package."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "repbench" else parts[0]
+
+
+def package_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for module, targets in import_graph().items():
+        graph.setdefault(package_of(module), set()).update(
+            package_of(t) for t in targets if package_of(t) != package_of(module))
+    return graph
+
+
+def test_the_packages_stand_in_layers() -> None:
+    graph = package_graph()
+    assert {"repbench.training", "repbench.measure", "repbench.results", "methods"} <= set(graph)
+    assert not cycles(graph), f"packages importing each other: {cycles(graph)}"
 
 
 def test_the_results_model_stands_below_the_report() -> None:
