@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -231,6 +232,23 @@ def test_svg_points_carry_hover_titles_naming_their_runs(runs_root: Path, tmp_pa
     before = (tmp_path / "fig1_tradeoff.svg").read_bytes()
     report.build_report(runs_root, tmp_path, preset=PRESET, only=["fig1"])
     assert (tmp_path / "fig1_tradeoff.svg").read_bytes() == before  # titles and ids are deterministic
+
+
+def test_fig1_says_where_a_panel_mixes_training_budgets(runs_root: Path, tmp_path: Path) -> None:
+    """One budget: no budget line. A run trained longer in the panel: its title says the panel mixes budgets,
+    and each point's hover title gives its iterations."""
+    fig = figures.figure_tradeoff(report.build_context(runs_root, PRESET))
+    assert not any("mixed budgets" in ax.get_title() for ax in fig.axes)
+    root = tmp_path / PRESET
+    shutil.copytree(runs_root, root)
+    longer = root / next(iter(CROWD)) / "train.json"
+    write_file(longer, {**json.loads(longer.read_text()), "iterations": 60})
+    y4, x2 = figures.figure_tradeoff(report.build_context(root, PRESET)).axes
+    assert "mixed budgets: 20-60 iterations (a longer-trained run may lead for that alone)" in y4.get_title()
+    assert "mixed budgets" not in x2.get_title()
+    report.build_report(root, tmp_path / "out", preset=PRESET, only=["fig1"])
+    titles = _svg_titles(tmp_path / "out" / "fig1_tradeoff.svg")
+    assert any(t.startswith(f"{next(iter(CROWD))}:") and "trained 60 iterations" in t for t in titles)
 
 
 def _svg_titles(path: Path) -> list[str]:

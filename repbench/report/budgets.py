@@ -19,6 +19,13 @@ from repbench.results.values import REFERENCE_METHODS, as_int
 from repbench.training.config import PAPER_ITERATIONS
 
 
+def budgets_of(iterations: Iterable[Any]) -> tuple[list[int], int]:
+    """(the distinct iteration counts, ascending; how many runs record none) of a set of runs: more than
+    one count means the runs compared side by side trained for different lengths."""
+    values = list(iterations)
+    return sorted({n for n in (as_int(i) for i in values) if n}), sum(not as_int(i) for i in values)
+
+
 @dataclass(frozen=True)
 class PaperBudget:
     """A paper's training budget as its text states it; None / () where it does not."""

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from repbench.results.checks import MARK
+from repbench.report.budgets import budgets_of
 from repbench.report.context import ReportContext
 from repbench.report.front import PARETO_DEFINITION, Panel, front_runs, speed_range, tradeoff_panels
 from repbench.report.hover import hover
@@ -84,7 +85,8 @@ def _point_title(r: dict[str, Any], panel: Panel, reasons: list[str], on_front: 
     text = (f"{r['run']}: {_row_label(r)}, {panel.title}; "
             f"{panel.ylabel.replace(' (dB)', '')} {psnr:.2f} dB"
             + (f" (mean of {seeds} seeds)" if seeds > 1 else "")
-            + f"; {speed:,.1f} images/s on {r.get('throughput_device') or 'unknown device'}")
+            + f"; {speed:,.1f} images/s on {r.get('throughput_device') or 'unknown device'}"
+            + (f"; trained {as_int(r.get('iterations')):,} iterations" if as_int(r.get("iterations")) else ""))
     lo, hi = speed_range(r)
     if hi > lo:
         text += f" (range {lo:,.1f}-{hi:,.1f})"
@@ -120,7 +122,7 @@ def _draw_panel(ax: Any, panel: Panel, marks: dict[str, list[str]], styles: dict
     ax.set_xscale("log")
     plain_log_ticks(ax.xaxis)
     ax.margins(x=0.15, y=0.12)  # room for the markers and labels of the extreme points
-    ax.set_title(panel.title + "\n" + _floor_words(panel), fontsize=9)
+    ax.set_title(panel.title + "\n" + _floor_words(panel) + _budget_words(panel), fontsize=9)
     ax.set_xlabel("throughput (images/s, log scale; bars: spread" + _spread_words(panel.rows) + ")\n"
                   + _setting(panel.rows), fontsize=8)
     ax.set_ylabel(panel.ylabel, fontsize=9)
@@ -152,6 +154,15 @@ def _pin_off_scale(ax: Any, panel: Panel, marks: dict[str, list[str]]) -> None:
         hover(arrow, f"{r['run']}: off the scale below, {float(r[panel.column]):.2f} dB ({MARK} under-trained)")
         ax.annotate(f"{_row_label(r)} {MARK} {float(r[panel.column]):.2f} dB", (r["throughput"], edge),
                     textcoords="offset points", xytext=(6, -3), fontsize=7, color=color)
+
+
+def _budget_words(panel: Panel) -> str:
+    """A third title line when the panel's runs trained for different lengths: its front then compares
+    budgets too (the leaderboard group's `budget_note` says the same)."""
+    known, _ = budgets_of(panel.rows["iterations"]) if "iterations" in panel.rows else ([], 0)
+    if len(known) < 2:
+        return ""
+    return f"\nmixed budgets: {known[0]:,}-{known[-1]:,} iterations (a longer-trained run may lead for that alone)"
 
 
 def _floor_words(panel: Panel) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from repbench.report.budgets import budgets_of
 from repbench.results.values import REFERENCE_METHODS, as_int, channel_name
 
 ALL_GROUPS_CONVENTION = (
@@ -59,8 +60,7 @@ def is_trained(r: dict[str, Any]) -> bool:
 def budget_note(iterations: Sequence[Any]) -> str:
     """What the group's header says when its trained runs had different budgets (iterations per run;
     None where a run records none); "" when they share one."""
-    known = sorted({n for n in (as_int(i) for i in iterations) if n})
-    unknown = sum(not as_int(i) for i in iterations)
+    known, unknown = budgets_of(iterations)
     missing = f" {unknown} of its runs record{'s' if unknown == 1 else ''} no iteration count." if unknown else ""
     if len(known) > 1:
         listed = ", ".join(f"{n:,}" for n in known)
