@@ -4,7 +4,7 @@ The runs are read and checked by repbench.results (typed `Run` records, seeds, c
 this package renders them. Every step is a plain function, testable on its own:
 
     context.build_context(runs_root)   the records, their frames and the check: what every renderer reads
-    writers.file_writers(ctx, out)     target name -> what writes its files (the one dispatch table);
+    writers.file_writers(ctx, out, t)  chosen target -> what writes its files (the one dispatch table);
                                        writers.markdown_renderers(ctx): the Markdown tables among them
     tables.render_*                    Tables 1-7, `published` and `later`, the paper's numbers and deltas beside ours
     ntire.render_table2/3/5            the NTIRE 2022 companion paper's Tables 2, 3 and 5, over the same records
@@ -58,7 +58,6 @@ def build_report(runs_root: str | os.PathLike, out_dir: str | os.PathLike, prese
         # raised before any file is written.
         raise RepbenchError(fig5_absence(ctx, bn_runs(ctx)))
     written: list[Path] = []
-    for target, write in file_writers(ctx, Path(out_dir)).items():
-        if target in targets:
-            written += write()
+    for write in file_writers(ctx, Path(out_dir), targets).values():
+        written += write()
     return written

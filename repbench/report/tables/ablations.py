@@ -1,7 +1,6 @@
 """The paper's Tables 1 and 4-7, whose rows the paper fixes (see ABLATIONS)."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable
 
@@ -168,28 +167,14 @@ def _artifact_loss(r: dict[str, Any], d: str, typical: dict[tuple[Any, Any, str]
     """(dB lost to BN's population statistics on set d, the loss it takes to count as an artifact), or None
     without scores. The threshold is the run's PSNR seed spread there (its own with several seeds, else the
     typical one of its scale and channels, checks.typical_spreads), at least ARTIFACT_MIN_DB."""
-    loss, score = _finite(r.get(f"artifact_db_{d}")), _finite(r.get(f"artifact_score_{d}"))
+    loss, score = as_float(r.get(f"artifact_db_{d}")), as_float(r.get(f"artifact_score_{d}"))
     if loss is None and score is None:
         return None
     loss = loss if loss is not None else max(0.0, -(score or 0.0))
     _, std, n = spread(r, f"psnr_y_{d}")
     if std is None or n < 2:
-        std = typical.get((_whole(r.get("scale")), _whole(r.get("colors")), f"psnr_y_{d}"))
+        std = typical.get((as_int(r.get("scale")), as_int(r.get("colors")), f"psnr_y_{d}"))
     return loss, max(ARTIFACT_MIN_DB, std or 0.0)
-
-
-def _finite(value: Any) -> float | None:
-    """A finite number, or None (missing, NaN, text)."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def _whole(value: Any) -> int | None:
-    v = _finite(value)
-    return None if v is None else int(round(v))
 
 
 def bn_effect_words(ours: pd.DataFrame, sets: list[str], typical: dict[tuple[Any, Any, str], float]) -> str:
